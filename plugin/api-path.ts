@@ -1,0 +1,34 @@
+/**
+ * Checks the part of a proxied URL after `{proxyPrefix}/` so that the
+ * forwarded URL stays under `{apiUrl}/v1/`. URL parsers (got's, the
+ * upstream's, a CDN's) resolve dot segments and may treat `\` as `/`, so
+ * anything that could be read as leaving the prefix is refused rather than
+ * normalised: `.` and `..` segments (percent-encoded too, in any case, and
+ * encoded more than once), empty segments, backslashes and fragments.
+ *
+ * Returns the path unchanged (still percent-encoded, as the client sent it),
+ * or `undefined` when it must be refused.
+ */
+export function safeApiPath (path: string): string | undefined {
+  if (path.includes('#')) return undefined
+  let decoded = path
+  // Three decoding rounds cover any double-decoding peer; a fourth layer of
+  // encoding is refused rather than trusted.
+  for (let round = 0; ; round++) {
+    if (decoded.includes('\\') || hasUnsafeSegment(decoded)) return undefined
+    if (!decoded.includes('%')) return path
+    if (round === 3) return undefined
+    try {
+      decoded = decodeURIComponent(decoded)
+    } catch {
+      return undefined
+    }
+  }
+}
+
+function hasUnsafeSegment (path: string): boolean {
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') return true
+  }
+  return false
+}

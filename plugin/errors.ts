@@ -1,0 +1,54 @@
+import createError from '@fastify/error'
+
+/** Arguments of an error whose message takes one detail, optionally with a cause. */
+type Detail = [detail: string, options?: { cause: unknown }]
+
+/*
+ * Every error the plugin sends or throws. Codes are the stable contract (an
+ * app's error handler may switch on them); messages are for humans and never
+ * carry a token, a code, a cookie or a secret.
+ */
+
+/** An option passed to `register` is missing or wrong; the message names it. */
+export const InvalidOptionError = createError<'FST_SPOTIFY_INVALID_OPTION', Detail>(
+  'FST_SPOTIFY_INVALID_OPTION', 'fastify-spotify-auth: %s', 500)
+
+/** The callback's `state` is missing or does not match the state cookie. */
+export const InvalidStateError = createError(
+  'FST_SPOTIFY_INVALID_STATE', 'Invalid state: start the login again', 403)
+
+/** Spotify sent the user back with `?error=` (for example `access_denied`). */
+export const AuthorizationDeniedError = createError<'FST_SPOTIFY_AUTHORIZATION_DENIED', Detail>(
+  'FST_SPOTIFY_AUTHORIZATION_DENIED', 'Spotify authorization failed: %s', 401)
+
+/** The callback was called without `?code=`. */
+export const MissingCodeError = createError(
+  'FST_SPOTIFY_MISSING_CODE', 'Missing authorization code', 400)
+
+/** The token endpoint refused the authorization code (used, expired, wrong redirect or verifier). */
+export const InvalidCodeError = createError<'FST_SPOTIFY_INVALID_CODE', Detail>(
+  'FST_SPOTIFY_INVALID_CODE', 'Spotify refused the authorization code: %s', 400)
+
+/** The request has no session, or its session is gone. */
+export const NoSessionError = createError(
+  'FST_SPOTIFY_NO_SESSION', 'Not logged in with Spotify', 401)
+
+/** Spotify refused the refresh token (`invalid_grant`): the session was deleted. */
+export const SessionRevokedError = createError(
+  'FST_SPOTIFY_SESSION_REVOKED', 'The Spotify session has ended: log in again', 401)
+
+/** An upstream call (token endpoint or Web API) failed or answered 5xx. */
+export const UpstreamError = createError<'FST_SPOTIFY_UPSTREAM_ERROR', Detail>(
+  'FST_SPOTIFY_UPSTREAM_ERROR', 'Spotify is unavailable: %s', 502)
+
+/** An upstream call did not answer within `timeout`. */
+export const UpstreamTimeoutError = createError(
+  'FST_SPOTIFY_UPSTREAM_TIMEOUT', 'Spotify did not answer in time', 504)
+
+/** A proxied path would leave `{apiUrl}/v1/` or is ambiguous. */
+export const InvalidPathError = createError(
+  'FST_SPOTIFY_INVALID_PATH', 'Invalid Web API path', 400)
+
+/** The token store could not be reached. */
+export const StoreUnavailableError = createError(
+  'FST_SPOTIFY_STORE_UNAVAILABLE', 'The session store is unavailable', 503)

@@ -1,0 +1,168 @@
+import { timingSafeEqual } from 'node:crypto'
+import fastifyOAuth2, { type OAuth2Namespace } from '@fastify/oauth2'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import {
+  AuthorizationDeniedError, InvalidCodeError, InvalidStateError, MissingCodeError,
+  UpstreamError
+} from './errors.js'
+import type { ResolvedOptions } from './options.js'
+import { newSessionId, type SessionCookie } from './session-cookie.js'
+import { storeCall } from './store/call.js'
+import type { SpotifyToken } from './store/types.js'
+import { TokenRefusedError, type TokenEndpoint } from './token-endpoint.js'
+
+/** Cookies that live only between the login redirect and the callback. */
+export const FLOW_COOKIES = {
+  state: 'spotify_auth_state',
+  verifier: 'spotify_auth_verifier',
+  returnTo: 'spotify_auth_return'
+} as const
+
+const FLOW_MAX_AGE = 10 * 60
+const DECORATION = 'spotifyOAuth2'
+
+export interface LoginServices {
+  options: ResolvedOptions
+  endpoint: TokenEndpoint
+  cookie: SessionCookie
+}
+
+/**
+ * A same-origin path to go back to after login, or `undefined`. Anything a
+ * browser could read as another origin (`//x`, `/\x`, `https://x`,
+ * `javascript:`) is refused, not repaired.
+ */
+export function safeReturnTo (value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 2048 || !value.startsWith('/')) return undefined
+  // eslint-disable-next-line no-control-regex
+  if (value.startsWith('//') || value.includes('\\') || /[\u0000-\u001f\u007f]/.test(value)) return undefined
+  const base = 'http://return-to.invalid'
+  return URL.canParse(value, base) && new URL(value, base).origin === base ? value : undefined
+}
+
+function sameState (query: unknown, cookie: string | undefined): boolean {
+  if (typeof query !== 'string' || cookie === undefined) return false
+  const a = Buffer.from(query)
+  const b = Buffer.from(cookie)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** Only the OAuth error code is echoed, and only when it looks like one. */
+function errorCodeOf (value: unknown): string {
+  return typeof value === 'string' && /^[a-z_]{1,64}$/.test(value) ? value : 'unknown_error'
+}
+
+/**
+ * The request log of the callback would print `?code=…&state=…`: Fastify logs
+ * the URL as it came. This serializer keeps the path and drops the query.
+ */
+export function redactedRequest (request: FastifyRequest): Record<string, unknown> {
+  const queryAt = request.url.indexOf('?')
+  return {
+    method: request.method,
+    url: queryAt === -1 ? request.url : request.url.slice(0, queryAt) + '?[redacted]',
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket.remotePort
+  }
+}
+
+/** `GET {loginPath}` and `GET {callback path}`. */
+export async function loginRoutes (scope: FastifyInstance, services: LoginServices): Promise<void> {
+  const { options, endpoint, cookie } = services
+  const store = options.store
+  const accounts = new URL(options.accountsUrl + '/')
+  const flowCookie = {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: options.cookie.secure
+  }
+
+  // @fastify/oauth2 builds the authorize URL and owns the state and PKCE
+  // verifier cookies. The code exchange goes through our own token endpoint
+  // client instead, so that both grants share one timeout and error mapping.
+  await scope.register(fastifyOAuth2, {
+    name: DECORATION,
+    credentials: {
+      client: { id: options.clientId, secret: options.clientSecret },
+      auth: {
+        authorizeHost: accounts.origin,
+        authorizePath: `${accounts.pathname}authorize`,
+        tokenHost: accounts.origin,
+        tokenPath: `${accounts.pathname}api/token`
+      }
+    },
+    callbackUri: options.redirectUri,
+    callbackUriParams: options.showDialog ? { show_dialog: 'true' } : {},
+    scope: options.scopes,
+    ...(options.pkce ? { pkce: 'S256' as const } : {}),
+    redirectStateCookieName: FLOW_COOKIES.state,
+    verifierCookieName: FLOW_COOKIES.verifier,
+    // Its default leaves Path unset, so the cookie would not reach a callback
+    // outside the login path's directory.
+    cookie: { ...flowCookie, maxAge: FLOW_MAX_AGE }
+  })
+  const oauth2 = (scope as unknown as Record<string, OAuth2Namespace>)[DECORATION] as OAuth2Namespace
+
+  scope.get(options.loginPath, async (request: FastifyRequest<{ Querystring: { returnTo?: unknown } }>, reply) => {
+    const authorizeUrl = new URL(await oauth2.generateAuthorizationUri(request, reply))
+    // simple-oauth2 would send `scope=undefined` for no scopes.
+    if (options.scopes.length === 0) authorizeUrl.searchParams.delete('scope')
+    const returnTo = safeReturnTo(request.query.returnTo)
+    if (returnTo === undefined) {
+      reply.clearCookie(FLOW_COOKIES.returnTo, flowCookie)
+    } else {
+      reply.setCookie(FLOW_COOKIES.returnTo, returnTo, { ...flowCookie, maxAge: FLOW_MAX_AGE })
+    }
+    return reply.redirect(authorizeUrl.href, 302)
+  })
+
+  async function exchange (code: string, verifier: string | undefined): Promise<SpotifyToken> {
+    try {
+      return await endpoint.exchangeCode(code, verifier)
+    } catch (err) {
+      if (!(err instanceof TokenRefusedError)) throw err
+      if (err.error === 'invalid_grant' || err.error === 'invalid_request') {
+        throw new InvalidCodeError(err.error, { cause: err })
+      }
+      // invalid_client and the like: our configuration, not the user's code.
+      throw new UpstreamError(`the token endpoint refused the client (${err.error})`, { cause: err })
+    }
+  }
+
+  type CallbackQuery = { state?: unknown, code?: unknown, error?: unknown }
+  scope.get(options.callbackPath, {
+    logSerializers: { req: redactedRequest }
+  }, async (request: FastifyRequest<{ Querystring: CallbackQuery }>, reply: FastifyReply) => {
+    const { state, code, error } = request.query
+    const stateCookie = request.cookies[FLOW_COOKIES.state]
+    const verifier = request.cookies[FLOW_COOKIES.verifier]
+    const returnTo = safeReturnTo(request.cookies[FLOW_COOKIES.returnTo])
+    // Single use, whatever the outcome.
+    for (const name of Object.values(FLOW_COOKIES)) reply.clearCookie(name, flowCookie)
+
+    if (!sameState(state, stateCookie)) throw new InvalidStateError()
+    if (error !== undefined) throw new AuthorizationDeniedError(errorCodeOf(error))
+    if (typeof code !== 'string' || code === '') throw new MissingCodeError()
+    if (options.pkce && verifier === undefined) throw new InvalidStateError()
+
+    const token = await exchange(code, options.pkce ? verifier : undefined)
+    // A new id on every login, and the browser's previous session ends:
+    // an id planted before login is never promoted (session fixation).
+    const previous = cookie.read(request, reply)
+    if (previous !== undefined) await storeCall(() => store.delete(previous))
+    const sessionId = newSessionId()
+    await storeCall(() => store.set(sessionId, token))
+    if (options.onLogin !== undefined) {
+      try {
+        await options.onLogin(request, token)
+      } catch (err) {
+        await storeCall(() => store.delete(sessionId))
+        throw err
+      }
+    }
+    cookie.write(reply, sessionId)
+    return reply.redirect(returnTo ?? options.successRedirect, 302)
+  })
+}

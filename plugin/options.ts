@@ -1,0 +1,272 @@
+import type { FastifyRequest } from 'fastify'
+import { InvalidOptionError } from './errors.js'
+import { memoryStore } from './store/memory.js'
+import type { SpotifyToken, TokenStore } from './store/types.js'
+
+/** Options of the session cookie. */
+export interface SessionCookieOptions {
+  /** Default `spotify_session`. */
+  name?: string
+  /** Default: true when `redirectUri` is https. */
+  secure?: boolean
+  /** Default `lax`: the callback arrives by a top-level cross-site GET. */
+  sameSite?: 'lax' | 'strict'
+  /** Default: the host that set it. */
+  domain?: string
+  /** Lifetime in seconds. Default 30 days; `null` for a browser-session cookie. */
+  maxAge?: number | null
+}
+
+/** Retries of `request.spotify.api` (the proxy never retries). */
+export interface ApiRetryOptions {
+  /** Retries of idempotent calls after 429 or 5xx. Default 2. */
+  limit?: number
+  /** Longest `Retry-After` honoured, in ms; a longer one fails at once. Default 10 000. */
+  maxRetryAfter?: number
+}
+
+/** What `app.register(spotifyAuth, options)` takes. */
+export interface SpotifyAuthOptions {
+  /** Your Spotify app's client id. */
+  clientId: string
+  /** Your Spotify app's client secret. Never logged, never sent to a browser. */
+  clientSecret: string
+  /** Absolute URL registered in Spotify's dashboard; its path becomes the callback route. */
+  redirectUri: string
+  /** Cookie signing key of at least 32 characters, or several: the first signs, all verify. */
+  secret: string | readonly string[]
+  /** Scopes to request. Default none (public data only). */
+  scopes?: readonly string[]
+  /** Where tokens live. Default `memoryStore()`. */
+  store?: TokenStore
+  /** Default `/login`. */
+  loginPath?: string
+  /** Default `/logout` (POST). */
+  logoutPath?: string
+  /** Default `/spotify`; `false` turns the proxy off. */
+  proxyPrefix?: string | false
+  /** Where the browser goes after login and logout. Default `/`. */
+  successRedirect?: string
+  /** PKCE S256 on the login. Default true. */
+  pkce?: boolean
+  /** Make Spotify show the consent dialog even when already approved. Default false. */
+  showDialog?: boolean
+  /** Seconds before expiry from which a token counts as expired. Default 60. */
+  refreshMargin?: number
+  /** Default `https://accounts.spotify.com`. */
+  accountsUrl?: string
+  /** Default `https://api.spotify.com`. */
+  apiUrl?: string
+  /** Milliseconds allowed for every upstream call. Default 10 000. */
+  timeout?: number
+  /** The session cookie. */
+  cookie?: SessionCookieOptions
+  /** Retries of `request.spotify.api`. */
+  retry?: ApiRetryOptions
+  /** Called after a successful login, before the redirect. A throw fails the login. */
+  onLogin?: (request: FastifyRequest, token: SpotifyToken) => Promise<void> | void
+  /** Called after every successful refresh. A throw is logged, never fails the request. */
+  onRefresh?: (sessionId: string, token: SpotifyToken) => Promise<void> | void
+}
+
+/** Options after validation, with every default applied: plain data. */
+export interface ResolvedOptions {
+  clientId: string
+  clientSecret: string
+  redirectUri: string
+  callbackPath: string
+  secrets: string[]
+  scopes: string[]
+  store: TokenStore
+  loginPath: string
+  logoutPath: string
+  proxyPrefix: string | false
+  successRedirect: string
+  pkce: boolean
+  showDialog: boolean
+  refreshMarginMs: number
+  accountsUrl: string
+  apiUrl: string
+  timeout: number
+  cookie: Required<Omit<SessionCookieOptions, 'domain'>> & { domain: string | undefined }
+  retry: Required<ApiRetryOptions>
+  onLogin: SpotifyAuthOptions['onLogin']
+  onRefresh: SpotifyAuthOptions['onRefresh']
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]'])
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/
+
+function fail (message: string): never {
+  throw new InvalidOptionError(message)
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function requiredString (value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0) fail(`options.${name} must be a non-empty string`)
+  return value
+}
+
+function optionalBoolean (value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') fail(`options.${name} must be a boolean`)
+  return value
+}
+
+function optionalNumber (value: unknown, name: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    fail(`options.${name} must be a number of at least ${min}`)
+  }
+  return value
+}
+
+function optionalFunction<F> (value: unknown, name: string): F | undefined {
+  if (value !== undefined && typeof value !== 'function') fail(`options.${name} must be a function`)
+  return value as F | undefined
+}
+
+function routePath (value: unknown, name: string, fallback: string): string {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || !/^\/[^?#\s]*$/.test(value) || (value.length > 1 && value.endsWith('/'))) {
+    fail(`options.${name} must be a path such as ${fallback} (leading /, no trailing /, no query)`)
+  }
+  return value
+}
+
+function baseUrl (value: unknown, name: string, fallback: string): string {
+  if (value === undefined) return fallback
+  const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    fail(`options.${name} must be an absolute http(s) URL without query`)
+  }
+  return url.href.replace(/\/+$/, '')
+}
+
+function redirectUriOf (value: unknown): URL {
+  const raw = requiredString(value, 'redirectUri')
+  const url = URL.canParse(raw) ? new URL(raw) : undefined
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    fail('options.redirectUri must be an absolute http(s) URL')
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    fail('options.redirectUri must use https, or http on 127.0.0.1 or [::1] (Spotify refuses other plain-http hosts, localhost included)')
+  }
+  if (url.search !== '' || url.hash !== '') fail('options.redirectUri must not have a query or a fragment')
+  return url
+}
+
+function secretsOf (value: unknown): string[] {
+  const list = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(list) || list.length === 0) fail('options.secret must be a string or a non-empty array of strings')
+  for (const secret of list) {
+    if (typeof secret !== 'string' || secret.length < 32) fail('options.secret must be at least 32 characters')
+  }
+  return [...list] as string[]
+}
+
+function scopesOf (value: unknown): string[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value) || !value.every((scope) => typeof scope === 'string' && SCOPE.test(scope))) {
+    fail('options.scopes must be an array of scope names such as playlist-read-private')
+  }
+  return [...new Set(value as string[])]
+}
+
+function storeOf (value: unknown): TokenStore {
+  if (value === undefined) return memoryStore()
+  const methods = ['get', 'set', 'update', 'delete'] as const
+  if (!isPlainObjectLike(value) || !methods.every((name) => typeof value[name] === 'function')) {
+    fail('options.store must implement get, set, update and delete (see TokenStore)')
+  }
+  return value as unknown as TokenStore
+}
+
+function isPlainObjectLike (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null
+}
+
+function successRedirectOf (value: unknown): string {
+  if (value === undefined) return '/'
+  const ok = typeof value === 'string' && (
+    (value.startsWith('/') && !value.startsWith('//') && !value.includes('\\')) ||
+    (URL.canParse(value) && /^https?:$/.test(new URL(value).protocol))
+  )
+  if (!ok) fail('options.successRedirect must be a path such as / or an absolute http(s) URL')
+  return value as string
+}
+
+function proxyPrefixOf (value: unknown): string | false {
+  if (value === false) return false
+  const prefix = routePath(value, 'proxyPrefix', '/spotify')
+  if (prefix === '/') fail('options.proxyPrefix must not be / (the proxy needs a prefix of its own)')
+  return prefix
+}
+
+function cookieOf (value: unknown, https: boolean): ResolvedOptions['cookie'] {
+  if (value === undefined) value = {}
+  if (!isPlainObject(value)) fail('options.cookie must be an object')
+  const name = value.name ?? 'spotify_session'
+  if (typeof name !== 'string' || !COOKIE_NAME.test(name)) fail('options.cookie.name must be a valid cookie name')
+  const sameSite = value.sameSite ?? 'lax'
+  if (sameSite !== 'lax' && sameSite !== 'strict') fail('options.cookie.sameSite must be "lax" or "strict"')
+  const domain = value.domain
+  if (domain !== undefined && (typeof domain !== 'string' || domain.length === 0)) fail('options.cookie.domain must be a non-empty string')
+  const maxAge = value.maxAge === null ? null : optionalNumber(value.maxAge, 'cookie.maxAge', 30 * 24 * 60 * 60, 1)
+  return {
+    name,
+    secure: optionalBoolean(value.secure, 'cookie.secure', https),
+    sameSite,
+    domain,
+    maxAge
+  }
+}
+
+function retryOf (value: unknown): Required<ApiRetryOptions> {
+  if (value === undefined) value = {}
+  if (!isPlainObject(value)) fail('options.retry must be an object')
+  const limit = optionalNumber(value.limit, 'retry.limit', 2, 0)
+  if (!Number.isInteger(limit)) fail('options.retry.limit must be an integer')
+  return { limit, maxRetryAfter: optionalNumber(value.maxRetryAfter, 'retry.maxRetryAfter', 10_000, 0) }
+}
+
+/**
+ * Validates every option once, at register time, and applies the defaults, so
+ * that nothing downstream re-checks or re-normalises per request.
+ */
+export function resolveOptions (options: unknown): ResolvedOptions {
+  if (!isPlainObject(options)) fail('options must be an object')
+  const redirect = redirectUriOf(options.redirectUri)
+  const loginPath = routePath(options.loginPath, 'loginPath', '/login')
+  const logoutPath = routePath(options.logoutPath, 'logoutPath', '/logout')
+  const proxyPrefix = proxyPrefixOf(options.proxyPrefix)
+  const callbackPath = redirect.pathname
+  if (callbackPath === loginPath) fail('options.redirectUri path must differ from options.loginPath')
+  return {
+    clientId: requiredString(options.clientId, 'clientId'),
+    clientSecret: requiredString(options.clientSecret, 'clientSecret'),
+    redirectUri: redirect.href,
+    callbackPath,
+    secrets: secretsOf(options.secret),
+    scopes: scopesOf(options.scopes),
+    store: storeOf(options.store),
+    loginPath,
+    logoutPath,
+    proxyPrefix,
+    successRedirect: successRedirectOf(options.successRedirect),
+    pkce: optionalBoolean(options.pkce, 'pkce', true),
+    showDialog: optionalBoolean(options.showDialog, 'showDialog', false),
+    refreshMarginMs: optionalNumber(options.refreshMargin, 'refreshMargin', 60, 0) * 1000,
+    accountsUrl: baseUrl(options.accountsUrl, 'accountsUrl', 'https://accounts.spotify.com'),
+    apiUrl: baseUrl(options.apiUrl, 'apiUrl', 'https://api.spotify.com'),
+    timeout: optionalNumber(options.timeout, 'timeout', 10_000, 1),
+    cookie: cookieOf(options.cookie, redirect.protocol === 'https:'),
+    retry: retryOf(options.retry),
+    onLogin: optionalFunction(options.onLogin, 'onLogin'),
+    onRefresh: optionalFunction(options.onRefresh, 'onRefresh')
+  }
+}

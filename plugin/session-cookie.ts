@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto'
+import { signerFactory } from '@fastify/cookie'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { ResolvedOptions } from './options.js'
+
+/** 256 random bits, base64url: 43 characters. */
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/
+
+/** A new session id; one per login, never taken from the browser. */
+export function newSessionId (): string {
+  return randomBytes(32).toString('base64url')
+}
+
+/** Reads and writes the opaque, signed session cookie: it carries the session id and nothing else. */
+export interface SessionCookie {
+  /**
+   * The session id of a request with a validly signed cookie. A cookie signed
+   * with an older secret is re-signed with the current one on the way out.
+   */
+  read (request: FastifyRequest, reply: FastifyReply): string | undefined
+  write (reply: FastifyReply, sessionId: string): void
+  clear (reply: FastifyReply): void
+}
+
+export function createSessionCookie (options: ResolvedOptions): SessionCookie {
+  // Our own signer, not request.unsignCookie: the app may have registered
+  // @fastify/cookie with a secret of its own, or none.
+  const signer = signerFactory(options.secrets)
+  const { name, secure, sameSite, domain, maxAge } = options.cookie
+  const attributes = {
+    path: '/',
+    httpOnly: true,
+    secure,
+    sameSite,
+    ...(domain === undefined ? {} : { domain })
+  }
+  const writeAttributes = maxAge === null ? attributes : { ...attributes, maxAge }
+
+  function write (reply: FastifyReply, sessionId: string): void {
+    reply.setCookie(name, signer.sign(sessionId), writeAttributes)
+  }
+
+  return {
+    read (request, reply) {
+      const raw = request.cookies[name]
+      if (raw === undefined) return undefined
+      const unsigned = signer.unsign(raw)
+      if (!unsigned.valid || !SESSION_ID.test(unsigned.value)) return undefined
+      if (unsigned.renew) write(reply, unsigned.value)
+      return unsigned.value
+    },
+    write,
+    clear (reply) {
+      reply.clearCookie(name, attributes)
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import type { SpotifyToken, TokenStore } from './types.js'
+
+export interface MemoryStoreOptions {
+  /** Most sessions kept; the least recently written goes first. Default 10 000. */
+  maxSessions?: number
+  /**
+   * How long a session lives after its last write, in ms. Default 180 days,
+   * about the life of a Spotify refresh token. Access-token expiry is never
+   * the store's business: a refresh renews the session.
+   */
+  ttl?: number
+}
+
+interface Entry {
+  token: SpotifyToken
+  deadline: number
+}
+
+const DAY = 24 * 60 * 60 * 1000
+
+/**
+ * A token store in this process's memory: the default, for one instance.
+ * Lapsed entries are dropped when read, so no timer runs.
+ */
+export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
+  const maxSessions = options.maxSessions ?? 10_000
+  const ttl = options.ttl ?? 180 * DAY
+  if (!Number.isInteger(maxSessions) || maxSessions < 1) {
+    throw new TypeError('fastify-spotify-auth: memoryStore maxSessions must be a positive integer')
+  }
+  if (!Number.isFinite(ttl) || ttl <= 0) {
+    throw new TypeError('fastify-spotify-auth: memoryStore ttl must be a positive number of ms')
+  }
+  const entries = new Map<string, Entry>()
+
+  function write (sessionId: string, token: SpotifyToken): void {
+    // Re-inserting moves the key to the end of the Map's order, which makes
+    // the first key the least recently written one.
+    entries.delete(sessionId)
+    entries.set(sessionId, { token, deadline: Date.now() + ttl })
+    if (entries.size > maxSessions) {
+      entries.delete(entries.keys().next().value as string)
+    }
+  }
+
+  function read (sessionId: string): SpotifyToken | undefined {
+    const entry = entries.get(sessionId)
+    if (entry === undefined) return undefined
+    if (entry.deadline <= Date.now()) {
+      entries.delete(sessionId)
+      return undefined
+    }
+    return entry.token
+  }
+
+  return {
+    async get (sessionId) {
+      return read(sessionId)
+    },
+    async set (sessionId, token) {
+      write(sessionId, token)
+    },
+    async update (sessionId, previous, next) {
+      const current = read(sessionId)
+      if (current === undefined || current.refreshes !== previous.refreshes) return false
+      write(sessionId, next)
+      return true
+    },
+    async delete (sessionId) {
+      entries.delete(sessionId)
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * One user's Spotify tokens, as the plugin keeps them server-side.
+ * Plain data: stores may serialise it as JSON and hand back a copy.
+ */
+export interface SpotifyToken {
+  /** The bearer token for the Web API. */
+  readonly accessToken: string
+  /** The refresh token; kept when Spotify's refresh response omits it. */
+  readonly refreshToken: string
+  /** When the access token expires, in ms since the epoch. */
+  readonly expiresAt: number
+  /** The scopes Spotify granted (not the ones requested). */
+  readonly scope: readonly string[]
+  /** When this access token was obtained, in ms since the epoch. */
+  readonly obtainedAt: number
+  /**
+   * How many refreshes this session has had since login. It also serves as the
+   * record's version: a refresh writes `refreshes + 1` only over `refreshes`.
+   */
+  readonly refreshes: number
+}
+
+/**
+ * Where sessions live. `memoryStore()` and `redisStore()` implement it; so can
+ * any database. Every method may reject: the plugin answers 503
+ * (`FST_SPOTIFY_STORE_UNAVAILABLE`) and keeps running.
+ */
+export interface TokenStore {
+  /** The session's token, or `undefined` when there is none (or it lapsed). */
+  get (sessionId: string): Promise<SpotifyToken | undefined>
+  /** Creates or overwrites the session (used at login). */
+  set (sessionId: string, token: SpotifyToken): Promise<void>
+  /**
+   * Writes `next` only if the stored record is still `previous`'s version
+   * (same `refreshes`) and has not been deleted. Resolves `false` otherwise,
+   * so that a logout during a refresh is never undone.
+   */
+  update (sessionId: string, previous: SpotifyToken, next: SpotifyToken): Promise<boolean>
+  /** Deletes the session; no error when it does not exist. */
+  delete (sessionId: string): Promise<void>
+}

@@ -1,0 +1,133 @@
+import got, { type Got, type Response } from 'got'
+import type { Agents } from './agents.js'
+import { UpstreamError, UpstreamTimeoutError } from './errors.js'
+import type { SpotifyToken } from './store/types.js'
+
+/**
+ * Spotify's token endpoint refused a grant with an OAuth error. Decisions go by
+ * `error` (the OAuth code), never by the description: Spotify rewords those.
+ */
+export class TokenRefusedError extends Error {
+  readonly error: string
+  readonly status: number
+
+  constructor (error: string, status: number) {
+    super(`Spotify's token endpoint refused the grant: ${error}`)
+    this.name = 'TokenRefusedError'
+    this.error = error
+    this.status = status
+  }
+}
+
+export interface TokenEndpointOptions {
+  accountsUrl: string
+  clientId: string
+  clientSecret: string
+  redirectUri: string
+  timeout: number
+  agents: Agents
+  /** Stored when a code response lacks `scope` (Spotify always sends it). */
+  scopes: readonly string[]
+}
+
+/** The two grants the plugin needs from `{accountsUrl}/api/token`. */
+export interface TokenEndpoint {
+  /** Exchanges an authorization code; `codeVerifier` when PKCE was used. */
+  exchangeCode (code: string, codeVerifier: string | undefined): Promise<SpotifyToken>
+  /** Refreshes `token`, keeping its refresh token when Spotify sends none. */
+  refresh (token: SpotifyToken): Promise<SpotifyToken>
+}
+
+interface TokenResponse {
+  access_token: string
+  expires_in: number
+  refresh_token?: string
+  scope?: string
+}
+
+function isTokenResponse (body: unknown): body is TokenResponse {
+  const b = body as Partial<TokenResponse> | null
+  return typeof b === 'object' && b !== null &&
+    typeof b.access_token === 'string' && b.access_token.length > 0 &&
+    typeof b.expires_in === 'number' && b.expires_in > 0 &&
+    (b.refresh_token === undefined || typeof b.refresh_token === 'string') &&
+    (b.scope === undefined || typeof b.scope === 'string')
+}
+
+function parseJson (body: string): unknown {
+  try {
+    return JSON.parse(body)
+  } catch {
+    return undefined
+  }
+}
+
+function oauthErrorOf (body: unknown): string | undefined {
+  const error = (body as { error?: unknown } | undefined)?.error
+  return typeof error === 'string' && /^[\w.-]{1,64}$/.test(error) ? error : undefined
+}
+
+/**
+ * Token calls go through `got`, like every other upstream call, so that one
+ * timeout, one keep-alive agent and one error mapping serve both grants.
+ * Nothing here retries: a refresh token may be single-use (rotation), and a
+ * blind retry of a request that did reach Spotify could burn it.
+ */
+export function createTokenEndpoint (options: TokenEndpointOptions): TokenEndpoint {
+  const basic = 'Basic ' + Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64')
+  const tokenUrl = `${options.accountsUrl}/api/token`
+  const client: Got = got.extend({
+    method: 'POST',
+    headers: { authorization: basic, accept: 'application/json' },
+    timeout: { request: options.timeout },
+    retry: { limit: 0 },
+    followRedirect: false,
+    throwHttpErrors: false,
+    agent: options.agents
+  })
+
+  async function grant (form: Record<string, string>): Promise<TokenResponse> {
+    let response: Response<string>
+    try {
+      response = await client(tokenUrl, { form })
+    } catch (cause) {
+      if ((cause as { code?: string }).code === 'ETIMEDOUT') throw new UpstreamTimeoutError({ cause })
+      throw new UpstreamError('the token endpoint could not be reached', { cause })
+    }
+    const body = parseJson(response.body)
+    if (response.statusCode === 200 && isTokenResponse(body)) return body
+    const error = oauthErrorOf(body)
+    if (response.statusCode >= 400 && response.statusCode < 500 && error !== undefined) {
+      throw new TokenRefusedError(error, response.statusCode)
+    }
+    throw new UpstreamError(`the token endpoint answered ${response.statusCode}`)
+  }
+
+  function toToken (body: TokenResponse, fallback: { refreshToken: string, scope: readonly string[], refreshes: number }): SpotifyToken {
+    const obtainedAt = Date.now()
+    return {
+      accessToken: body.access_token,
+      refreshToken: body.refresh_token ?? fallback.refreshToken,
+      expiresAt: obtainedAt + body.expires_in * 1000,
+      scope: body.scope === undefined ? fallback.scope : body.scope.split(' ').filter(Boolean),
+      obtainedAt,
+      refreshes: fallback.refreshes
+    }
+  }
+
+  return {
+    async exchangeCode (code, codeVerifier) {
+      const form: Record<string, string> = { grant_type: 'authorization_code', code, redirect_uri: options.redirectUri }
+      if (codeVerifier !== undefined) form.code_verifier = codeVerifier
+      const body = await grant(form)
+      if (body.refresh_token === undefined) {
+        throw new UpstreamError('the token endpoint sent no refresh token')
+      }
+      return toToken(body, { refreshToken: body.refresh_token, scope: options.scopes, refreshes: 0 })
+    },
+    async refresh (token) {
+      const body = await grant({ grant_type: 'refresh_token', refresh_token: token.refreshToken })
+      return toToken(body, { refreshToken: token.refreshToken, scope: token.scope, refreshes: token.refreshes + 1 })
+    }
+  }
+}

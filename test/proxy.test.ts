@@ -1,0 +1,253 @@
+import { request as httpRequest } from 'node:http'
+import t from 'tap'
+import { build, CookieJar } from './helpers/build.js'
+
+t.test('proxied GET keeps the path and query string', async (t) => {
+  const { login, request, emulator } = await build(t)
+  const { jar } = await login()
+  emulator.control.clearApiRequests()
+  const response = await request(jar, { url: '/spotify/me/playlists?limit=2&offset=1' })
+  t.equal(response.statusCode, 200)
+  const page = response.json()
+  t.equal(page.limit, 2)
+  t.equal(page.offset, 1)
+  t.equal(page.items.length, 2)
+  t.match(response.headers['content-type'], /application\/json/)
+  const seen = emulator.control.apiRequests.at(-1)
+  t.equal(seen?.method, 'GET')
+  t.equal(seen?.path, '/v1/me/playlists')
+  t.equal(seen?.query, 'limit=2&offset=1')
+})
+
+t.test('proxied POST forwards the JSON body and content type', async (t) => {
+  const { login, request, emulator } = await build(t, {
+    plugin: { scopes: ['playlist-modify-private', 'playlist-read-private'] }
+  })
+  const { jar } = await login()
+  const response = await request(jar, {
+    method: 'POST',
+    url: '/spotify/me/playlists',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ name: 'Road trip', public: false })
+  })
+  t.equal(response.statusCode, 201)
+  t.equal(response.json().name, 'Road trip')
+  const seen = emulator.control.apiRequests.at(-1)
+  t.equal(seen?.method, 'POST')
+  t.same(JSON.parse(seen?.body as string), { name: 'Road trip', public: false })
+  t.match(seen?.headers['content-type'], /application\/json/)
+})
+
+t.test('upstream sees our bearer and none of the client\'s cookie, authorization, host or hop-by-hop headers', async (t) => {
+  const { login, request, emulator } = await build(t)
+  const { jar } = await login()
+  emulator.control.clearApiRequests()
+  const response = await request(jar, {
+    url: '/spotify/me',
+    headers: {
+      authorization: 'Bearer client-supplied',
+      'x-forwarded-for': '10.0.0.1',
+      'proxy-authorization': 'Basic abc',
+      te: 'trailers',
+      'accept-language': 'fr',
+      'if-none-match': '"abc"'
+    }
+  })
+  t.equal(response.statusCode, 200)
+  const headers = emulator.control.apiRequests.at(-1)?.headers ?? {}
+  t.match(headers.authorization, /^Bearer BQ/)
+  t.not(headers.authorization, 'Bearer client-supplied')
+  t.equal(headers.cookie, undefined)
+  t.equal(headers['x-forwarded-for'], undefined)
+  t.equal(headers['proxy-authorization'], undefined)
+  t.equal(headers.te, undefined)
+  t.equal(headers['accept-language'], 'fr')
+  t.equal(headers['if-none-match'], '"abc"')
+  t.not(headers.host, 'localhost:80', 'the client\'s host is not forwarded')
+})
+
+t.test('upstream set-cookie and hop-by-hop headers are dropped; others pass', async (t) => {
+  const { login, request, emulator } = await build(t)
+  const { jar } = await login()
+  emulator.control.setApiResponseHeaders({ 'set-cookie': 'tracker=1; Path=/', 'x-upstream': 'yes' })
+  const response = await request(jar, { url: '/spotify/me' })
+  t.equal(response.statusCode, 200)
+  t.equal(response.headers['set-cookie'], undefined)
+  t.equal(response.headers['x-upstream'], 'yes')
+})
+
+/** A request whose path goes out byte for byte (inject would normalise `..`). */
+function rawGet (origin: string, path: string, cookie: string): Promise<{ status: number, body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(origin + '/', { path, headers: { cookie } }, (res) => {
+      let body = ''
+      res.on('data', (chunk) => { body += chunk })
+      res.on('end', () => resolve({ status: res.statusCode as number, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+t.test('path traversal and ambiguous paths answer 400 without any upstream call', async (t) => {
+  const { login, app, emulator } = await build(t)
+  const { jar } = await login()
+  const origin = await app.listen({ port: 0, host: '127.0.0.1' })
+  emulator.control.resetCounters()
+  const attempts = [
+    '/spotify/../v1/me', '/spotify/me/..', '/spotify/./me', '/spotify/me/%2e%2e/x', '/spotify/%2E%2E%2Fadmin',
+    '/spotify/me/..%5cx', '/spotify/me%5c..', '/spotify//host/x', '/spotify/me//x', '/spotify/', '/spotify/%252e%252e/x',
+    '/spotify/me/%2e', '/spotify/%25252525252e', '/spotify/%25zz', '/spotify/me%5Cx', '/spotify/me/x%2f%2f'
+  ]
+  for (const url of attempts) {
+    const response = await rawGet(origin, url, jar.header)
+    t.equal(response.status, 400, url)
+    t.equal(JSON.parse(response.body).error.code, 'FST_SPOTIFY_INVALID_PATH', url)
+  }
+  // Fastify's router refuses malformed escapes itself, before any route runs.
+  t.equal((await rawGet(origin, '/spotify/%zz', jar.header)).status, 400, '/spotify/%zz')
+  t.equal(emulator.control.counters.api, 0, 'nothing reached the API')
+})
+
+t.test('no session: 401 without any upstream call', async (t) => {
+  const { request, emulator } = await build(t)
+  const anonymous = await request(new CookieJar(), { url: '/spotify/me' })
+  t.equal(anonymous.statusCode, 401)
+  t.same(anonymous.json(), { error: { status: 401, message: 'Not logged in with Spotify', code: 'FST_SPOTIFY_NO_SESSION' } })
+  const forged = new CookieJar()
+  forged.cookies.set('spotify_session', 'x'.repeat(43) + '.forged')
+  t.equal((await request(forged, { url: '/spotify/me' })).statusCode, 401)
+  t.equal(emulator.control.counters.api, 0)
+})
+
+t.test('upstream 401: one refresh, one retry', async (t) => {
+  const { login, request, emulator } = await build(t)
+  const { jar } = await login()
+  emulator.control.resetCounters()
+  emulator.control.unauthorizeApiCalls(1)
+  const response = await request(jar, { url: '/spotify/me' })
+  t.equal(response.statusCode, 200)
+  t.equal(emulator.control.counters.refresh_token, 1)
+  t.equal(emulator.control.counters.api, 2)
+})
+
+t.test('upstream 401 twice: the second goes back to the client as it came', async (t) => {
+  const { login, request, emulator } = await build(t)
+  const { jar } = await login()
+  emulator.control.resetCounters()
+  emulator.control.unauthorizeApiCalls(2)
+  const response = await request(jar, { url: '/spotify/me' })
+  t.equal(response.statusCode, 401)
+  t.equal(response.json().error.status, 401)
+  t.equal(emulator.control.counters.refresh_token, 1)
+  t.equal(emulator.control.counters.api, 2)
+})
+
+t.test('upstream 401 after a logout elsewhere answers 401 with no retry', async (t) => {
+  const { login, request, emulator, app } = await build(t, {
+    before (app) {
+      app.get('/drop', async (request) => {
+        // The session disappears between the first call and its retry.
+        await app.spotify.store.delete(request.spotify.sessionId as string)
+        return 'ok'
+      })
+    }
+  })
+  const { jar } = await login()
+  const sessionCookie = jar.cookies.get('spotify_session') as string
+  emulator.control.unauthorizeApiCalls(1)
+  emulator.control.resetCounters()
+  // Delete the store record through the app, keep the cookie for the proxy call.
+  await request(jar, { url: '/drop' })
+  jar.cookies.set('spotify_session', sessionCookie)
+  const response = await request(jar, { url: '/spotify/me' })
+  t.equal(response.statusCode, 401)
+  t.equal(emulator.control.counters.api, 0)
+  t.ok(app)
+})
+
+t.test('upstream 429 passes through with Retry-After', async (t) => {
+  const { login, request, emulator } = await build(t)
+  const { jar } = await login()
+  emulator.control.rateLimitApiCalls(1, 7)
+  const response = await request(jar, { url: '/spotify/me' })
+  t.equal(response.statusCode, 429)
+  t.equal(response.headers['retry-after'], '7')
+  t.equal(response.json().error.status, 429)
+})
+
+t.test('upstream 5xx passes through; upstream down 502; timeout 504', async (t) => {
+  const { login, request, emulator } = await build(t, { plugin: { timeout: 300 } })
+  const { jar } = await login()
+  emulator.control.failApiCalls(1, 503)
+  t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 503)
+  emulator.control.hangApiCalls(1)
+  const hung = await request(jar, { url: '/spotify/me' })
+  t.equal(hung.statusCode, 504)
+  t.equal(hung.json().error.code, 'FST_SPOTIFY_UPSTREAM_TIMEOUT')
+})
+
+t.test('an unreachable Web API answers 502', async (t) => {
+  const { createSpotifyEmulator } = await import('../plugin/emulator/index.js')
+  const down = await createSpotifyEmulator()
+  const downUrl = down.url
+  await down.close()
+  const { login, request } = await build(t, { plugin: { apiUrl: downUrl } })
+  const { jar } = await login()
+  const response = await request(jar, { url: '/spotify/me' })
+  t.equal(response.statusCode, 502)
+  t.equal(response.json().error.code, 'FST_SPOTIFY_UPSTREAM_ERROR')
+})
+
+t.test('upstream redirects are passed back, not followed', async (t) => {
+  const Fastify = (await import('fastify')).default
+  const upstream = Fastify()
+  upstream.get('/v1/moved', async (_request, reply) => reply.redirect('https://elsewhere.invalid/x', 301))
+  const upstreamUrl = await upstream.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => upstream.close())
+  const { login, request } = await build(t, { plugin: { apiUrl: upstreamUrl } })
+  const { jar } = await login()
+  const response = await request(jar, { url: '/spotify/moved' })
+  t.equal(response.statusCode, 301)
+  t.equal(response.headers.location, 'https://elsewhere.invalid/x')
+})
+
+t.test('the proxy can be turned off, and moved', async (t) => {
+  const off = await build(t, { plugin: { proxyPrefix: false } })
+  const { jar } = await off.login()
+  t.equal((await off.request(jar, { url: '/spotify/me' })).statusCode, 404)
+
+  const moved = await build(t, { plugin: { proxyPrefix: '/api/spotify' } })
+  const session = await moved.login()
+  t.equal((await moved.request(session.jar, { url: '/api/spotify/me' })).statusCode, 200)
+})
+
+t.test('a proxy registered under a parent prefix forwards the right path', async (t) => {
+  const Fastify = (await import('fastify')).default
+  const spotifyAuth = (await import('../plugin/index.js')).default
+  const { memoryStore } = await import('../plugin/index.js')
+  const { createSpotifyEmulator, users } = await import('../plugin/emulator/index.js')
+  const { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, SECRET } = await import('./helpers/build.js')
+  const store = memoryStore()
+  const emulator = await createSpotifyEmulator({ clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }] })
+  t.teardown(() => emulator.close())
+  const app = Fastify()
+  await app.register(async (api) => {
+    await api.register(spotifyAuth, {
+      clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: REDIRECT_URI, secret: SECRET,
+      accountsUrl: emulator.url, apiUrl: emulator.url, store
+    })
+  }, { prefix: '/api' })
+  t.teardown(() => app.close())
+  const user = users[0] as { id: string }
+  const tokens = emulator.control.issueTokens(user.id, [])
+  await app.ready()
+  // A session made directly through the store, as a custom login would.
+  const sessionId = 'A'.repeat(43)
+  await store.set(sessionId, { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: Date.now() + 3600_000, scope: [], obtainedAt: Date.now(), refreshes: 0 })
+  const { signerFactory } = await import('@fastify/cookie')
+  const cookie = `spotify_session=${signerFactory(SECRET).sign(sessionId)}`
+  const response = await app.inject({ url: '/api/spotify/me', headers: { cookie } })
+  t.equal(response.statusCode, 200)
+  t.equal(response.json().id, user.id)
+})
