@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { SessionRevokedError } from './errors.js'
+import { SessionRevokedError, UpstreamError } from './errors.js'
 import { storeCall } from './store/call.js'
 import type { SpotifyToken, TokenStore } from './store/types.js'
 import { TokenRefusedError, type TokenEndpoint } from './token-endpoint.js'
@@ -75,15 +75,20 @@ export class Authenticator {
     try {
       next = await this.#endpoint.refresh(stale)
     } catch (err) {
-      if (err instanceof TokenRefusedError && err.error === 'invalid_grant') {
+      if (!(err instanceof TokenRefusedError)) {
+        // Down or slow (already a 502/504): the stored token is untouched and
+        // the next request tries again.
+        throw err
+      }
+      if (err.error === 'invalid_grant') {
         // Revoked, unknown or past its lifetime: no retry can help, and the
         // session must not linger to fail again on every request.
         await storeCall(() => this.#store.delete(sessionId))
         throw new SessionRevokedError({ cause: err })
       }
-      // The endpoint was down, slow or refused the client: the stored token is
-      // untouched and the next request tries again.
-      throw err
+      // invalid_client and the like: our configuration, not the user's
+      // session, so the session is kept for when it is fixed.
+      throw new UpstreamError(`the token endpoint refused the client (${err.error})`, { cause: err })
     }
     const written = await storeCall(() => this.#store.update(sessionId, stale, next))
     if (!written) {

@@ -264,3 +264,46 @@ t.test('a token response without a refresh token fails the login with 502', asyn
   t.equal(response.statusCode, 502)
   t.notOk(jar.cookies.has('spotify_session'))
 })
+
+t.test('a login without PKCE sends no verifier and works', async (t) => {
+  const { login, emulator } = await build(t, { plugin: { pkce: false } })
+  const { callback, jar } = await login()
+  t.equal(callback.statusCode, 302)
+  t.ok(jar.cookies.has('spotify_session'))
+  t.equal(emulator.control.counters.authorization_code, 1)
+})
+
+t.test('the session cookie carries the configured domain and lifetime', async (t) => {
+  const { login } = await build(t, { plugin: { cookie: { domain: 'app.example', maxAge: null, name: 'sid' } } })
+  const { callback } = await login()
+  const session = (callback.cookies as Array<{ name: string, domain?: string, maxAge?: number, expires?: Date }>).find((c) => c.name === 'sid')
+  t.equal(session?.domain, 'app.example')
+  t.equal(session?.maxAge, undefined, 'a browser-session cookie')
+  t.equal(session?.expires, undefined)
+})
+
+t.test('a token endpoint that answers garbage gives 502, whatever its status', async (t) => {
+  const Fastify = (await import('fastify')).default
+  const fake = Fastify()
+  let status = 200
+  fake.post('/api/token', async (_request, reply) => reply.code(status).type('text/html').send('<html>oops</html>'))
+  const fakeUrl = await fake.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => fake.close())
+  const { request, emulator } = await build(t, { plugin: { accountsUrl: fakeUrl } })
+  for (status of [200, 400, 404]) {
+    const jar = new CookieJar()
+    const start = await request(jar, { url: '/login' })
+    const back = new URL(emulator.control.authorize(new URL(start.headers.location as string).searchParams))
+    const response = await request(jar, { url: back.pathname + back.search })
+    t.equal(response.statusCode, 502, `token endpoint ${status}`)
+    t.equal(response.json().error.code, 'FST_SPOTIFY_UPSTREAM_ERROR')
+  }
+})
+
+t.test('the callback log line drops the query, and a bare callback is logged as it is', async (t) => {
+  const { app, logs } = await build(t)
+  await app.inject('/callback')
+  await app.inject('/callback?code=some-code-value&state=s')
+  const urls = logs.map((line) => JSON.parse(line) as { req?: { url: string } }).filter((l) => l.req !== undefined).map((l) => l.req?.url)
+  t.same(urls, ['/callback', '/callback?[redacted]'])
+})

@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http'
 import t from 'tap'
+import { memoryStore, type TokenStore } from '../plugin/index.js'
 import { build, CookieJar } from './helpers/build.js'
 
 t.test('proxied GET keeps the path and query string', async (t) => {
@@ -144,26 +145,39 @@ t.test('upstream 401 twice: the second goes back to the client as it came', asyn
 })
 
 t.test('upstream 401 after a logout elsewhere answers 401 with no retry', async (t) => {
-  const { login, request, emulator, app } = await build(t, {
-    before (app) {
-      app.get('/drop', async (request) => {
-        // The session disappears between the first call and its retry.
-        await app.spotify.store.delete(request.spotify.sessionId as string)
-        return 'ok'
-      })
-    }
-  })
+  // A custom store that loses the session right after the proxy read it, as
+  // a logout on another instance would.
+  const inner = memoryStore()
+  let armed = false
+  const store: TokenStore = {
+    async get (id) {
+      const token = await inner.get(id)
+      if (armed) await inner.delete(id)
+      return token
+    },
+    set: (id, token) => inner.set(id, token),
+    update: (id, previous, next) => inner.update(id, previous, next),
+    delete: (id) => inner.delete(id)
+  }
+  const { login, request, emulator } = await build(t, { plugin: { store } })
   const { jar } = await login()
-  const sessionCookie = jar.cookies.get('spotify_session') as string
+  armed = true
   emulator.control.unauthorizeApiCalls(1)
   emulator.control.resetCounters()
-  // Delete the store record through the app, keep the cookie for the proxy call.
-  await request(jar, { url: '/drop' })
-  jar.cookies.set('spotify_session', sessionCookie)
   const response = await request(jar, { url: '/spotify/me' })
   t.equal(response.statusCode, 401)
+  t.equal(response.json().error.code, 'FST_SPOTIFY_NO_SESSION')
+  t.equal(emulator.control.counters.api, 1, 'no retry')
+  t.equal(emulator.control.counters.refresh_token, 0, 'no refresh for a session that is gone')
+})
+
+t.test('a case-insensitive router cannot smuggle a path past the prefix check', async (t) => {
+  const { login, request, emulator } = await build(t, { fastify: { caseSensitive: false } })
+  const { jar } = await login()
+  emulator.control.resetCounters()
+  const response = await request(jar, { url: '/SPOTIFY/me' })
+  t.equal(response.statusCode, 400)
   t.equal(emulator.control.counters.api, 0)
-  t.ok(app)
 })
 
 t.test('upstream 429 passes through with Retry-After', async (t) => {
@@ -234,8 +248,13 @@ t.test('a proxy registered under a parent prefix forwards the right path', async
   const app = Fastify()
   await app.register(async (api) => {
     await api.register(spotifyAuth, {
-      clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: REDIRECT_URI, secret: SECRET,
-      accountsUrl: emulator.url, apiUrl: emulator.url, store
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: REDIRECT_URI,
+      secret: SECRET,
+      accountsUrl: emulator.url,
+      apiUrl: emulator.url,
+      store
     })
   }, { prefix: '/api' })
   t.teardown(() => app.close())

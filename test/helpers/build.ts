@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream'
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse } from 'fastify'
 import spotifyAuth, { type SpotifyAuthOptions } from '../../plugin/index.js'
 import { createSpotifyEmulator, type EmulatorOptions, type SpotifyEmulator } from '../../plugin/emulator/index.js'
 
@@ -45,6 +45,8 @@ export interface BuildOptions {
   emulator?: EmulatorOptions
   /** Routes or hooks to add before ready(). */
   before?: (app: FastifyInstance) => void | Promise<void>
+  /** Fastify's own options (the logger is always the captured one). */
+  fastify?: FastifyServerOptions
   /** Reuse a running emulator instead of starting one. */
   sharedEmulator?: SpotifyEmulator
 }
@@ -68,7 +70,7 @@ export async function build (t: Teardown, options: BuildOptions = {}): Promise<B
       callback()
     }
   })
-  const app = Fastify({ logger: { level: 'trace', stream } })
+  const app = Fastify({ ...options.fastify, logger: { level: 'trace', stream } })
   await app.register(spotifyAuth, {
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,

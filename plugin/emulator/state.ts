@@ -1,0 +1,221 @@
+/**
+ * Everything one emulator instance remembers: registered clients, codes,
+ * tokens, the test switches and the mutable copy of the playlists. Plain
+ * data plus the few functions that mint and look up grants, so the HTTP
+ * layers and the control object share one source of truth.
+ */
+import { randomBytes } from 'node:crypto'
+import { libraries, playlists, type FixturePlaylist } from './fixtures.js'
+import type { EmulatorApiRequest, EmulatorClient, EmulatorTokenResponse } from './types.js'
+
+export interface Client {
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly redirectUris: readonly string[]
+  readonly name: string
+}
+
+export interface AuthorizationCode {
+  readonly clientId: string
+  readonly userId: string
+  readonly redirectUri: string
+  readonly scopes: readonly string[]
+  /** The S256 challenge, when the request used PKCE. */
+  readonly codeChallenge: string | undefined
+  readonly expiresAt: number
+}
+
+/** One authorization: what a refresh token and its access tokens stand for. */
+export interface Grant {
+  readonly clientId: string
+  readonly userId: string
+  readonly scopes: readonly string[]
+  /** Issued through PKCE: the client may refresh with its id alone. */
+  readonly publicClient: boolean
+}
+
+export interface AccessToken {
+  readonly grant: Grant
+  expiresAt: number
+}
+
+/** A remaining count of calls a switch applies to, and its parameter. */
+export interface Switch {
+  count: number
+  value: number
+}
+
+export interface EmulatorState {
+  /** Set once the server listens; used for absolute `href`/`next` links. */
+  baseUrl: string
+  readonly now: () => number
+  accessTokenTtl: number
+  readonly codeTtl: number
+  rotateRefreshTokens: boolean
+  omitRefreshToken: boolean
+  readonly clients: Map<string, Client>
+  readonly codes: Map<string, AuthorizationCode>
+  readonly refreshTokens: Map<string, Grant>
+  readonly accessTokens: Map<string, AccessToken>
+  readonly counters: { authorization_code: number, refresh_token: number, api: number }
+  readonly apiRequests: EmulatorApiRequest[]
+  apiResponseHeaders: Record<string, string | string[]>
+  readonly failToken: Switch
+  readonly hangToken: Switch
+  readonly rateLimitApi: Switch
+  readonly failApi: Switch
+  readonly hangApi: Switch
+  readonly unauthorizeApi: Switch
+  /** Releases of requests held open by a hang switch; `close()` calls them all. */
+  readonly hanging: Set<() => void>
+  /** Fixture playlists plus the ones created through the API, by id. */
+  readonly playlists: Map<string, FixturePlaylist>
+  /** Each user's library (playlist ids in listing order), copied so creating a playlist touches only this instance. */
+  readonly libraries: Map<string, string[]>
+}
+
+export interface StateOptions {
+  now: () => number
+  accessTokenTtl: number
+  codeTtl: number
+  rotateRefreshTokens: boolean
+  omitRefreshToken: boolean
+  clients: readonly EmulatorClient[]
+}
+
+export function createState (options: StateOptions): EmulatorState {
+  const state: EmulatorState = {
+    baseUrl: '',
+    now: options.now,
+    accessTokenTtl: options.accessTokenTtl,
+    codeTtl: options.codeTtl,
+    rotateRefreshTokens: options.rotateRefreshTokens,
+    omitRefreshToken: options.omitRefreshToken,
+    clients: new Map(),
+    codes: new Map(),
+    refreshTokens: new Map(),
+    accessTokens: new Map(),
+    counters: { authorization_code: 0, refresh_token: 0, api: 0 },
+    apiRequests: [],
+    apiResponseHeaders: {},
+    failToken: { count: 0, value: 0 },
+    hangToken: { count: 0, value: 0 },
+    rateLimitApi: { count: 0, value: 0 },
+    failApi: { count: 0, value: 0 },
+    hangApi: { count: 0, value: 0 },
+    unauthorizeApi: { count: 0, value: 0 },
+    hanging: new Set(),
+    playlists: new Map(playlists.map((p) => [p.id, p])),
+    libraries: new Map([...libraries].map(([userId, ids]) => [userId, [...ids]]))
+  }
+  for (const client of options.clients) addClient(state, client)
+  return state
+}
+
+function isAbsoluteUrl (value: string): boolean {
+  try {
+    const url = new URL(value)
+    return url.hash === '' && url.username === '' && url.password === ''
+  } catch {
+    return false
+  }
+}
+
+/** Registers a client, validating it as Spotify's dashboard would. */
+export function addClient (state: EmulatorState, client: EmulatorClient): void {
+  if (typeof client?.clientId !== 'string' || client.clientId === '' || client.clientId.includes(':')) {
+    throw new TypeError('emulator: client.clientId must be a non-empty string without ":"')
+  }
+  if (typeof client.clientSecret !== 'string' || client.clientSecret === '') {
+    throw new TypeError('emulator: client.clientSecret must be a non-empty string')
+  }
+  if (!Array.isArray(client.redirectUris) || client.redirectUris.length === 0 ||
+      !client.redirectUris.every((u) => typeof u === 'string' && isAbsoluteUrl(u))) {
+    throw new TypeError('emulator: client.redirectUris must be a non-empty array of absolute URLs without fragment or credentials')
+  }
+  if (state.clients.has(client.clientId)) {
+    throw new Error(`emulator: client ${client.clientId} is already registered`)
+  }
+  state.clients.set(client.clientId, {
+    clientId: client.clientId,
+    clientSecret: client.clientSecret,
+    redirectUris: [...client.redirectUris],
+    name: client.name ?? client.clientId
+  })
+}
+
+/** A long random base64url string with Spotify's two-letter prefix. */
+function secretString (prefix: string, bytes: number): string {
+  return prefix + randomBytes(bytes).toString('base64url')
+}
+
+/** Mints a single-use authorization code. */
+export function issueCode (state: EmulatorState, code: Omit<AuthorizationCode, 'expiresAt'>): string {
+  const value = secretString('AQ', 180)
+  state.codes.set(value, { ...code, expiresAt: state.now() + state.codeTtl * 1000 })
+  return value
+}
+
+function issueAccessToken (state: EmulatorState, grant: Grant): string {
+  const value = secretString('BQ', 120)
+  state.accessTokens.set(value, { grant, expiresAt: state.now() + state.accessTokenTtl * 1000 })
+  return value
+}
+
+/** A fresh access and refresh token for a grant, as a code exchange returns them. */
+export function issueTokens (state: EmulatorState, grant: Grant): EmulatorTokenResponse {
+  const refreshToken = secretString('AQ', 96)
+  state.refreshTokens.set(refreshToken, grant)
+  return {
+    access_token: issueAccessToken(state, grant),
+    token_type: 'Bearer',
+    scope: grant.scopes.join(' '),
+    expires_in: state.accessTokenTtl,
+    refresh_token: refreshToken
+  }
+}
+
+/**
+ * A refresh response. Rotation invalidates the old refresh token but leaves
+ * access tokens already issued valid until they expire, as Spotify does.
+ */
+export function refreshTokens (state: EmulatorState, refreshToken: string, grant: Grant): Omit<EmulatorTokenResponse, 'refresh_token'> & { refresh_token?: string } {
+  const response = {
+    access_token: issueAccessToken(state, grant),
+    token_type: 'Bearer' as const,
+    scope: grant.scopes.join(' '),
+    expires_in: state.accessTokenTtl
+  }
+  let next = refreshToken
+  if (state.rotateRefreshTokens) {
+    state.refreshTokens.delete(refreshToken)
+    next = secretString('AQ', 96)
+    state.refreshTokens.set(next, grant)
+  }
+  return state.omitRefreshToken ? response : { ...response, refresh_token: next }
+}
+
+/** Uses one call of a switch if any are left. */
+export function take (sw: Switch): boolean {
+  if (sw.count <= 0) return false
+  sw.count--
+  return true
+}
+
+/** Arms a switch for the next `count` calls. */
+export function arm (sw: Switch, count: number, value: number, name: string): void {
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`emulator: ${name} count must be a non-negative integer`)
+  sw.count = count
+  sw.value = value
+}
+
+/** Holds a request open until `close()` releases it. */
+export function hang (state: EmulatorState): Promise<void> {
+  return new Promise((resolve) => {
+    const release = (): void => {
+      state.hanging.delete(release)
+      resolve()
+    }
+    state.hanging.add(release)
+  })
+}

@@ -1,0 +1,114 @@
+/** An application registered with the emulated accounts service. */
+export interface EmulatorClient {
+  clientId: string
+  clientSecret: string
+  /** Exact strings `/authorize` and `/api/token` compare `redirect_uri` with. */
+  redirectUris: string[]
+  /** Shown on the consent page; defaults to the client id. */
+  name?: string
+}
+
+/** Options of {@link createSpotifyEmulator}. */
+export interface EmulatorOptions {
+  /** Interface to listen on. Default `'127.0.0.1'`. */
+  host?: string
+  /** Port to listen on. Default `0` (any free port). */
+  port?: number
+  /** Registered applications. Default: one client with `DEFAULT_CLIENT_ID`, `DEFAULT_CLIENT_SECRET` and `http://127.0.0.1:5543/callback`. */
+  clients?: EmulatorClient[]
+  /**
+   * `true`: `/authorize` redirects straight back with a code for the first
+   * fixture user; a string: for that user id. Default `false`: the consent page.
+   */
+  autoApprove?: boolean | string
+  /** Lifetime of access tokens in seconds. Default 3600. */
+  accessTokenTtl?: number
+  /** Lifetime of authorization codes in seconds. Default 600. */
+  codeTtl?: number
+  /** Refresh responses carry a new refresh token and the old one stops working. Default `false`. */
+  rotateRefreshTokens?: boolean
+  /** Refresh responses carry no `refresh_token` field at all, as Spotify often does. Default `false`. */
+  omitRefreshToken?: boolean
+  /** Fastify's `logger` option. Default `false`. */
+  logger?: boolean | object
+  /** The clock, in milliseconds. Default `Date.now`; tests pass their own to move time. */
+  now?: () => number
+}
+
+/** A successful token response, as `POST /api/token` sends it. */
+export interface EmulatorTokenResponse {
+  readonly access_token: string
+  readonly token_type: 'Bearer'
+  readonly scope: string
+  readonly expires_in: number
+  readonly refresh_token: string
+}
+
+/** One `/v1` request as the emulator received it. */
+export interface EmulatorApiRequest {
+  readonly method: string
+  /** The path without the query string. */
+  readonly path: string
+  /** The raw query string without the leading `?`; `''` when there is none. */
+  readonly query: string
+  readonly headers: Record<string, string | string[] | undefined>
+  /** The raw request body as UTF-8; `''` when there is none. */
+  readonly body: string
+}
+
+/** Switches and probes for tests: what the emulator saw, and how it should misbehave next. */
+export interface EmulatorControl {
+  /** `POST /api/token` calls by `grant_type` (failed ones included) and `/v1` calls. A live object. */
+  readonly counters: { authorization_code: number, refresh_token: number, api: number }
+  resetCounters(): void
+  /** Every `/v1` request, newest last. */
+  readonly apiRequests: ReadonlyArray<EmulatorApiRequest>
+  clearApiRequests(): void
+  setRotateRefreshTokens(on: boolean): void
+  setOmitRefreshToken(on: boolean): void
+  /** Lifetime in seconds of access tokens issued from now on. */
+  setAccessTokenTtl(seconds: number): void
+  /** A later refresh with this token answers `invalid_grant`; its access tokens stay valid until they expire. */
+  revokeRefreshToken(refreshToken: string): void
+  /** Every refresh token and every access token becomes unknown. */
+  revokeAll(): void
+  /** Every access token issued so far expires now; the API answers 401 "The access token expired". */
+  expireAccessTokens(): void
+  /** The next `count` `POST /api/token` calls answer `status` (default 503) with an OAuth error body. */
+  failTokenCalls(count: number, status?: number): void
+  /** The next `count` `POST /api/token` calls never answer; `close()` drops their connections. */
+  hangTokenCalls(count: number): void
+  /** The next `count` `/v1` calls answer 429 with `Retry-After: retryAfterSeconds`. */
+  rateLimitApiCalls(count: number, retryAfterSeconds: number): void
+  /** The next `count` `/v1` calls answer `status` in Spotify's error shape. */
+  failApiCalls(count: number, status: number): void
+  /** The next `count` `/v1` calls never answer; `close()` drops their connections. */
+  hangApiCalls(count: number): void
+  /** The next `count` `/v1` calls answer 401 even with a valid token, as after an upstream revocation. */
+  unauthorizeApiCalls(count: number): void
+  /** Extra headers on every `/v1` response from now on (replaces the previous set). */
+  setApiResponseHeaders(headers: Record<string, string | string[]>): void
+  /** Registers another application. Throws on an invalid or duplicate client. */
+  addClient(client: EmulatorClient): void
+  /** Mints tokens as a code exchange would, without the browser flow. Throws on an unknown user, client or scope. */
+  issueTokens(userId: string, scopes: string[], clientId?: string): EmulatorTokenResponse
+  /**
+   * The programmatic "Agree": validates `/authorize` parameters and returns
+   * the redirect URL (`redirect_uri?code=…&state=…`). Throws an error whose
+   * message starts with the OAuth error code on invalid parameters.
+   */
+  authorize(params: URLSearchParams | Record<string, string>, userId?: string): string
+}
+
+/** A running emulator. */
+export interface SpotifyEmulator {
+  /** `http://127.0.0.1:PORT`: serves `/authorize`, `/api/token` and `/v1/…`. */
+  readonly url: string
+  /** Same as `url`: pass it as the plugin's `accountsUrl`. */
+  readonly accountsUrl: string
+  /** Same as `url`: pass it as the plugin's `apiUrl`. */
+  readonly apiUrl: string
+  readonly control: EmulatorControl
+  /** Stops the server, drops hanging requests and leaves nothing running. */
+  close(): Promise<void>
+}

@@ -1,0 +1,113 @@
+import t from 'tap'
+import { memoryStore, type TokenStore } from '../plugin/index.js'
+import { build, type BuildOptions } from './helpers/build.js'
+
+/** A route that calls the Web API through request.spotify.api and reports what happened. */
+async function withProbe (t: Parameters<typeof build>[0], options: BuildOptions = {}) {
+  const built = await build(t, {
+    ...options,
+    before (app) {
+      app.get('/probe', async (request, reply) => {
+        try {
+          const me = await request.spotify.api.get('me').json<{ id: string }>()
+          return { ok: me.id }
+        } catch (err) {
+          const e = err as { code?: string, statusCode?: number, response?: { statusCode: number }, options?: { headers: Record<string, string> } }
+          return reply.code(299).send({
+            code: e.code,
+            statusCode: e.statusCode ?? null,
+            upstream: e.response?.statusCode ?? null,
+            authorization: e.options?.headers.authorization ?? null
+          })
+        }
+      })
+    }
+  })
+  const { jar } = await built.login()
+  built.emulator.control.resetCounters()
+  return { ...built, jar }
+}
+
+t.test('api: refreshes before expiry', async (t) => {
+  const { request, jar, emulator } = await withProbe(t, { emulator: { accessTokenTtl: 30 } })
+  const response = await request(jar, { url: '/probe' })
+  t.type(response.json().ok, 'string')
+  t.equal(emulator.control.counters.refresh_token, 1)
+})
+
+t.test('api: an upstream 401 causes one refresh and one retry', async (t) => {
+  const { request, jar, emulator } = await withProbe(t)
+  emulator.control.unauthorizeApiCalls(1)
+  t.type((await request(jar, { url: '/probe' })).json().ok, 'string')
+  t.equal(emulator.control.counters.refresh_token, 1)
+  t.equal(emulator.control.counters.api, 2)
+})
+
+t.test('api: a second 401 comes back as an HTTP error, with the bearer redacted', async (t) => {
+  const { request, jar, emulator } = await withProbe(t)
+  emulator.control.unauthorizeApiCalls(2)
+  const body = (await request(jar, { url: '/probe' })).json()
+  t.equal(body.code, 'ERR_NON_2XX_3XX_RESPONSE')
+  t.equal(body.upstream, 401)
+  t.equal(body.authorization, 'Bearer [redacted]')
+  t.equal(emulator.control.counters.api, 2)
+})
+
+t.test('api: 429 is retried after a short Retry-After', async (t) => {
+  const { request, jar, emulator } = await withProbe(t)
+  emulator.control.rateLimitApiCalls(1, 0)
+  t.type((await request(jar, { url: '/probe' })).json().ok, 'string')
+  t.equal(emulator.control.counters.api, 2)
+})
+
+t.test('api: a Retry-After beyond the cap fails at once', async (t) => {
+  const { request, jar, emulator } = await withProbe(t, { plugin: { retry: { maxRetryAfter: 1000 } } })
+  emulator.control.rateLimitApiCalls(1, 3600)
+  const started = Date.now()
+  const body = (await request(jar, { url: '/probe' })).json()
+  t.equal(body.upstream, 429)
+  t.equal(emulator.control.counters.api, 1, 'no retry')
+  t.ok(Date.now() - started < 1000, 'did not wait')
+})
+
+t.test('api: retry limit 0 turns retries off', async (t) => {
+  const { request, jar, emulator } = await withProbe(t, { plugin: { retry: { limit: 0 } } })
+  emulator.control.failApiCalls(1, 503)
+  t.equal((await request(jar, { url: '/probe' })).json().upstream, 503)
+  t.equal(emulator.control.counters.api, 1)
+})
+
+t.test('api: a session deleted before the retry after a 401 fails with 401', async (t) => {
+  // A custom store that loses the session right after the first read, as a
+  // logout on another instance would.
+  const inner = memoryStore()
+  let armed = false
+  const store: TokenStore = {
+    async get (id) {
+      const token = await inner.get(id)
+      if (armed) await inner.delete(id)
+      return token
+    },
+    set: (id, token) => inner.set(id, token),
+    update: (id, previous, next) => inner.update(id, previous, next),
+    delete: (id) => inner.delete(id)
+  }
+  const { request, jar, emulator } = await withProbe(t, { plugin: { store } })
+  armed = true
+  emulator.control.unauthorizeApiCalls(1)
+  t.same((await request(jar, { url: '/probe' })).json(), { code: 'FST_SPOTIFY_NO_SESSION', statusCode: 401, upstream: null, authorization: null })
+  t.equal(emulator.control.counters.api, 1)
+})
+
+t.test('api: timeouts become 504 and an unreachable API 502, as Fastify errors', async (t) => {
+  const { request, jar, emulator } = await withProbe(t, { plugin: { timeout: 300, retry: { limit: 0 } } })
+  emulator.control.hangApiCalls(1)
+  t.same((await request(jar, { url: '/probe' })).json(), { code: 'FST_SPOTIFY_UPSTREAM_TIMEOUT', statusCode: 504, upstream: null, authorization: null })
+
+  const { createSpotifyEmulator } = await import('../plugin/emulator/index.js')
+  const down = await createSpotifyEmulator()
+  const downUrl = down.url
+  await down.close()
+  const unreachable = await withProbe(t, { plugin: { apiUrl: downUrl, retry: { limit: 0 } } })
+  t.same((await unreachable.request(unreachable.jar, { url: '/probe' })).json(), { code: 'FST_SPOTIFY_UPSTREAM_ERROR', statusCode: 502, upstream: null, authorization: null })
+})

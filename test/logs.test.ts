@@ -1,0 +1,58 @@
+import t from 'tap'
+import { build, CLIENT_SECRET, CookieJar, SECRET } from './helpers/build.js'
+
+t.test('a whole session logged at trace level contains no token, code, state, cookie or secret', async (t) => {
+  const secrets = new Set<string>([CLIENT_SECRET, SECRET])
+  const built = await build(t, {
+    emulator: { accessTokenTtl: 30, rotateRefreshTokens: true },
+    plugin: { timeout: 300 },
+    before (app) {
+      app.get('/token', async (request) => await request.spotify.getToken())
+    }
+  })
+  const { emulator, request, logs } = built
+
+  // The login, watching every secret that crosses it.
+  const jar = new CookieJar()
+  const start = await request(jar, { url: '/login?returnTo=/after' })
+  const authorize = new URL(start.headers.location as string)
+  secrets.add(authorize.searchParams.get('state') as string)
+  secrets.add(authorize.searchParams.get('code_challenge') as string)
+  for (const [name, value] of jar.cookies) if (name !== 'spotify_auth_return') secrets.add(value)
+  const back = new URL(emulator.control.authorize(authorize.searchParams))
+  secrets.add(back.searchParams.get('code') as string)
+  const callback = await request(jar, { url: back.pathname + back.search })
+  t.equal(callback.statusCode, 302)
+  for (const value of jar.cookies.values()) secrets.add(value)
+
+  // Refreshes (ttl 30 s < margin), a 401 retry, an upstream error, a timeout.
+  for (let i = 0; i < 3; i++) {
+    const token = (await request(jar, { url: '/token' })).json()
+    secrets.add(token.accessToken)
+    secrets.add(token.refreshToken)
+  }
+  emulator.control.unauthorizeApiCalls(1)
+  t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 200)
+  emulator.control.failTokenCalls(1, 500)
+  t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 502)
+  emulator.control.hangApiCalls(1)
+  emulator.control.setAccessTokenTtl(3600)
+  t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 504)
+  for (const seen of emulator.control.apiRequests) secrets.add(String(seen.headers.authorization).replace('Bearer ', ''))
+  const token = (await request(jar, { url: '/token' })).json()
+  secrets.add(token.accessToken)
+  secrets.add(token.refreshToken)
+
+  // A replayed callback and a bad state: error paths log too.
+  await request(new CookieJar(), { url: back.pathname + back.search })
+  t.equal((await request(jar, { method: 'POST', url: '/logout' })).statusCode, 303)
+
+  const text = logs.join('')
+  t.ok(text.includes('incoming request'), 'request logging is on')
+  t.ok(text.includes('/callback?[redacted]'), 'the callback URL is logged without its query')
+  t.ok(secrets.size > 12, `watched ${secrets.size} secrets`)
+  for (const secret of secrets) {
+    t.ok(secret.length >= 16, 'a real secret, not a short string that could match by chance')
+    t.notOk(text.includes(secret), `log does not contain ${secret.slice(0, 6)}…`)
+  }
+})

@@ -1,0 +1,120 @@
+import Fastify from 'fastify'
+import t from 'tap'
+import spotifyAuth, { memoryStore } from '../plugin/index.js'
+import { resolveOptions } from '../plugin/options.js'
+import { SECRET } from './helpers/build.js'
+
+const valid = {
+  clientId: 'id',
+  clientSecret: 'secret',
+  redirectUri: 'http://127.0.0.1:5543/callback',
+  secret: SECRET
+}
+
+const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+  ['clientId missing', { clientId: undefined }, /options\.clientId must be a non-empty string/],
+  ['clientSecret empty', { clientSecret: '' }, /options\.clientSecret must be a non-empty string/],
+  ['redirectUri missing', { redirectUri: undefined }, /options\.redirectUri must be a non-empty string/],
+  ['redirectUri relative', { redirectUri: '/callback' }, /options\.redirectUri must be an absolute http\(s\) URL/],
+  ['redirectUri ftp', { redirectUri: 'ftp://127.0.0.1/callback' }, /options\.redirectUri must be an absolute http\(s\) URL/],
+  ['redirectUri localhost', { redirectUri: 'http://localhost:5543/callback' }, /options\.redirectUri must use https, or http on 127\.0\.0\.1/],
+  ['redirectUri with query', { redirectUri: 'https://app.example/cb?x=1' }, /options\.redirectUri must not have a query/],
+  ['redirectUri same as login', { redirectUri: 'https://app.example/login' }, /options\.redirectUri path must differ from options\.loginPath/],
+  ['secret short', { secret: 'short' }, /options\.secret must be at least 32 characters/],
+  ['secret empty array', { secret: [] }, /options\.secret must be a string or a non-empty array/],
+  ['secret array with a short one', { secret: [SECRET, 'short'] }, /options\.secret must be at least 32 characters/],
+  ['scopes not an array', { scopes: 'user-read-private' }, /options\.scopes must be an array/],
+  ['scopes with a space', { scopes: ['a b'] }, /options\.scopes must be an array/],
+  ['store incomplete', { store: { get () {} } }, /options\.store must implement get, set, update and delete/],
+  ['store null', { store: null }, /options\.store must implement/],
+  ['loginPath relative', { loginPath: 'login' }, /options\.loginPath must be a path/],
+  ['logoutPath trailing slash', { logoutPath: '/logout/' }, /options\.logoutPath must be a path/],
+  ['proxyPrefix root', { proxyPrefix: '/' }, /options\.proxyPrefix must not be \//],
+  ['proxyPrefix true', { proxyPrefix: true }, /options\.proxyPrefix must be a path/],
+  ['successRedirect protocol-relative', { successRedirect: '//evil.example' }, /options\.successRedirect must be a path/],
+  ['successRedirect javascript', { successRedirect: 'javascript:alert(1)' }, /options\.successRedirect must be a path/],
+  ['pkce not boolean', { pkce: 'yes' }, /options\.pkce must be a boolean/],
+  ['showDialog not boolean', { showDialog: 1 }, /options\.showDialog must be a boolean/],
+  ['refreshMargin negative', { refreshMargin: -1 }, /options\.refreshMargin must be a number of at least 0/],
+  ['timeout zero', { timeout: 0 }, /options\.timeout must be a number of at least 1/],
+  ['timeout NaN', { timeout: Number.NaN }, /options\.timeout must be a number/],
+  ['accountsUrl relative', { accountsUrl: 'accounts' }, /options\.accountsUrl must be an absolute http\(s\) URL/],
+  ['apiUrl with query', { apiUrl: 'https://api.example/?x' }, /options\.apiUrl must be an absolute http\(s\) URL without query/],
+  ['onLogin not a function', { onLogin: 'x' }, /options\.onLogin must be a function/],
+  ['onRefresh not a function', { onRefresh: {} }, /options\.onRefresh must be a function/],
+  ['cookie not an object', { cookie: 'x' }, /options\.cookie must be an object/],
+  ['cookie name invalid', { cookie: { name: 'a b' } }, /options\.cookie\.name must be a valid cookie name/],
+  ['cookie sameSite none', { cookie: { sameSite: 'none' } }, /options\.cookie\.sameSite must be "lax" or "strict"/],
+  ['cookie domain empty', { cookie: { domain: '' } }, /options\.cookie\.domain must be a non-empty string/],
+  ['cookie maxAge zero', { cookie: { maxAge: 0 } }, /options\.cookie\.maxAge must be a number of at least 1/],
+  ['cookie secure string', { cookie: { secure: 'yes' } }, /options\.cookie\.secure must be a boolean/],
+  ['retry not an object', { retry: 3 }, /options\.retry must be an object/],
+  ['retry limit fractional', { retry: { limit: 1.5 } }, /options\.retry\.limit must be an integer/],
+  ['retry maxRetryAfter negative', { retry: { maxRetryAfter: -1 } }, /options\.retry\.maxRetryAfter must be a number of at least 0/]
+]
+
+t.test('register rejects each invalid option with a message naming it', async (t) => {
+  for (const [name, change, message] of cases) {
+    const app = Fastify()
+    const error = await app.register(spotifyAuth, { ...valid, ...change } as never).ready().then(() => undefined, (err: Error & { code?: string }) => err)
+    t.match(error?.message, message, name)
+    t.equal(error?.code, 'FST_SPOTIFY_INVALID_OPTION', name)
+    await app.close()
+  }
+})
+
+t.test('options must be an object', async (t) => {
+  t.throws(() => resolveOptions(undefined), /fastify-spotify-auth: options must be an object/)
+})
+
+t.test('defaults', async (t) => {
+  const resolved = resolveOptions(valid)
+  t.match(resolved, {
+    callbackPath: '/callback',
+    secrets: [SECRET],
+    scopes: [],
+    loginPath: '/login',
+    logoutPath: '/logout',
+    proxyPrefix: '/spotify',
+    successRedirect: '/',
+    pkce: true,
+    showDialog: false,
+    refreshMarginMs: 60_000,
+    accountsUrl: 'https://accounts.spotify.com',
+    apiUrl: 'https://api.spotify.com',
+    timeout: 10_000,
+    cookie: { name: 'spotify_session', secure: false, sameSite: 'lax', domain: undefined, maxAge: 2592000 },
+    retry: { limit: 2, maxRetryAfter: 10_000 }
+  })
+  t.type(resolved.store.get, 'function')
+})
+
+t.test('explicit values are kept and normalised once', async (t) => {
+  const store = memoryStore()
+  const resolved = resolveOptions({
+    ...valid,
+    redirectUri: 'https://app.example/auth/spotify/callback',
+    secret: [SECRET, SECRET + 'x'],
+    scopes: ['a', 'b', 'a'],
+    store,
+    proxyPrefix: false,
+    successRedirect: 'https://app.example/home',
+    accountsUrl: 'http://127.0.0.1:9999/accounts/',
+    apiUrl: 'http://127.0.0.1:9999/',
+    cookie: { name: '__Host-s', domain: 'app.example', maxAge: null, sameSite: 'strict' }
+  })
+  t.equal(resolved.callbackPath, '/auth/spotify/callback')
+  t.same(resolved.scopes, ['a', 'b'], 'deduplicated')
+  t.equal(resolved.store, store)
+  t.equal(resolved.proxyPrefix, false)
+  t.equal(resolved.successRedirect, 'https://app.example/home')
+  t.equal(resolved.accountsUrl, 'http://127.0.0.1:9999/accounts')
+  t.equal(resolved.apiUrl, 'http://127.0.0.1:9999')
+  t.same(resolved.cookie, { name: '__Host-s', secure: true, sameSite: 'strict', domain: 'app.example', maxAge: null })
+  t.equal(resolveOptions({ ...valid, redirectUri: 'http://[::1]:5543/cb' }).callbackPath, '/cb', 'IPv6 loopback allowed')
+})
+
+t.test('memoryStore validates its own options', async (t) => {
+  t.throws(() => memoryStore({ maxSessions: 0 }), /maxSessions must be a positive integer/)
+  t.throws(() => memoryStore({ ttl: -1 }), /ttl must be a positive number/)
+})

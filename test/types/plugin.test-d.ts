@@ -1,0 +1,67 @@
+// Compiled by `tsc --noEmit` (npm run typecheck), never run: it checks what a
+// user's editor sees. Each @ts-expect-error fails the build if it stops erring.
+import Fastify, { type FastifyError } from 'fastify'
+import type { Got } from 'got'
+import spotifyAuth, {
+  InvalidStateError, memoryStore, type SpotifyToken, type TokenStore
+} from '../../plugin/index.js'
+import { createSpotifyEmulator, type SpotifyEmulator } from '../../plugin/emulator/index.js'
+
+/** Compiles only when `value` has type T. */
+function expectType<T> (value: T): T { return value }
+
+const app = Fastify()
+
+await app.register(spotifyAuth, {
+  clientId: 'id',
+  clientSecret: 'secret',
+  redirectUri: 'http://127.0.0.1:5543/callback',
+  secret: ['x'.repeat(32), 'y'.repeat(32)],
+  scopes: ['playlist-read-private'],
+  store: memoryStore({ maxSessions: 100 }),
+  proxyPrefix: false,
+  cookie: { maxAge: null, sameSite: 'strict' },
+  retry: { limit: 1, maxRetryAfter: 5000 },
+  async onLogin (request, token) {
+    expectType<string>(request.url)
+    expectType<number>(token.expiresAt)
+  },
+  onRefresh (sessionId, token) {
+    expectType<string>(sessionId)
+    expectType<readonly string[]>(token.scope)
+  }
+})
+
+// @ts-expect-error clientId is required
+await app.register(spotifyAuth, { clientSecret: 's', redirectUri: 'x', secret: 'x' })
+
+// @ts-expect-error pkce is a boolean
+await app.register(spotifyAuth, { clientId: 'i', clientSecret: 's', redirectUri: 'x', secret: 'x', pkce: 'S256' })
+
+app.get('/me', { onRequest: app.spotify.authenticate }, async (request) => {
+  const token: SpotifyToken | null = await request.spotify.getToken()
+  const access: string = await request.spotify.accessToken()
+  const api: Got = request.spotify.api
+  const me = await api.get('me').json<{ id: string }>()
+  const sessionId: string | undefined = request.spotify.sessionId
+  await request.spotify.logout()
+  // @ts-expect-error the token is read-only
+  if (token !== null) token.accessToken = 'x'
+  return { me: me.id, access, sessionId }
+})
+
+expectType<TokenStore>(app.spotify.store)
+const custom: TokenStore = {
+  async get () { return undefined },
+  async set () {},
+  async update () { return false },
+  async delete () {}
+}
+expectType<TokenStore>(custom)
+
+const error: FastifyError = new InvalidStateError()
+expectType<string>(error.code)
+
+const emulator: SpotifyEmulator = await createSpotifyEmulator({ autoApprove: true, accessTokenTtl: 60 })
+expectType<number>(emulator.control.counters.refresh_token)
+await emulator.close()
