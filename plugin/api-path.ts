@@ -12,18 +12,18 @@
 export function safeApiPath (path: string): string | undefined {
   if (path.includes('#')) return undefined
   let decoded = path
-  // Three decoding rounds cover any double-decoding peer; a fourth layer of
-  // encoding is refused rather than trusted.
-  for (let round = 0; ; round++) {
+  // Three decoding rounds cover any double-decoding peer; what is still
+  // encoded after them is refused rather than trusted.
+  for (let round = 0; round < 4; round++) {
     if (decoded.includes('\\') || hasUnsafeSegment(decoded)) return undefined
     if (!decoded.includes('%')) return path
-    if (round === 3) return undefined
     try {
       decoded = decodeURIComponent(decoded)
     } catch {
       return undefined
     }
   }
+  return undefined
 }
 
 function hasUnsafeSegment (path: string): boolean {

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { build, CLIENT_ID, CookieJar, REDIRECT_URI, SCOPES } from './helpers/build.js'
+import { fakeUpstream } from './helpers/fake-upstream.js'
 
 t.test('login redirects to Spotify with every parameter of the contract', async (t) => {
   const { app, emulator } = await build(t, { plugin: { showDialog: true } })
@@ -251,17 +252,21 @@ t.test('onLogin runs after the token is stored; a throw fails the login and drop
 t.test('a token response without a refresh token fails the login with 502', async (t) => {
   // The emulator always sends one on a code exchange, as Spotify does: a
   // stand-in token endpoint shows what the plugin does if it ever does not.
-  const Fastify = (await import('fastify')).default
-  const fake = Fastify()
-  fake.post('/api/token', async () => ({ access_token: 'x', expires_in: 3600, token_type: 'Bearer' }))
-  const fakeUrl = await fake.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => fake.close())
+  let grant: unknown
+  const fakeUrl = await fakeUpstream(t, (fake) => {
+    fake.post('/api/token', async (request) => {
+      grant = (request.body as Record<string, string>).grant_type
+      return { access_token: 'x', expires_in: 3600, token_type: 'Bearer' }
+    })
+  })
   const { request, emulator } = await build(t, { plugin: { accountsUrl: fakeUrl } })
   const jar = new CookieJar()
   const start = await request(jar, { url: '/login' })
   const back = new URL(emulator.control.authorize(new URL(start.headers.location as string).searchParams))
   const response = await request(jar, { url: back.pathname + back.search })
+  t.equal(grant, 'authorization_code', 'the fake answered the exchange')
   t.equal(response.statusCode, 502)
+  t.match(response.json().error.message, /no refresh token/)
   t.notOk(jar.cookies.has('spotify_session'))
 })
 
@@ -283,12 +288,14 @@ t.test('the session cookie carries the configured domain and lifetime', async (t
 })
 
 t.test('a token endpoint that answers garbage gives 502, whatever its status', async (t) => {
-  const Fastify = (await import('fastify')).default
-  const fake = Fastify()
   let status = 200
-  fake.post('/api/token', async (_request, reply) => reply.code(status).type('text/html').send('<html>oops</html>'))
-  const fakeUrl = await fake.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => fake.close())
+  let calls = 0
+  const fakeUrl = await fakeUpstream(t, (fake) => {
+    fake.post('/api/token', async (_request, reply) => {
+      calls++
+      return reply.code(status).type('text/html').send('<html>oops</html>')
+    })
+  })
   const { request, emulator } = await build(t, { plugin: { accountsUrl: fakeUrl } })
   for (status of [200, 400, 404]) {
     const jar = new CookieJar()
@@ -297,7 +304,9 @@ t.test('a token endpoint that answers garbage gives 502, whatever its status', a
     const response = await request(jar, { url: back.pathname + back.search })
     t.equal(response.statusCode, 502, `token endpoint ${status}`)
     t.equal(response.json().error.code, 'FST_SPOTIFY_UPSTREAM_ERROR')
+    t.match(response.json().error.message, new RegExp(`answered ${status}`))
   }
+  t.equal(calls, 3)
 })
 
 t.test('the callback log line drops the query, and a bare callback is logged as it is', async (t) => {

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http'
 import t from 'tap'
 import { memoryStore, type TokenStore } from '../plugin/index.js'
 import { build, CookieJar } from './helpers/build.js'
+import { fakeUpstream } from './helpers/fake-upstream.js'
 
 t.test('proxied GET keeps the path and query string', async (t) => {
   const { login, request, emulator } = await build(t)
@@ -214,11 +215,9 @@ t.test('an unreachable Web API answers 502', async (t) => {
 })
 
 t.test('upstream redirects are passed back, not followed', async (t) => {
-  const Fastify = (await import('fastify')).default
-  const upstream = Fastify()
-  upstream.get('/v1/moved', async (_request, reply) => reply.redirect('https://elsewhere.invalid/x', 301))
-  const upstreamUrl = await upstream.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => upstream.close())
+  const upstreamUrl = await fakeUpstream(t, (upstream) => {
+    upstream.get('/v1/moved', async (_request, reply) => reply.redirect('https://elsewhere.invalid/x', 301))
+  })
   const { login, request } = await build(t, { plugin: { apiUrl: upstreamUrl } })
   const { jar } = await login()
   const response = await request(jar, { url: '/spotify/moved' })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { memoryStore, type SpotifyToken, type TokenStore } from '../plugin/index.js'
 import { build, type Built, type CookieJar } from './helpers/build.js'
+import { fakeUpstream } from './helpers/fake-upstream.js'
 
 /** A route that shows the session's token, to watch refreshes from outside. */
 function tokenRoute (built: Pick<Built, 'app'>): void {
@@ -171,4 +172,24 @@ t.test('a logout during an in-flight refresh is not undone', async (t) => {
   t.equal(await inner.get(cookie.split('.')[0] as string), undefined, 'the store holds nothing for it')
   const after = await built.app.inject({ url: '/spotify/me', headers: { cookie: `spotify_session=${cookie}` } })
   t.equal(after.statusCode, 401, 'no session was resurrected')
+})
+
+t.test('a refresh response without scope keeps the stored scope', async (t) => {
+  // Spotify always sends scope; a token endpoint that does not must not
+  // leave the session with none.
+  const built = await build(t, { before: (app) => tokenRoute({ app }) })
+  const { jar } = await built.login()
+  const fakeUrl = await fakeUpstream(t, (fake) => {
+    fake.post('/api/token', async () => ({ access_token: 'BQ-from-the-fake-endpoint', expires_in: 3600, token_type: 'Bearer' }))
+  })
+  const other = await build(t, {
+    sharedEmulator: built.emulator,
+    plugin: { store: built.app.spotify.store, accountsUrl: fakeUrl, refreshMargin: 3600 },
+    before: (app) => tokenRoute({ app })
+  })
+  const before = (await built.request(jar, { url: '/token' })).json()
+  const after = (await other.request(jar, { url: '/token' })).json()
+  t.equal(after.refreshes, before.refreshes + 1, 'refreshed through the fake')
+  t.same(after.scope, before.scope)
+  t.equal(after.refreshToken, before.refreshToken)
 })
