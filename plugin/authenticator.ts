@@ -56,6 +56,13 @@ export class Authenticator {
     return await this.#refresh(sessionId, token)
   }
 
+  /** Refreshes now, whatever the expiry; joins a refresh already running. */
+  async refreshNow (sessionId: string): Promise<SpotifyToken | undefined> {
+    const token = await this.read(sessionId)
+    if (token === undefined) return undefined
+    return await this.#refresh(sessionId, token)
+  }
+
   /** Reads the store, turning its failures into a 503. */
   read (sessionId: string): Promise<SpotifyToken | undefined> {
     return storeCall(() => this.#store.get(sessionId))

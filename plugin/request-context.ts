@@ -17,6 +17,12 @@ export interface SpotifyRequest {
    * session, and with the 502/504/503 errors when Spotify or the store fail.
    */
   getToken (): Promise<SpotifyToken | null>
+  /**
+   * Refreshes the session's token now, whatever its expiry (one refresh even
+   * when called concurrently), and resolves the new token, or `null` without
+   * a session. Rejects like `getToken()`.
+   */
+  refresh (): Promise<SpotifyToken | null>
   /** A valid access token, or a rejection with `FST_SPOTIFY_NO_SESSION` (401). */
   accessToken (): Promise<string>
   /**
@@ -58,12 +64,20 @@ export class SpotifyRequestContext implements SpotifyRequest {
     return this.#sessionId
   }
 
-  async getToken (): Promise<SpotifyToken | null> {
+  getToken (): Promise<SpotifyToken | null> {
+    return this.#withSession((sessionId) => this.#services.authenticator.tokenFor(sessionId))
+  }
+
+  refresh (): Promise<SpotifyToken | null> {
+    return this.#withSession((sessionId) => this.#services.authenticator.refreshNow(sessionId))
+  }
+
+  async #withSession (load: (sessionId: string) => Promise<SpotifyToken | undefined>): Promise<SpotifyToken | null> {
     const sessionId = this.sessionId
     if (sessionId === undefined) return null
     let token: SpotifyToken | undefined
     try {
-      token = await this.#services.authenticator.tokenFor(sessionId)
+      token = await load(sessionId)
     } catch (err) {
       if (err instanceof SessionRevokedError) this.#forget()
       throw err

@@ -160,3 +160,30 @@ t.test('the plugin registers @fastify/cookie only when the app has not', async (
   const response = await app.inject({ url: '/app', headers: { cookie: `own=${signed}` } })
   t.equal(response.body, 'mine', 'the app\'s own cookie secret still works')
 })
+
+t.test('request.spotify.refresh() refreshes now, once for concurrent calls', async (t) => {
+  const { login, request, emulator } = await build(t, {
+    before (app) {
+      app.post('/refresh', async (request) => {
+        const [a, b] = await Promise.all([request.spotify.refresh(), request.spotify.refresh()])
+        return { same: a?.accessToken === b?.accessToken, refreshes: a?.refreshes ?? null }
+      })
+    }
+  })
+  t.same((await request(new CookieJar(), { method: 'POST', url: '/refresh' })).json(), { same: true, refreshes: null }, 'null without a session')
+  const { jar } = await login()
+  emulator.control.resetCounters()
+  t.same((await request(jar, { method: 'POST', url: '/refresh' })).json(), { same: true, refreshes: 1 })
+  t.equal(emulator.control.counters.refresh_token, 1)
+})
+
+t.test('request.spotify.refresh() on a session whose record is gone resolves null', async (t) => {
+  const { login, request, app } = await build(t, {
+    before (app) {
+      app.post('/refresh', async (request) => ({ token: await request.spotify.refresh() }))
+    }
+  })
+  const { jar } = await login()
+  await app.spotify.store.delete((jar.cookies.get('spotify_session') as string).split('.')[0] as string)
+  t.same((await request(jar, { method: 'POST', url: '/refresh' })).json(), { token: null })
+})
