@@ -1,13 +1,24 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { SessionRevokedError, UpstreamError } from './errors.js'
+import { RefreshBusyError, SessionRevokedError, UpstreamError } from './errors.js'
 import { storeCall } from './store/call.js'
 import type { SpotifyToken, TokenStore } from './store/types.js'
 import { TokenRefusedError, type TokenEndpoint } from './token-endpoint.js'
+
+/** Poll interval of a process waiting for another one's refresh (plus up to as much jitter). */
+const POLL_MS = 25
+/** How long past the lock's TTL a waiter keeps hoping before it answers 503. */
+const LOCK_MARGIN_MS = 1000
+
+function pause (ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
 
 export interface AuthenticatorOptions {
   store: TokenStore
   endpoint: TokenEndpoint
   refreshMarginMs: number
+  /** The store lock's TTL: longer than a token call may take (`timeout`). */
+  lockTtlMs: number
   onRefresh: ((sessionId: string, token: SpotifyToken) => Promise<void> | void) | undefined
   log: FastifyBaseLogger
 }
@@ -22,6 +33,7 @@ export class Authenticator {
   readonly #store: TokenStore
   readonly #endpoint: TokenEndpoint
   readonly #marginMs: number
+  readonly #lockTtlMs: number
   readonly #onRefresh: AuthenticatorOptions['onRefresh']
   readonly #log: FastifyBaseLogger
   readonly #inflight = new Map<string, Promise<SpotifyToken | undefined>>()
@@ -30,6 +42,7 @@ export class Authenticator {
     this.#store = options.store
     this.#endpoint = options.endpoint
     this.#marginMs = options.refreshMarginMs
+    this.#lockTtlMs = options.lockTtlMs
     this.#onRefresh = options.onRefresh
     this.#log = options.log
   }
@@ -71,10 +84,39 @@ export class Authenticator {
   #refresh (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
     let pending = this.#inflight.get(sessionId)
     if (pending === undefined) {
-      pending = this.#refreshOnce(sessionId, stale).finally(() => this.#inflight.delete(sessionId))
+      const run = this.#store.lock === undefined ? this.#refreshOnce(sessionId, stale) : this.#refreshLocked(sessionId, stale)
+      pending = run.finally(() => this.#inflight.delete(sessionId))
       this.#inflight.set(sessionId, pending)
     }
     return pending
+  }
+
+  /**
+   * One refresh per session across every process sharing the store: the
+   * holder of the store's lock refreshes; the others poll the store for the
+   * new version, trying for the lock on each round so that a holder that died
+   * only costs the lock's TTL. Past the TTL plus a margin without news: 503.
+   */
+  async #refreshLocked (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
+    const lock = this.#store.lock as NonNullable<TokenStore['lock']>
+    const deadline = Date.now() + this.#lockTtlMs + LOCK_MARGIN_MS
+    for (;;) {
+      const release = await storeCall(() => lock.call(this.#store, sessionId, this.#lockTtlMs))
+      if (release !== undefined) {
+        try {
+          // Another process may have refreshed between our read and the lock.
+          const current = await this.read(sessionId)
+          if (current === undefined || current.refreshes !== stale.refreshes) return current
+          return await this.#refreshOnce(sessionId, current)
+        } finally {
+          await release().catch((err: unknown) => this.#log.warn({ err }, 'fastify-spotify-auth: lock release failed'))
+        }
+      }
+      if (Date.now() > deadline) throw new RefreshBusyError()
+      await pause(POLL_MS + Math.random() * POLL_MS)
+      const current = await this.read(sessionId)
+      if (current === undefined || current.refreshes !== stale.refreshes) return current
+    }
   }
 
   async #refreshOnce (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
@@ -88,6 +130,10 @@ export class Authenticator {
         throw err
       }
       if (err.error === 'invalid_grant') {
+        // A sibling may have rotated the refresh token under us (a lost race,
+        // or a lock that expired mid-refresh): then its token is good.
+        const current = await this.read(sessionId)
+        if (current !== undefined && current.refreshes !== stale.refreshes) return current
         // Revoked, unknown or past its lifetime: no retry can help, and the
         // session must not linger to fail again on every request.
         await storeCall(() => this.#store.delete(sessionId))

@@ -52,3 +52,7 @@ export const InvalidPathError = createError(
 /** The token store could not be reached. */
 export const StoreUnavailableError = createError(
   'FST_SPOTIFY_STORE_UNAVAILABLE', 'The session store is unavailable', 503)
+
+/** Another process is refreshing this session and did not finish in time. */
+export const RefreshBusyError = createError(
+  'FST_SPOTIFY_REFRESH_BUSY', 'The session is being refreshed elsewhere: try again', 503)

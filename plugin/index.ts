@@ -46,6 +46,7 @@ interface Internals {
 
 const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptions) => {
   const options = resolveOptions(rawOptions)
+  await options.store.init?.({ secrets: options.secrets })
   if (!app.hasRequestDecorator('cookies')) await app.register(fastifyCookie)
 
   const agents = createAgents()
@@ -55,6 +56,9 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     store: options.store,
     endpoint,
     refreshMarginMs: options.refreshMarginMs,
+    // A lock outlives the token call it guards, so it never expires while the
+    // holder can still write.
+    lockTtlMs: options.timeout + 1000,
     onRefresh: options.onRefresh,
     log: app.log
   })
@@ -120,4 +124,5 @@ export type { ApiRetryOptions, SessionCookieOptions, SpotifyAuthOptions } from '
 export type { SpotifyRequest } from './request-context.js'
 export type { SpotifyErrorBody } from './error-reply.js'
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js'
-export type { SpotifyToken, TokenStore } from './store/types.js'
+export { redisStore, type RedisClient, type RedisStoreOptions } from './store/redis.js'
+export type { SpotifyToken, StoreContext, TokenStore } from './store/types.js'

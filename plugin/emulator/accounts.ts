@@ -117,6 +117,11 @@ export const accountsRoutes: FastifyPluginAsync<AccountsOptions> = async (app, {
     const grantType = body.get('grant_type')
     if (grantType === 'authorization_code' || grantType === 'refresh_token') state.counters[grantType]++
 
+    const hold = state.tokenHolds.shift()
+    if (hold !== undefined) {
+      hold.arrive()
+      await hold.gate
+    }
     if (take(state.hangToken)) return hangUntilClose(request, reply, hang(state))
     if (take(state.failToken)) {
       const status = state.failToken.value

@@ -2,7 +2,7 @@
 import { approve, isUser, validateAuthorize } from './authorize.js'
 import { users } from './fixtures.js'
 import { parseScopes, unknownScope } from './scopes.js'
-import { addClient, arm, issueTokens, type EmulatorState } from './state.js'
+import { addClient, arm, hold, issueTokens, type EmulatorState } from './state.js'
 import type { EmulatorControl } from './types.js'
 
 function checkStatus (status: number, min: number, name: string): number {
@@ -58,6 +58,13 @@ export function createControl (state: EmulatorState): EmulatorControl {
     },
     hangTokenCalls (count) {
       arm(state.hangToken, count, 0, 'hangTokenCalls')
+    },
+    holdTokenCalls () {
+      let arrive = (): void => {}
+      const arrived = new Promise<void>((resolve) => { arrive = resolve })
+      const { gate, release } = hold(state)
+      state.tokenHolds.push({ arrive, gate })
+      return { arrived, release }
     },
     rateLimitApiCalls (count, retryAfterSeconds) {
       arm(state.rateLimitApi, count, checkSeconds(retryAfterSeconds, 'retryAfterSeconds'), 'rateLimitApiCalls')

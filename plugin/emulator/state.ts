@@ -66,6 +66,8 @@ export interface EmulatorState {
   readonly failApi: Switch
   readonly hangApi: Switch
   readonly unauthorizeApi: Switch
+  /** Token calls to hold until a test releases them, oldest first. */
+  readonly tokenHolds: TokenHold[]
   /** Releases of requests held open by a hang switch; `close()` calls them all. */
   readonly hanging: Set<() => void>
   /** Fixture playlists plus the ones created through the API, by id. */
@@ -104,6 +106,7 @@ export function createState (options: StateOptions): EmulatorState {
     failApi: { count: 0, value: 0 },
     hangApi: { count: 0, value: 0 },
     unauthorizeApi: { count: 0, value: 0 },
+    tokenHolds: [],
     hanging: new Set(),
     playlists: new Map(playlists.map((p) => [p.id, p])),
     libraries: new Map([...libraries].map(([userId, ids]) => [userId, [...ids]]))
@@ -209,13 +212,26 @@ export function arm (sw: Switch, count: number, value: number, name: string): vo
   sw.value = value
 }
 
-/** Holds a request open until `close()` releases it. */
-export function hang (state: EmulatorState): Promise<void> {
-  return new Promise((resolve) => {
-    const release = (): void => {
+/** One armed `holdTokenCalls()`: the call that takes it waits for `gate`. */
+export interface TokenHold {
+  arrive (): void
+  readonly gate: Promise<void>
+}
+
+/** A gate that opens when `release` is called, or when `close()` releases everything. */
+export function hold (state: EmulatorState): { gate: Promise<void>, release: () => void } {
+  let release = (): void => {}
+  const gate = new Promise<void>((resolve) => {
+    release = (): void => {
       state.hanging.delete(release)
       resolve()
     }
     state.hanging.add(release)
   })
+  return { gate, release }
+}
+
+/** Holds a request open until `close()` releases it. */
+export function hang (state: EmulatorState): Promise<void> {
+  return hold(state).gate
 }

@@ -78,6 +78,12 @@ export interface EmulatorControl {
   failTokenCalls(count: number, status?: number): void
   /** The next `count` `POST /api/token` calls never answer; `close()` drops their connections. */
   hangTokenCalls(count: number): void
+  /**
+   * Holds the next `POST /api/token` call (before it is handled) until
+   * `release()`: `arrived` resolves once a call is being held. For races,
+   * such as a logout while a refresh is on its way to Spotify.
+   */
+  holdTokenCalls(): { readonly arrived: Promise<void>, release (): void }
   /** The next `count` `/v1` calls answer 429 with `Retry-After: retryAfterSeconds`. */
   rateLimitApiCalls(count: number, retryAfterSeconds: number): void
   /** The next `count` `/v1` calls answer `status` in Spotify's error shape. */

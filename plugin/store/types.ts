@@ -38,4 +38,24 @@ export interface TokenStore {
   update (sessionId: string, previous: SpotifyToken, next: SpotifyToken): Promise<boolean>
   /** Deletes the session; no error when it does not exist. */
   delete (sessionId: string): Promise<void>
+  /**
+   * Optional: a lock around one session's refresh, shared by every process
+   * using the store. Resolves a release function when taken, `undefined`
+   * when another holder has it. It must expire by itself after `ttlMs`, so
+   * that a holder that dies does not block the session. Without it, refreshes
+   * are single-flight within a process only.
+   */
+  lock? (sessionId: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>
+  /**
+   * Optional: called once when the plugin is registered, before any other
+   * method. A rejection fails `register` (for example: the database cannot be
+   * reached at start-up).
+   */
+  init? (context: StoreContext): Promise<void>
+}
+
+/** What the plugin hands a store at start-up. */
+export interface StoreContext {
+  /** The plugin's `secret` list (first = current): a store may derive keys from it. */
+  readonly secrets: readonly string[]
 }

@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto'
+import { createSealer, type Sealer } from './sealing.js'
+import type { SpotifyToken, StoreContext, TokenStore } from './types.js'
+
+/**
+ * The part of an ioredis client the store uses. `new Redis(…)` from
+ * `ioredis` and the client of `@fastify/redis` both fit.
+ */
+export interface RedisClient {
+  readonly status: string
+  defineCommand (name: string, definition: { lua: string, numberOfKeys: number }): void
+  call (command: string, ...args: Array<string | number>): Promise<unknown>
+}
+
+export interface RedisStoreOptions {
+  /** A connected ioredis client. The store never closes it: it is yours. */
+  client: RedisClient
+  /** Prefix of every key the store writes. Default `spotify-auth:`. */
+  prefix?: string
+  /**
+   * How long a session lives after its last write (login or refresh), in ms.
+   * Default 180 days, about the life of a Spotify refresh token.
+   */
+  ttl?: number
+  /** Longest wait for one Redis command, in ms, before the request gets 503. Default 2000. */
+  commandTimeout?: number
+  /**
+   * Keys for encryption and key naming. Default: the plugin's own `secret`,
+   * handed over at register time; set it only to use the store on its own.
+   */
+  secret?: string | readonly string[]
+}
+
+const DAY = 24 * 60 * 60 * 1000
+
+// Every script takes the record's candidate names, newest key first: a
+// record sealed before a `secret` rotation is still found under its old name
+// and moves to the new one on its next write.
+
+/** → [index of the name found (1-based), sealed data] or nil. */
+const GET = `
+for i, key in ipairs(KEYS) do
+  local data = redis.call('HGET', key, 'd')
+  if data then return { i, data } end
+end
+return nil`
+
+/** Creates or overwrites the record under the newest name. ARGV: version, data, ttl. */
+const SET = `
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`
+
+/**
+ * Compare-and-set on the version (the fencing token): writes only over
+ * the expected version of an existing record, so that neither a slower
+ * sibling nor a refresh that outlived a logout can overwrite.
+ * ARGV: expected version, new version, data, ttl.
+ */
+const UPDATE = `
+for i, key in ipairs(KEYS) do
+  local version = redis.call('HGET', key, 'v')
+  if version then
+    if version ~= ARGV[1] then return 0 end
+    if i ~= 1 then redis.call('DEL', key) end
+    redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
+    redis.call('PEXPIRE', KEYS[1], ARGV[4])
+    return 1
+  end
+end
+return 0`
+
+/** Releases a lock only if it still holds our token (it may have expired and been taken). */
+const UNLOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`
+
+interface CommandNames { get: string, set: string, update: string, unlock: string }
+
+type Command = (...args: Array<string | number>) => Promise<unknown>
+
+/**
+ * A token store in Redis, shared by every instance of an app. Records are
+ * encrypted (AES-256-GCM) and named by an HMAC of the session id; writes are
+ * compare-and-set; `lock` gives one refresh per session across the cluster.
+ */
+export function redisStore (options: RedisStoreOptions): TokenStore {
+  const client = options.client
+  if (typeof client !== 'object' || client === null || typeof client.defineCommand !== 'function' || typeof client.call !== 'function') {
+    throw new TypeError('fastify-spotify-auth: redisStore options.client must be an ioredis client')
+  }
+  const prefix = options.prefix ?? 'spotify-auth:'
+  if (typeof prefix !== 'string') throw new TypeError('fastify-spotify-auth: redisStore options.prefix must be a string')
+  const ttl = options.ttl ?? 180 * DAY
+  if (!Number.isInteger(ttl) || ttl <= 0) throw new TypeError('fastify-spotify-auth: redisStore options.ttl must be a positive integer of ms')
+  const commandTimeout = options.commandTimeout ?? 2000
+  if (!Number.isFinite(commandTimeout) || commandTimeout <= 0) {
+    throw new TypeError('fastify-spotify-auth: redisStore options.commandTimeout must be a positive number of ms')
+  }
+
+  const commands = client as unknown as Record<string, Command>
+  let sealer: Sealer | undefined
+  let names: CommandNames = { get: '', set: '', update: '', unlock: '' }
+
+  function useSecrets (secrets: readonly string[]): void {
+    sealer = createSealer(secrets)
+    // Lua registered once, sent by SHA afterwards (ioredis falls back to EVAL).
+    // The key count is fixed (one name per secret) so that ioredis knows which
+    // arguments are keys and applies a client's keyPrefix to them too.
+    const n = secrets.length
+    names = { get: `spotifyAuthGet${n}`, set: `spotifyAuthSet${n}`, update: `spotifyAuthUpdate${n}`, unlock: 'spotifyAuthUnlock' }
+    client.defineCommand(names.get, { lua: GET, numberOfKeys: n })
+    client.defineCommand(names.set, { lua: SET, numberOfKeys: n })
+    client.defineCommand(names.update, { lua: UPDATE, numberOfKeys: n })
+    client.defineCommand(names.unlock, { lua: UNLOCK, numberOfKeys: 1 })
+  }
+  if (options.secret !== undefined) useSecrets(typeof options.secret === 'string' ? [options.secret] : options.secret)
+
+  /**
+   * Fails fast instead of queueing when Redis is not connected, and bounds a
+   * command that hangs (a paused or overloaded server): the request gets a
+   * 503 at once, and the next one works as soon as Redis is back.
+   */
+  function run<T> (operation: () => Promise<T>): Promise<T> {
+    if (client.status !== 'ready') return Promise.reject(new Error(`Redis is not connected (${client.status})`))
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${commandTimeout} ms`)), commandTimeout)
+      timer.unref()
+      operation().then(resolve, reject).finally(() => clearTimeout(timer))
+    })
+  }
+
+  function keysOf (sessionId: string): string[] {
+    if (sealer === undefined) throw new Error('redisStore is not initialised: register it with the plugin or pass options.secret')
+    return sealer.names(sessionId).map((name) => `${prefix}s:${name}`)
+  }
+
+  function sealed (token: SpotifyToken, key: string): string {
+    return (sealer as Sealer).seal(token, key)
+  }
+
+  return {
+    async init (context: StoreContext) {
+      if (sealer === undefined) useSecrets(context.secrets)
+      if (client.status === 'ready') return
+      // Start-up waits for a connecting client (a queued PING), but not forever.
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no answer within ${commandTimeout} ms`)), commandTimeout)
+          timer.unref()
+          client.call('PING').then(() => resolve(), reject).finally(() => clearTimeout(timer))
+        })
+      } catch (cause) {
+        throw new Error(`fastify-spotify-auth: the Redis store cannot reach Redis (${(cause as Error).message})`, { cause })
+      }
+    },
+    async get (sessionId) {
+      const keys = keysOf(sessionId)
+      const found = await run(() => commands[names.get]!(...keys)) as [number, string] | null
+      if (found === null) return undefined
+      const [index, data] = found
+      // A record that does not open (tampered with, or moved to another
+      // session's name) counts as no session, never as garbage.
+      return (sealer as Sealer).open(data, keys[index - 1] as string)
+    },
+    async set (sessionId, token) {
+      const keys = keysOf(sessionId)
+      await run(() => commands[names.set]!(...keys, token.refreshes, sealed(token, keys[0] as string), ttl))
+    },
+    async update (sessionId, previous, next) {
+      const keys = keysOf(sessionId)
+      const written = await run(() => commands[names.update]!(
+        ...keys, previous.refreshes, next.refreshes, sealed(next, keys[0] as string), ttl))
+      return written === 1
+    },
+    async delete (sessionId) {
+      const keys = keysOf(sessionId)
+      await run(() => client.call('DEL', ...keys))
+    },
+    async lock (sessionId, ttlMs) {
+      const key = `${prefix}lock:${keysOf(sessionId)[0] as string}`
+      const token = randomBytes(16).toString('base64url')
+      const taken = await run(() => client.call('SET', key, token, 'PX', Math.ceil(ttlMs), 'NX'))
+      if (taken !== 'OK') return undefined
+      return async () => {
+        await run(() => commands[names.unlock]!(key, token))
+      }
+    }
+  }
+}

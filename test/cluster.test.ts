@@ -1,0 +1,189 @@
+import { once } from 'node:events'
+import type { Redis } from 'ioredis'
+import t, { type Test } from 'tap'
+import { redisStore, type TokenStore } from '../plugin/index.js'
+import { createSpotifyEmulator, type SpotifyEmulator } from '../plugin/emulator/index.js'
+import { build, CLIENT_ID, CLIENT_SECRET, type Built, CookieJar, REDIRECT_URI } from './helpers/build.js'
+import { newClient, privateRedis, REDIS_URL, redisOrSkip, uniquePrefix } from './helpers/redis.js'
+
+type Tap = Test
+
+/** Three app instances, each with its own Redis client, sharing one Redis and one emulator. */
+async function cluster (t: Tap, prefix: string, options: { url?: string, commandTimeout?: number, emulator?: SpotifyEmulator } = {}) {
+  const emulator = options.emulator ?? await createSpotifyEmulator({
+    autoApprove: true,
+    clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }]
+  })
+  if (options.emulator === undefined) t.teardown(() => emulator.close())
+  const instances: Built[] = []
+  const clients: Redis[] = []
+  for (let i = 0; i < 3; i++) {
+    const client = await newClient(t, options.url ?? REDIS_URL)
+    clients.push(client)
+    const store = redisStore({ client, prefix, ...(options.commandTimeout === undefined ? {} : { commandTimeout: options.commandTimeout }) })
+    instances.push(await build(t, { sharedEmulator: emulator, plugin: { store } }))
+  }
+  return { emulator, instances, clients, store: (instances[0] as Built).app.spotify.store }
+}
+
+function sessionIdOf (jar: CookieJar): string {
+  return (jar.cookies.get('spotify_session') as string).split('.')[0] as string
+}
+
+/** Makes the stored token count as expired, through the store's own compare-and-set. */
+async function expireStored (store: TokenStore, sessionId: string): Promise<void> {
+  const current = await store.get(sessionId)
+  if (current === undefined) throw new Error('no session to expire')
+  const expired = { ...current, expiresAt: Date.now() - 1000, refreshes: current.refreshes + 1 }
+  if (!await store.update(sessionId, current, expired)) throw new Error('expire lost a race')
+}
+
+/** `count` concurrent proxied calls spread round-robin over the instances. */
+function storm (instances: Built[], jar: CookieJar, count: number) {
+  return Promise.all(Array.from({ length: count }, (_, i) =>
+    (instances[i % instances.length] as Built).app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })))
+}
+
+t.test('one refresh per session across the cluster', async (t) => {
+  const redis = await redisOrSkip(t)
+  if (redis === undefined) return
+
+  await t.test('60 concurrent requests over 3 instances: all succeed, exactly one refresh', async (t) => {
+    const { emulator, instances, store } = await cluster(t, uniquePrefix(t, redis))
+    const { jar } = await (instances[0] as Built).login()
+    await expireStored(store, sessionIdOf(jar))
+    emulator.control.resetCounters()
+    const responses = await storm(instances, jar, 60)
+    t.same(responses.map((r) => r.statusCode), Array(60).fill(200))
+    t.equal(emulator.control.counters.refresh_token, 1)
+  })
+
+  await t.test('with rotating refresh tokens, twice in a row', async (t) => {
+    const { emulator, instances, store } = await cluster(t, uniquePrefix(t, redis))
+    emulator.control.setRotateRefreshTokens(true)
+    const { jar } = await (instances[1] as Built).login()
+    for (const round of [1, 2]) {
+      await expireStored(store, sessionIdOf(jar))
+      emulator.control.resetCounters()
+      const responses = await storm(instances, jar, 60)
+      t.same(responses.map((r) => r.statusCode), Array(60).fill(200), `round ${round}: all succeed`)
+      t.equal(emulator.control.counters.refresh_token, 1, `round ${round}: one refresh`)
+    }
+    t.equal((await store.get(sessionIdOf(jar)))?.refreshes, 4, 'two expiries and two refreshes, in order')
+  })
+
+  await t.test('a lock holder that dies: another instance refreshes after the lock TTL', async (t) => {
+    const { emulator, instances, store } = await cluster(t, uniquePrefix(t, redis))
+    const { jar } = await (instances[2] as Built).login()
+    const sessionId = sessionIdOf(jar)
+    await expireStored(store, sessionId)
+    // A holder that takes the lock for 300 ms and is never heard of again.
+    const dead = await (store.lock as NonNullable<TokenStore['lock']>)(sessionId, 300)
+    t.type(dead, 'function')
+    emulator.control.resetCounters()
+    const started = Date.now()
+    const responses = await storm(instances, jar, 30)
+    t.same(responses.map((r) => r.statusCode), Array(30).fill(200))
+    t.equal(emulator.control.counters.refresh_token, 1)
+    t.ok(Date.now() - started >= 250, 'the waiters waited for the lock to lapse')
+  })
+
+  await t.test('a lock that never lapses in time answers 503, and the session survives', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const { emulator, instances, store } = await cluster(t, prefix)
+    const quick = await build(t, { sharedEmulator: emulator, plugin: { store: redisStore({ client: await newClient(t), prefix }), timeout: 50 } })
+    const { jar } = await (instances[0] as Built).login()
+    const sessionId = sessionIdOf(jar)
+    await expireStored(store, sessionId)
+    const held = await (store.lock as NonNullable<TokenStore['lock']>)(sessionId, 60_000)
+    const busy = await quick.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })
+    t.equal(busy.statusCode, 503)
+    t.equal(busy.json().error.code, 'FST_SPOTIFY_REFRESH_BUSY')
+    await held?.()
+    t.equal((await quick.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })).statusCode, 200)
+  })
+
+  await t.test('logout racing a refresh leaves no session behind', async (t) => {
+    const { emulator, instances, store } = await cluster(t, uniquePrefix(t, redis))
+    const [a, b] = instances as [Built, Built]
+    const { jar } = await a.login()
+    const sessionId = sessionIdOf(jar)
+    await expireStored(store, sessionId)
+    const hold = emulator.control.holdTokenCalls()
+    const refreshing = a.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })
+    await hold.arrived
+    const logout = await b.app.inject({ method: 'POST', url: '/logout', headers: { cookie: jar.header } })
+    t.equal(logout.statusCode, 303)
+    hold.release()
+    const response = await refreshing
+    t.equal(response.statusCode, 401, 'the refresh found the session gone')
+    t.equal(await store.get(sessionId), undefined, 'and did not write it back')
+    t.equal((await b.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })).statusCode, 401)
+  })
+
+  await t.test('invalid_grant after a lost race uses the sibling\'s rotated token', async (t) => {
+    // Without a lock (a custom store may not offer one), two instances can
+    // race: a's refresh reaches Spotify after b's rotated the refresh token.
+    const prefix = uniquePrefix(t, redis)
+    const emulator = await createSpotifyEmulator({
+      autoApprove: true,
+      rotateRefreshTokens: true,
+      clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }]
+    })
+    t.teardown(() => emulator.close())
+    const withoutLock = async (): Promise<TokenStore> => {
+      const full = redisStore({ client: await newClient(t), prefix })
+      return { get: full.get, set: full.set, update: full.update, delete: full.delete, init: full.init as NonNullable<TokenStore['init']> }
+    }
+    const a = await build(t, { sharedEmulator: emulator, plugin: { store: await withoutLock() } })
+    const b = await build(t, { sharedEmulator: emulator, plugin: { store: await withoutLock() } })
+    const store = a.app.spotify.store
+    const { jar } = await a.login()
+    const sessionId = sessionIdOf(jar)
+    await expireStored(store, sessionId)
+    emulator.control.resetCounters()
+    const hold = emulator.control.holdTokenCalls()
+    const viaA = a.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })
+    await hold.arrived
+    t.equal((await b.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })).statusCode, 200, 'b refreshed and rotated')
+    hold.release()
+    const response = await viaA
+    t.equal(response.statusCode, 200, 'a used b\'s token instead of logging the user out')
+    t.equal(emulator.control.counters.refresh_token, 2, 'both refreshes reached Spotify; a\'s was refused')
+    t.ok(await store.get(sessionId), 'the session is still there')
+  })
+})
+
+t.test('Redis down: 503 with a clear code, then recovery by itself', async (t) => {
+  const redis = await redisOrSkip(t)
+  if (redis === undefined) return
+  const server = await privateRedis(t)
+  const { instances, clients } = await cluster(t, 'down-test:', { url: server.url, commandTimeout: 300 })
+  const [a] = instances as [Built]
+  const { jar } = await a.login()
+  t.equal((await a.request(jar, { url: '/spotify/me' })).statusCode, 200)
+
+  // Frozen: commands hang, the store gives up after commandTimeout.
+  server.freeze()
+  const frozen = await a.request(jar, { url: '/spotify/me' })
+  t.equal(frozen.statusCode, 503)
+  t.equal(frozen.json().error.code, 'FST_SPOTIFY_STORE_UNAVAILABLE')
+  server.thaw()
+  t.equal((await a.request(jar, { url: '/spotify/me' })).statusCode, 200, 'back with its data')
+
+  // Stopped: the client is disconnected, requests fail at once.
+  const closed = Promise.all(clients.map((client) => once(client, 'close')))
+  await server.stop()
+  await closed
+  const down = await a.request(new CookieJar(), { url: '/spotify/me' })
+  t.equal(down.statusCode, 401, 'a request without a session needs no store')
+  const stopped = await a.request(jar, { url: '/spotify/me' })
+  t.equal(stopped.statusCode, 503)
+  const ready = Promise.all(clients.map((client) => once(client, 'ready')))
+  await server.start()
+  await ready
+  // The restarted server kept nothing (no persistence): a fresh login works.
+  const again = await a.login()
+  t.equal(again.callback.statusCode, 302)
+  t.equal((await a.request(again.jar, { url: '/spotify/me' })).statusCode, 200, 'service resumed by itself')
+})

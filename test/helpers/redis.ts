@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { Redis } from 'ioredis'
+import type { Test } from 'tap'
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/**
+ * A connected client to the test Redis, or `undefined` after a loud skip.
+ * Under CI a missing Redis fails the test instead: CI must run these.
+ */
+export async function redisOrSkip (t: Test): Promise<Redis | undefined> {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
+  try {
+    await client.connect()
+    await client.ping()
+  } catch (err) {
+    client.disconnect()
+    const message = `Redis is not reachable at ${REDIS_URL} (${(err as Error).message})`
+    if (process.env.CI !== undefined) {
+      t.fail(`${message}: CI must run the Redis tests`)
+    } else {
+      const loud = `!!! SKIPPED: ${message}. Start redis-server on 127.0.0.1:6379 to run the Redis store tests.`
+      t.comment(loud)
+      await t.test(loud, { skip: loud }, () => {})
+    }
+    return undefined
+  }
+  t.teardown(() => client.quit())
+  return client
+}
+
+/** A new client to the same Redis, closed at teardown: one per simulated instance. */
+export async function newClient (t: { teardown (fn: () => unknown): void }, url = REDIS_URL, options: Record<string, unknown> = {}): Promise<Redis> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, ...options })
+  t.teardown(() => client.disconnect())
+  await once(client, 'ready')
+  return client
+}
+
+/** A prefix no other test uses, and its keys deleted at teardown. */
+export function uniquePrefix (t: { teardown (fn: () => unknown): void }, client: Redis): string {
+  const prefix = `test-${process.pid}-${Math.random().toString(36).slice(2)}:`
+  t.teardown(async () => {
+    const keys = await client.keys(`${prefix}*`)
+    if (keys.length > 0) await client.del(...keys)
+  })
+  return prefix
+}
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+/** A private redis-server, to stop, freeze and restart without touching the shared one. */
+export interface PrivateRedis {
+  readonly url: string
+  stop (): Promise<void>
+  start (): Promise<void>
+  freeze (): void
+  thaw (): void
+}
+
+export async function privateRedis (t: { teardown (fn: () => unknown): void }): Promise<PrivateRedis> {
+  const port = await freePort()
+  let child: ChildProcess | undefined
+  async function start (): Promise<void> {
+    const process = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    child = process
+    let output = ''
+    process.stdout?.on('data', (chunk) => { output += chunk })
+    while (!output.includes('Ready to accept connections')) await once(process.stdout as NodeJS.ReadableStream, 'data')
+  }
+  async function stop (): Promise<void> {
+    const process = child
+    if (process === undefined || process.exitCode !== null || process.signalCode !== null) return
+    process.kill('SIGKILL')
+    await once(process, 'exit')
+  }
+  await start()
+  t.teardown(async () => {
+    child?.kill('SIGCONT')
+    await stop()
+  })
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop,
+    start,
+    freeze: () => { child?.kill('SIGSTOP') },
+    thaw: () => { child?.kill('SIGCONT') }
+  }
+}

@@ -1,0 +1,162 @@
+import { once } from 'node:events'
+import Fastify from 'fastify'
+import { Redis } from 'ioredis'
+import t from 'tap'
+import spotifyAuth, { redisStore } from '../plugin/index.js'
+import { SECRET } from './helpers/build.js'
+import { newClient, privateRedis, REDIS_URL, redisOrSkip, uniquePrefix } from './helpers/redis.js'
+import { sampleSessionId, sampleToken, testTokenStore } from './store-contract.js'
+
+const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
+
+t.test('redisStore', async (t) => {
+  const redis = await redisOrSkip(t)
+  if (redis === undefined) return
+
+  await t.test('passes the TokenStore contract', (t) =>
+    testTokenStore(t, () => redisStore({ client: redis, prefix: uniquePrefix(t, redis), secret: SECRET })))
+
+  await t.test('passes the contract on a client with a keyPrefix', async (t) => {
+    const prefixed = await newClient(t, undefined, { keyPrefix: 'app1:' })
+    await testTokenStore(t, () => redisStore({ client: prefixed, prefix: uniquePrefix(t, redis), secret: SECRET }))
+  })
+
+  await t.test('the raw value holds no token bytes and no session id; the key is an HMAC', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const store = redisStore({ client: redis, prefix, secret: SECRET })
+    const id = sampleSessionId()
+    const token = sampleToken(7)
+    await store.set(id, token)
+    const keys = await redis.keys(`${prefix}*`)
+    t.equal(keys.length, 1)
+    const key = keys[0] as string
+    t.notOk(key.includes(id), 'the key does not contain the session id')
+    const raw = JSON.stringify(await redis.hgetall(key))
+    for (const secret of [token.accessToken, token.refreshToken, id, 'BQ-', 'AQ-', 'user-read-private']) {
+      t.notOk(raw.includes(secret), `raw record does not contain ${secret}`)
+    }
+    const ttl = await redis.pttl(key)
+    t.ok(ttl > 179 * 24 * 3600_000, 'TTL follows the refresh token (180 days), not the access token')
+  })
+
+  await t.test('a record tampered with, moved or sealed by an unknown key reads as no session', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const store = redisStore({ client: redis, prefix, secret: SECRET })
+    const a = sampleSessionId()
+    const b = sampleSessionId()
+    await store.set(a, sampleToken(1))
+    const [k1] = await redis.keys(`${prefix}*`) as [string]
+    await store.set(b, sampleToken(2))
+    const k2 = (await redis.keys(`${prefix}*`)).find((key) => key !== k1) as string
+    const d1 = await redis.hget(k1, 'd') as string
+    const d2 = await redis.hget(k2, 'd') as string
+    // Flip one character of the ciphertext.
+    const flipped = d1.slice(0, -2) + (d1.at(-2) === 'A' ? 'B' : 'A') + d1.at(-1)
+    await redis.hset(k1, 'd', flipped)
+    // Swap in the other session's (valid) ciphertext: bound to its own key.
+    await redis.hset(k2, 'd', d1)
+    t.equal(await store.get(a), undefined)
+    t.equal(await store.get(b), undefined)
+    await redis.hset(k1, 'd', 'zzzzzzzz.' + d2.split('.').slice(1).join('.'))
+    t.equal(await store.get(a), undefined, 'unknown key id')
+    await redis.hset(k1, 'd', 'garbage')
+    t.equal(await store.get(a), undefined, 'not even a record')
+  })
+
+  await t.test('secret rotation: old records stay readable and move to the new key on write', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const before = redisStore({ client: redis, prefix, secret: OLD_SECRET })
+    const id = sampleSessionId()
+    await before.set(id, sampleToken(1, 0))
+    const oldKeys = await redis.keys(`${prefix}*`)
+    const after = redisStore({ client: redis, prefix, secret: [SECRET, OLD_SECRET] })
+    t.same(await after.get(id), sampleToken(1, 0), 'found under the old name')
+    t.equal(await after.update(id, sampleToken(1, 0), sampleToken(1, 1)), true)
+    const newKeys = await redis.keys(`${prefix}*`)
+    t.equal(newKeys.length, 1)
+    t.not(newKeys[0], oldKeys[0], 'moved to the new name')
+    t.same(await after.get(id), sampleToken(1, 1))
+    t.equal(await before.get(id), undefined, 'a store without the new secret no longer finds it')
+    await after.set(id, sampleToken(1, 5))
+    await after.delete(id)
+    t.same(await redis.keys(`${prefix}*`), [], 'delete removes every name')
+  })
+
+  await t.test('lock: one holder at a time, released only by its holder, expires by itself', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const store = redisStore({ client: redis, prefix, secret: SECRET })
+    const lock = store.lock as NonNullable<typeof store.lock>
+    const id = sampleSessionId()
+    const release = await lock(id, 5000)
+    t.type(release, 'function')
+    t.equal(await lock(id, 5000), undefined, 'held')
+    await release?.()
+    const again = await lock(id, 50)
+    t.type(again, 'function', 'free after release')
+    // Let the 50 ms lock lapse in Redis: poll its key instead of sleeping.
+    const lockKey = (await redis.keys(`${prefix}lock:*`))[0] as string
+    while (await redis.exists(lockKey) === 1) await new Promise((resolve) => setImmediate(resolve))
+    const third = await lock(id, 5000)
+    t.type(third, 'function', 'an expired lock can be taken')
+    await again?.()
+    t.equal(await lock(id, 5000), undefined, 'a stale release did not free the new holder\'s lock')
+    await third?.()
+  })
+
+  await t.test('options are validated', async (t) => {
+    t.throws(() => redisStore({ client: {} as never }), /options\.client must be an ioredis client/)
+    t.throws(() => redisStore({ client: redis, prefix: 1 as never }), /options\.prefix must be a string/)
+    t.throws(() => redisStore({ client: redis, ttl: 0 }), /options\.ttl must be a positive integer/)
+    t.throws(() => redisStore({ client: redis, commandTimeout: 0 }), /options\.commandTimeout must be a positive number/)
+    const bare = redisStore({ client: redis })
+    await t.rejects(bare.get('x'), /not initialised/)
+  })
+
+  await t.test('the plugin hands its secret to the store and never closes the client', async (t) => {
+    const client = await newClient(t)
+    const prefix = uniquePrefix(t, redis)
+    const store = redisStore({ client, prefix })
+    const app = Fastify()
+    await app.register(spotifyAuth, { clientId: 'id', clientSecret: 's', redirectUri: 'http://127.0.0.1:5543/callback', secret: SECRET, store })
+    await app.ready()
+    await store.set(sampleSessionId(), sampleToken(1))
+    await app.close()
+    t.equal(client.status, 'ready', 'still connected after app.close()')
+    t.equal((await redis.keys(`${prefix}*`)).length, 1)
+  })
+
+  await t.test('start-up with an unreachable Redis fails with a clear message', async (t) => {
+    const server = await privateRedis(t)
+    const client = await newClient(t, server.url, { maxRetriesPerRequest: 0, enableOfflineQueue: true })
+    const closed = once(client, 'close')
+    await server.stop()
+    await closed
+    const app = Fastify()
+    const error = await app.register(spotifyAuth, {
+      clientId: 'id',
+      clientSecret: 's',
+      redirectUri: 'http://127.0.0.1:5543/callback',
+      secret: SECRET,
+      store: redisStore({ client, commandTimeout: 300 })
+    }).ready().then(() => undefined, (err: Error) => err)
+    t.match(error?.message, /fastify-spotify-auth: the Redis store cannot reach Redis/)
+    await app.close()
+  })
+
+  await t.test('start-up waits for a client that is still connecting', async (t) => {
+    const lazy = new Redis(REDIS_URL)
+    t.teardown(() => lazy.disconnect())
+    t.not(lazy.status, 'ready')
+    const app = Fastify()
+    await app.register(spotifyAuth, {
+      clientId: 'id',
+      clientSecret: 's',
+      redirectUri: 'http://127.0.0.1:5543/callback',
+      secret: SECRET,
+      store: redisStore({ client: lazy, prefix: uniquePrefix(t, redis) })
+    })
+    await app.ready()
+    t.equal(lazy.status, 'ready')
+    await app.close()
+  })
+})
