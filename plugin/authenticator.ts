@@ -9,6 +9,11 @@ const POLL_MS = 25
 /** How long past the lock's TTL a waiter keeps hoping before it answers 503. */
 const LOCK_MARGIN_MS = 1000
 
+/** The stored record is no longer `stale`: deleted, or refreshed by someone else. */
+function moved (current: SpotifyToken | undefined, stale: SpotifyToken): boolean {
+  return current === undefined || current.refreshes !== stale.refreshes
+}
+
 function pause (ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
@@ -106,8 +111,7 @@ export class Authenticator {
         try {
           // Another process may have refreshed between our read and the lock.
           const current = await this.read(sessionId)
-          if (current === undefined || current.refreshes !== stale.refreshes) return current
-          return await this.#refreshOnce(sessionId, current)
+          return moved(current, stale) ? current : await this.#refreshOnce(sessionId, current as SpotifyToken)
         } finally {
           await release().catch((err: unknown) => this.#log.warn({ err }, 'fastify-spotify-auth: lock release failed'))
         }
@@ -115,7 +119,7 @@ export class Authenticator {
       if (Date.now() > deadline) throw new RefreshBusyError()
       await pause(POLL_MS + Math.random() * POLL_MS)
       const current = await this.read(sessionId)
-      if (current === undefined || current.refreshes !== stale.refreshes) return current
+      if (moved(current, stale)) return current
     }
   }
 
@@ -133,7 +137,7 @@ export class Authenticator {
         // A sibling may have rotated the refresh token under us (a lost race,
         // or a lock that expired mid-refresh): then its token is good.
         const current = await this.read(sessionId)
-        if (current !== undefined && current.refreshes !== stale.refreshes) return current
+        if (current !== undefined && moved(current, stale)) return current
         // Revoked, unknown or past its lifetime: no retry can help, and the
         // session must not linger to fail again on every request.
         await storeCall(() => this.#store.delete(sessionId))

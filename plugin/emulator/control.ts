@@ -60,7 +60,7 @@ export function createControl (state: EmulatorState): EmulatorControl {
       arm(state.hangToken, count, 0, 'hangTokenCalls')
     },
     holdTokenCalls () {
-      let arrive = (): void => {}
+      let arrive!: () => void
       const arrived = new Promise<void>((resolve) => { arrive = resolve })
       const { gate, release } = hold(state)
       state.tokenHolds.push({ arrive, gate })

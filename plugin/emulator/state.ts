@@ -220,7 +220,7 @@ export interface TokenHold {
 
 /** A gate that opens when `release` is called, or when `close()` releases everything. */
 export function hold (state: EmulatorState): { gate: Promise<void>, release: () => void } {
-  let release = (): void => {}
+  let release!: () => void
   const gate = new Promise<void>((resolve) => {
     release = (): void => {
       state.hanging.delete(release)

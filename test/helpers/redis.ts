@@ -34,6 +34,8 @@ export async function redisOrSkip (t: Test): Promise<Redis | undefined> {
 /** A new client to the same Redis, closed at teardown: one per simulated instance. */
 export async function newClient (t: { teardown (fn: () => unknown): void }, url = REDIS_URL, options: Record<string, unknown> = {}): Promise<Redis> {
   const client = new Redis(url, { maxRetriesPerRequest: 1, ...options })
+  // Tests stop servers on purpose: the reconnect errors are expected noise.
+  client.on('error', () => {})
   t.teardown(() => client.disconnect())
   await once(client, 'ready')
   return client
