@@ -120,6 +120,45 @@ t.test('one refresh per session across the cluster', async (t) => {
     t.equal((await b.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })).statusCode, 401)
   })
 
+  await t.test('a lock taken after a sibling finished its refresh uses the sibling\'s token', async (t) => {
+    // A custom store around the Redis store that lets us stop instance a
+    // between reading the stale token and asking for the lock.
+    const prefix = uniquePrefix(t, redis)
+    const emulator = await createSpotifyEmulator({
+      autoApprove: true,
+      clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }]
+    })
+    t.teardown(() => emulator.close())
+    const full = redisStore({ client: await newClient(t), prefix })
+    let reached!: () => void
+    const atLock = new Promise<void>((resolve) => { reached = resolve })
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => { open = resolve })
+    const gated: TokenStore = {
+      get: full.get,
+      set: full.set,
+      update: full.update,
+      delete: full.delete,
+      init: full.init as NonNullable<TokenStore['init']>,
+      async lock (sessionId, ttlMs) {
+        reached()
+        await gate
+        return await (full.lock as NonNullable<TokenStore['lock']>)(sessionId, ttlMs)
+      }
+    }
+    const a = await build(t, { sharedEmulator: emulator, plugin: { store: gated } })
+    const b = await build(t, { sharedEmulator: emulator, plugin: { store: redisStore({ client: await newClient(t), prefix }) } })
+    const { jar } = await b.login()
+    await expireStored(full, sessionIdOf(jar))
+    emulator.control.resetCounters()
+    const viaA = a.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })
+    await atLock
+    t.equal((await b.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })).statusCode, 200)
+    open()
+    t.equal((await viaA).statusCode, 200)
+    t.equal(emulator.control.counters.refresh_token, 1, 'a found the new token under the lock and did not refresh again')
+  })
+
   await t.test('invalid_grant after a lost race uses the sibling\'s rotated token', async (t) => {
     // Without a lock (a custom store may not offer one), two instances can
     // race: a's refresh reaches Spotify after b's rotated the refresh token.

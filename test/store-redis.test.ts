@@ -32,7 +32,7 @@ t.test('redisStore', async (t) => {
     const key = keys[0] as string
     t.notOk(key.includes(id), 'the key does not contain the session id')
     const raw = JSON.stringify(await redis.hgetall(key))
-    for (const secret of [token.accessToken, token.refreshToken, id, 'BQ-', 'AQ-', 'user-read-private']) {
+    for (const secret of [token.accessToken, token.refreshToken, id, 'BQ-access', 'AQ-refresh', 'user-read-private']) {
       t.notOk(raw.includes(secret), `raw record does not contain ${secret}`)
     }
     const ttl = await redis.pttl(key)
