@@ -1,6 +1,6 @@
 import t from 'tap'
-import { memoryStore, type TokenStore } from '../plugin/index.js'
-import { build, type BuildOptions } from './helpers/build.js'
+import { vanishingStore } from './helpers/stores.js'
+import { build, type BuildOptions, deadUrl } from './helpers/build.js'
 
 /** A route that calls the Web API through request.spotify.api and reports what happened. */
 async function withProbe (t: Parameters<typeof build>[0], options: BuildOptions = {}) {
@@ -78,22 +78,9 @@ t.test('api: retry limit 0 turns retries off', async (t) => {
 })
 
 t.test('api: a session deleted before the retry after a 401 fails with 401', async (t) => {
-  // A custom store that loses the session right after the first read, as a
-  // logout on another instance would.
-  const inner = memoryStore()
-  let armed = false
-  const store: TokenStore = {
-    async get (id) {
-      const token = await inner.get(id)
-      if (armed) await inner.delete(id)
-      return token
-    },
-    set: (id, token) => inner.set(id, token),
-    update: (id, previous, next) => inner.update(id, previous, next),
-    delete: (id) => inner.delete(id)
-  }
+  const { store, arm } = vanishingStore()
   const { request, jar, emulator } = await withProbe(t, { plugin: { store } })
-  armed = true
+  arm()
   emulator.control.unauthorizeApiCalls(1)
   t.same((await request(jar, { url: '/probe' })).json(), { code: 'FST_SPOTIFY_NO_SESSION', statusCode: 401, upstream: null, authorization: null })
   t.equal(emulator.control.counters.api, 1)
@@ -104,10 +91,7 @@ t.test('api: timeouts become 504 and an unreachable API 502, as Fastify errors',
   emulator.control.hangApiCalls(1)
   t.same((await request(jar, { url: '/probe' })).json(), { code: 'FST_SPOTIFY_UPSTREAM_TIMEOUT', statusCode: 504, upstream: null, authorization: null })
 
-  const { createSpotifyEmulator } = await import('../plugin/emulator/index.js')
-  const down = await createSpotifyEmulator()
-  const downUrl = down.url
-  await down.close()
+  const downUrl = await deadUrl()
   const unreachable = await withProbe(t, { plugin: { apiUrl: downUrl, retry: { limit: 0 } } })
   t.same((await unreachable.request(unreachable.jar, { url: '/probe' })).json(), { code: 'FST_SPOTIFY_UPSTREAM_ERROR', statusCode: 502, upstream: null, authorization: null })
 })

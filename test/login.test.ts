@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build, CLIENT_ID, CookieJar, REDIRECT_URI, SCOPES } from './helpers/build.js'
+import { build, CLIENT_ID, CookieJar, REDIRECT_URI, SCOPES, deadUrl } from './helpers/build.js'
 import { fakeUpstream } from './helpers/fake-upstream.js'
 
 t.test('login redirects to Spotify with every parameter of the contract', async (t) => {
@@ -215,10 +215,7 @@ t.test('callback: token endpoint 5xx answers 502, a hang 504, down 502; no sessi
 })
 
 t.test('callback: an unreachable token endpoint answers 502', async (t) => {
-  const { createSpotifyEmulator } = await import('../plugin/emulator/index.js')
-  const down = await createSpotifyEmulator()
-  const downUrl = down.url
-  await down.close()
+  const downUrl = await deadUrl()
   const { request, emulator } = await build(t, { plugin: { accountsUrl: downUrl } })
   const jar = new CookieJar()
   const start = await request(jar, { url: '/login' })

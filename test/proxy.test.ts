@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http'
 import t from 'tap'
-import { memoryStore, type TokenStore } from '../plugin/index.js'
-import { build, CookieJar } from './helpers/build.js'
+import { vanishingStore } from './helpers/stores.js'
+import { build, CookieJar, deadUrl } from './helpers/build.js'
 import { fakeUpstream } from './helpers/fake-upstream.js'
 
 t.test('proxied GET keeps the path and query string', async (t) => {
@@ -146,23 +146,10 @@ t.test('upstream 401 twice: the second goes back to the client as it came', asyn
 })
 
 t.test('upstream 401 after a logout elsewhere answers 401 with no retry', async (t) => {
-  // A custom store that loses the session right after the proxy read it, as
-  // a logout on another instance would.
-  const inner = memoryStore()
-  let armed = false
-  const store: TokenStore = {
-    async get (id) {
-      const token = await inner.get(id)
-      if (armed) await inner.delete(id)
-      return token
-    },
-    set: (id, token) => inner.set(id, token),
-    update: (id, previous, next) => inner.update(id, previous, next),
-    delete: (id) => inner.delete(id)
-  }
+  const { store, arm } = vanishingStore()
   const { login, request, emulator } = await build(t, { plugin: { store } })
   const { jar } = await login()
-  armed = true
+  arm()
   emulator.control.unauthorizeApiCalls(1)
   emulator.control.resetCounters()
   const response = await request(jar, { url: '/spotify/me' })
@@ -203,10 +190,7 @@ t.test('upstream 5xx passes through; upstream down 502; timeout 504', async (t) 
 })
 
 t.test('an unreachable Web API answers 502', async (t) => {
-  const { createSpotifyEmulator } = await import('../plugin/emulator/index.js')
-  const down = await createSpotifyEmulator()
-  const downUrl = down.url
-  await down.close()
+  const downUrl = await deadUrl()
   const { login, request } = await build(t, { plugin: { apiUrl: downUrl } })
   const { jar } = await login()
   const response = await request(jar, { url: '/spotify/me' })

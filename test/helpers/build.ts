@@ -110,6 +110,13 @@ export async function build (t: Teardown, options: BuildOptions = {}): Promise<B
   return { app, emulator, logs, login, request }
 }
 
+/** The URL of a server that has just closed: connections to it are refused. */
+export async function deadUrl (): Promise<string> {
+  const emulator = await createSpotifyEmulator()
+  await emulator.close()
+  return emulator.url
+}
+
 /** Every log line parsed as JSON. */
 export function parsedLogs (logs: string[]): Array<Record<string, unknown>> {
   return logs.map((line) => JSON.parse(line) as Record<string, unknown>)
