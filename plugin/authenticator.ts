@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { RefreshBusyError, SessionRevokedError, UpstreamError } from './errors.js'
+import { RefreshBusyError, SessionRevokedError } from './errors.js'
 import { storeCall } from './store/call.js'
 import type { SpotifyToken, TokenStore } from './store/types.js'
-import { TokenRefusedError, type TokenEndpoint } from './token-endpoint.js'
+import { clientRefused, TokenRefusedError, type TokenEndpoint } from './token-endpoint.js'
 
 /** Poll interval of a process waiting for another one's refresh (plus up to as much jitter). */
 const POLL_MS = 25
@@ -143,9 +143,8 @@ export class Authenticator {
         await storeCall(() => this.#store.delete(sessionId))
         throw new SessionRevokedError({ cause: err })
       }
-      // invalid_client and the like: our configuration, not the user's
-      // session, so the session is kept for when it is fixed.
-      throw new UpstreamError(`the token endpoint refused the client (${err.error})`, { cause: err })
+      // The session is kept for when the configuration is fixed.
+      throw clientRefused(err)
     }
     const written = await storeCall(() => this.#store.update(sessionId, stale, next))
     if (!written) {

@@ -2,14 +2,13 @@ import { timingSafeEqual } from 'node:crypto'
 import fastifyOAuth2, { type OAuth2Namespace } from '@fastify/oauth2'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import {
-  AuthorizationDeniedError, InvalidCodeError, InvalidStateError, MissingCodeError,
-  UpstreamError
+  AuthorizationDeniedError, InvalidCodeError, InvalidStateError, MissingCodeError
 } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { newSessionId, type SessionCookie } from './session-cookie.js'
 import { storeCall } from './store/call.js'
 import type { SpotifyToken } from './store/types.js'
-import { TokenRefusedError, type TokenEndpoint } from './token-endpoint.js'
+import { clientRefused, TokenRefusedError, type TokenEndpoint } from './token-endpoint.js'
 
 /** Cookies that live only between the login redirect and the callback. */
 export const FLOW_COOKIES = {
@@ -124,8 +123,7 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
       if (err.error === 'invalid_grant' || err.error === 'invalid_request') {
         throw new InvalidCodeError(err.error, { cause: err })
       }
-      // invalid_client and the like: our configuration, not the user's code.
-      throw new UpstreamError(`the token endpoint refused the client (${err.error})`, { cause: err })
+      throw clientRefused(err)
     }
   }
 

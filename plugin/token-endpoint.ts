@@ -19,6 +19,14 @@ export class TokenRefusedError extends Error {
   }
 }
 
+/**
+ * A refusal that is not about the grant (invalid_client, unauthorized_client…):
+ * the server's configuration is wrong, not the user's code or session.
+ */
+export function clientRefused (err: TokenRefusedError): InstanceType<typeof UpstreamError> {
+  return new UpstreamError(`the token endpoint refused the client (${err.error})`, { cause: err })
+}
+
 export interface TokenEndpointOptions {
   accountsUrl: string
   clientId: string
