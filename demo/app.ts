@@ -1,0 +1,122 @@
+/**
+ * The demo app, built from a {@link DemoConfig} without listening, so that
+ * tests start it on any port and `server.ts` stays a thin entry point.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import spotifyAuth from '../plugin/index.js'
+import {
+  createSpotifyEmulator, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, type EmulatorOptions, type SpotifyEmulator
+} from '../plugin/emulator/index.js'
+import { DemoConfigError, type DemoConfig, type LogLevel } from './config.js'
+import { demoErrorHandler, PageNotFoundError } from './errors.js'
+import { newNonce, type PageContext } from './html.js'
+import { demoRoutes } from './routes.js'
+import { createStore, type DemoStore } from './store.js'
+
+export interface DemoOptions {
+  /** Human-readable logs through pino-pretty (`server.ts`: when stdout is a terminal). Default JSON lines. */
+  pretty?: boolean
+  /** Where JSON log lines go. Default stdout. */
+  logStream?: { write (line: string): void }
+  /** Extra options of the embedded emulator (tests: `autoApprove`, `now`…). */
+  emulator?: EmulatorOptions
+}
+
+export interface Demo {
+  readonly app: FastifyInstance
+  /** The embedded emulator; `undefined` with real Spotify credentials. */
+  readonly emulator: SpotifyEmulator | undefined
+  readonly store: DemoStore
+  /** Closes the server, the emulator and the store. */
+  close (): Promise<void>
+}
+
+/** Fastify's `logger` option: pino-pretty for a terminal, JSON lines otherwise. */
+export function loggerOptions (level: LogLevel, pretty: boolean, stream?: DemoOptions['logStream']): FastifyServerOptions['logger'] {
+  if (pretty) {
+    return { level, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } }
+  }
+  return stream === undefined ? { level } : { level, stream }
+}
+
+/**
+ * Builds the demo: the store, the emulator unless `config.spotify` is set,
+ * the plugin, the pages and the error handler. Resolves once the app is
+ * ready to listen; on failure, whatever was started is closed again.
+ */
+export async function buildDemo (config: DemoConfig, options: DemoOptions = {}): Promise<Demo> {
+  const app = Fastify({ logger: loggerOptions(config.logLevel, options.pretty === true, options.logStream) })
+  let store: DemoStore | undefined
+  let emulator: SpotifyEmulator | undefined
+  try {
+    store = await createStore(config, app.log)
+    if (config.spotify === undefined) {
+      emulator = await createSpotifyEmulator({
+        clients: [{ clientId: DEFAULT_CLIENT_ID, clientSecret: DEFAULT_CLIENT_SECRET, redirectUris: [config.redirectUri], name: 'fastify-spotify-auth demo' }],
+        accessTokenTtl: config.emulatorTokenTtl,
+        ...options.emulator
+      })
+    }
+    const apiUrl = config.apiUrl ?? emulator?.url
+    // Profile and playlist pictures come from Spotify's https CDN, or from
+    // whatever serves the Web API over plain http (the emulator).
+    const imageOrigins = apiUrl === undefined ? [] : [new URL(apiUrl).origin]
+    const mode = emulator === undefined ? 'spotify' : 'emulator'
+    const context = (): PageContext => ({ nonce: newNonce(), imageOrigins, mode })
+
+    app.setErrorHandler(demoErrorHandler(context))
+    app.setNotFoundHandler((request, reply) => {
+      reply.send(new PageNotFoundError(`${request.method} ${request.url.split('?')[0]}`))
+    })
+    // Browsers post forms (Log out, Refresh now) as urlencoded, which Fastify
+    // does not parse by itself: without this they would get 415.
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+      done(null, new URLSearchParams(body as string))
+    })
+
+    await app.register(spotifyAuth, {
+      clientId: config.spotify?.clientId ?? DEFAULT_CLIENT_ID,
+      clientSecret: config.spotify?.clientSecret ?? DEFAULT_CLIENT_SECRET,
+      redirectUri: config.redirectUri,
+      secret: config.sessionSecret,
+      scopes: [...config.scopes],
+      store: store.store,
+      refreshMargin: config.refreshMargin,
+      accountsUrl: config.accountsUrl ?? emulator?.url,
+      apiUrl
+    })
+    await app.register(demoRoutes, { context, refreshMargin: config.refreshMargin })
+    const opened = { store, emulator }
+    app.addHook('onClose', async () => {
+      await opened.emulator?.close()
+      await opened.store.close()
+    })
+    await app.ready()
+    return { app, emulator, store, close: () => app.close() }
+  } catch (err) {
+    await emulator?.close()
+    await store?.close()
+    throw err
+  }
+}
+
+/** The one line `server.ts` prints once the demo listens. */
+export function startupLine (config: DemoConfig, demo: Demo): string {
+  const upstream = demo.emulator === undefined
+    ? 'on real Spotify'
+    : `offline, on the Spotify emulator at ${demo.emulator.url}: no Spotify account needed`
+  return `fastify-spotify-auth demo: open ${config.publicUrl} (${upstream}; sessions ${demo.store.description})`
+}
+
+/** A start-up failure as one line saying what to fix (no stack trace). */
+export function startupErrorMessage (err: unknown, config: Pick<DemoConfig, 'host' | 'port'> | undefined): string {
+  if (err instanceof DemoConfigError) return err.message
+  const { code, message } = err as { code?: unknown, message?: unknown }
+  if (config !== undefined) {
+    const { host, port } = config
+    if (code === 'EADDRINUSE') return `port ${port} on ${host} is already in use: stop what runs there, or set PORT to a free port`
+    if (code === 'EACCES') return `not allowed to listen on port ${port} on ${host}: set PORT to a port above 1023`
+    if (code === 'EADDRNOTAVAIL') return `HOST ${host} is not an address of this machine: use 127.0.0.1, or 0.0.0.0 for every interface`
+  }
+  return String(message ?? err).split('\n')[0]!
+}

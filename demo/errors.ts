@@ -1,0 +1,97 @@
+/**
+ * Errors as the user sees them. The plugin hands its route errors (a
+ * cancelled login, a stale callback, a revoked session…) to the app's error
+ * handler, so this one handler answers every error of the demo: a readable
+ * HTML page for a browser navigation, Spotify-shaped JSON for everything else.
+ */
+import createError from '@fastify/error'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { HTTPError } from 'got'
+import { htmlHeaders, renderError, type PageContext } from './html.js'
+
+/** The Web API answered the demo's own call (`GET /v1/me`) with an error status. */
+export const SpotifyApiError = createError<'DEMO_SPOTIFY_API_ERROR', [detail: string]>(
+  'DEMO_SPOTIFY_API_ERROR', 'Spotify\'s Web API answered %s', 502)
+
+/** No route for this method and path. */
+export const PageNotFoundError = createError<'DEMO_NOT_FOUND', [what: string]>(
+  'DEMO_NOT_FOUND', 'There is no page at %s', 404)
+
+/** The error of a failed `request.spotify.api` call, as the demo reports it. */
+export function apiFailure (err: unknown): unknown {
+  if (!(err instanceof HTTPError)) return err
+  const status = err.response.statusCode
+  return new SpotifyApiError(status === 403
+    ? 'HTTP 403: an app in development mode only lets in the Spotify users listed under "User Management" in its dashboard'
+    : `HTTP ${status}`)
+}
+
+/** The body of every JSON error, in the shape the Web API itself uses. */
+export interface DemoErrorBody {
+  error: { status: number, message: string, code: string }
+}
+
+/** Codes whose messages are written to be shown: the plugin's and the demo's. */
+const SHOWN = /^(FST_SPOTIFY_|DEMO_)/
+
+/** Title and explanation of the errors a user can run into. */
+const EXPLANATIONS: Record<string, readonly [title: string, text: string]> = {
+  FST_SPOTIFY_AUTHORIZATION_DENIED: ['Login cancelled',
+    'Spotify did not give this app access to your account, for example because Cancel was pressed on the consent page. Nothing was stored.'],
+  FST_SPOTIFY_INVALID_STATE: ['This login link is no longer valid',
+    'The address Spotify sent you back to does not belong to a login in progress in this browser: it was used already, is more than ten minutes old, or was opened in another browser.'],
+  FST_SPOTIFY_MISSING_CODE: ['The login did not finish',
+    'Spotify sent you back without an authorization code.'],
+  FST_SPOTIFY_INVALID_CODE: ['Spotify refused the login',
+    'The authorization code was already used, has expired, or does not match this app.'],
+  FST_SPOTIFY_SESSION_REVOKED: ['Your Spotify session has ended',
+    'Spotify no longer accepts this session: access was removed from your Spotify account, or the session is too old. You are logged out.'],
+  FST_SPOTIFY_NO_SESSION: ['You are not logged in',
+    'This page needs a Spotify session.'],
+  FST_SPOTIFY_UPSTREAM_ERROR: ['Spotify is not answering properly',
+    'Spotify could not be reached or answered with an error. Your session is kept: try again in a moment.'],
+  FST_SPOTIFY_UPSTREAM_TIMEOUT: ['Spotify is taking too long',
+    'Spotify did not answer in time. Your session is kept: try again in a moment.'],
+  FST_SPOTIFY_STORE_UNAVAILABLE: ['Sessions are unavailable',
+    'The session store cannot be reached. Nothing is lost: try again in a moment.'],
+  DEMO_SPOTIFY_API_ERROR: ['Spotify refused a request',
+    'The Web API answered the demo\'s request with an error.'],
+  DEMO_NOT_FOUND: ['Page not found',
+    'The demo has no page at this address.']
+}
+
+/** Whether the client is a browser navigating (rather than a script or an API client). */
+export function wantsHtml (request: FastifyRequest): boolean {
+  return (request.headers.accept ?? '').includes('text/html')
+}
+
+/** What may be shown of an error: its status, and its message and code when they are ours or a 4xx. */
+export function errorBody (error: FastifyError): DemoErrorBody['error'] {
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600
+    ? error.statusCode
+    : 500
+  const code = typeof error.code === 'string' ? error.code : undefined
+  return status < 500 || (code !== undefined && SHOWN.test(code))
+    ? { status, message: error.message, code: code ?? 'DEMO_ERROR' }
+    // Not ours and a 5xx: its message may quote anything (a secret, a path).
+    : { status, message: 'Internal Server Error', code: 'FST_SPOTIFY_INTERNAL' }
+}
+
+/** The app's error handler; `context` gives the page context of a response. */
+export function demoErrorHandler (context: () => PageContext) {
+  return function handleDemoError (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const body = errorBody(error)
+    if (body.status >= 500) {
+      request.log.error({ err: error }, 'request failed')
+    } else {
+      request.log.info({ code: body.code, status: body.status }, `request refused: ${body.message}`)
+    }
+    reply.code(body.status)
+    if (!wantsHtml(request)) return reply.type('application/json; charset=utf-8').send({ error: body })
+    const [title, text] = EXPLANATIONS[body.code] ?? (body.status < 500
+      ? ['The request could not be handled', 'The demo could not do what was asked.']
+      : ['Something went wrong', 'The demo ran into an error; it has been logged.'])
+    const page = context()
+    return reply.headers(htmlHeaders(page)).send(renderError(page, { ...body, title, text }))
+  }
+}

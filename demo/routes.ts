@@ -1,0 +1,66 @@
+/**
+ * The demo's own routes, all built on `request.spotify`:
+ *
+ * - `GET /`: the logged-out page, or the profile (`/v1/me` through
+ *   `request.spotify.api`), the token panel and the playlists;
+ * - `GET /demo/token-info`: what the page may know about the token (never
+ *   the token), polled by the page; `getToken()` refreshes it when due;
+ * - `POST /demo/refresh`: `request.spotify.refresh()`, for "Refresh now";
+ * - `GET /favicon.svg`: the tab icon.
+ */
+import type { FastifyPluginAsync } from 'fastify'
+import { NoSessionError, type SpotifyToken } from '../plugin/index.js'
+import { apiFailure, wantsHtml } from './errors.js'
+import { FAVICON, htmlHeaders, renderLoggedIn, renderLoggedOut, type PageContext, type Profile, type TokenInfo } from './html.js'
+
+export interface DemoRoutesOptions {
+  /** The page context of a new response. */
+  context: () => PageContext
+  /** The plugin's `refreshMargin`, in seconds, for the page's explanation. */
+  refreshMargin: number
+}
+
+/** The facts about a token that the browser may see. */
+export function tokenInfo (token: SpotifyToken, refreshMargin: number, now = Date.now()): TokenInfo {
+  return {
+    scopes: token.scope,
+    expiresIn: Math.max(0, Math.floor((token.expiresAt - now) / 1000)),
+    expiresAt: new Date(token.expiresAt).toISOString(),
+    refreshes: token.refreshes,
+    lastRefreshAt: token.refreshes > 0 ? new Date(token.obtainedAt).toISOString() : null,
+    refreshMargin
+  }
+}
+
+export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { context, refreshMargin }) => {
+  app.get('/', async (request, reply) => {
+    const token = await request.spotify.getToken()
+    const page = context()
+    if (token === null) return reply.headers(htmlHeaders(page)).send(renderLoggedOut(page))
+    let profile: Profile
+    try {
+      profile = await request.spotify.api.get('me').json<Profile>()
+    } catch (err) {
+      throw apiFailure(err)
+    }
+    return reply.headers(htmlHeaders(page)).send(renderLoggedIn(page, profile, tokenInfo(token, refreshMargin)))
+  })
+
+  app.get('/favicon.svg', async (_request, reply) => {
+    return reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON)
+  })
+
+  app.get('/demo/token-info', async (request, reply) => {
+    const token = await request.spotify.getToken()
+    if (token === null) throw new NoSessionError()
+    return reply.header('cache-control', 'no-store').send(tokenInfo(token, refreshMargin))
+  })
+
+  app.post('/demo/refresh', async (request, reply) => {
+    const token = await request.spotify.refresh()
+    if (token === null) throw new NoSessionError()
+    // The page's form without JavaScript: back to the page, which shows the new count.
+    if (wantsHtml(request)) return reply.redirect('/', 303)
+    return reply.header('cache-control', 'no-store').send(tokenInfo(token, refreshMargin))
+  })
+}
