@@ -78,7 +78,20 @@ export function createApiClient (options: ResolvedOptions, agents: Agents, authe
   })
 }
 
-/** A `request.spotify.api` for one session. */
-export function sessionClient (base: Got, sessionId: string | undefined): Got {
-  return base.extend({ context: { sessionId } })
+/**
+ * A `request.spotify.api` for one session; `revoked` runs when Spotify ended
+ * the session, so that its cookie is cleared as `getToken()` would.
+ */
+export function sessionClient (base: Got, sessionId: string | undefined, revoked: () => void): Got {
+  return base.extend({
+    context: { sessionId },
+    hooks: {
+      beforeError: [
+        (error) => {
+          if ((error as { code?: string }).code === 'FST_SPOTIFY_SESSION_REVOKED') revoked()
+          return error
+        }
+      ]
+    }
+  })
 }

@@ -7,6 +7,7 @@ import { createApiClient } from './client.js'
 import { spotifyErrorHandler } from './error-reply.js'
 import { NoSessionError } from './errors.js'
 import { loginRoutes } from './login.js'
+import { logoutRoute } from './logout.js'
 import { resolveOptions, type SpotifyAuthOptions } from './options.js'
 import { proxyRoutes } from './proxy.js'
 import { SpotifyRequestContext, type SpotifyRequest } from './request-context.js'
@@ -100,10 +101,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   await app.register(async (scope) => {
     scope.setErrorHandler(spotifyErrorHandler(app))
     await loginRoutes(scope, services)
-    scope.post(options.logoutPath, async (request, reply) => {
-      await request.spotify.logout()
-      return reply.redirect(options.successRedirect, 303)
-    })
+    await scope.register(logoutRoute, options)
     if (options.proxyPrefix !== false) await scope.register(proxyRoutes, services)
   })
 }

@@ -98,7 +98,7 @@ export class SpotifyRequestContext implements SpotifyRequest {
   }
 
   get api (): Got {
-    this.#api ??= sessionClient(this.#services.apiClient, this.sessionId)
+    this.#api ??= sessionClient(this.#services.apiClient, this.sessionId, () => this.#forget())
     return this.#api
   }
 

@@ -187,3 +187,31 @@ t.test('request.spotify.refresh() on a session whose record is gone resolves nul
   await app.spotify.store.delete((jar.cookies.get('spotify_session') as string).split('.')[0] as string)
   t.same((await request(jar, { method: 'POST', url: '/refresh' })).json(), { token: null })
 })
+
+t.test('logout from a plain HTML form (urlencoded, no fields) works', async (t) => {
+  const { login, request } = await build(t)
+  const { jar } = await login()
+  const response = await request(jar, {
+    method: 'POST',
+    url: '/logout',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: ''
+  })
+  t.equal(response.statusCode, 303)
+  t.notOk(jar.cookies.has('spotify_session'))
+  const tooBig = await request(jar, { method: 'POST', url: '/logout', headers: { 'content-type': 'text/plain' }, payload: 'x'.repeat(2048) })
+  t.equal(tooBig.statusCode, 413, 'a logout body is never buffered beyond 1 KiB')
+})
+
+t.test('a session revoked during a request.spotify.api call clears the cookie', async (t) => {
+  const { login, request, emulator } = await build(t, {
+    emulator: { accessTokenTtl: 30 },
+    before (app) {
+      app.get('/probe', async (request) => await request.spotify.api.get('me').json().catch((err: { code: string }) => ({ code: err.code })))
+    }
+  })
+  const { jar } = await login()
+  emulator.control.revokeAll()
+  t.same((await request(jar, { url: '/probe' })).json(), { code: 'FST_SPOTIFY_SESSION_REVOKED' })
+  t.notOk(jar.cookies.has('spotify_session'))
+})
