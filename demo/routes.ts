@@ -24,10 +24,10 @@ export interface DemoRoutesOptions {
 export function tokenInfo (token: SpotifyToken, refreshMargin: number, now = Date.now()): TokenInfo {
   return {
     scopes: token.scope,
-    expiresIn: Math.max(0, Math.floor((token.expiresAt - now) / 1000)),
-    expiresAt: new Date(token.expiresAt).toISOString(),
+    expiresIn: Math.max(0, Math.floor((token.expiresAt * 1000 - now) / 1000)),
+    expiresAt: new Date(token.expiresAt * 1000).toISOString(),
     refreshes: token.refreshes,
-    lastRefreshAt: token.refreshes > 0 ? new Date(token.obtainedAt).toISOString() : null,
+    lastRefreshAt: token.refreshes > 0 ? new Date(token.obtainedAt * 1000).toISOString() : null,
     refreshMargin
   }
 }

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { RefreshBusyError, SessionRevokedError } from './errors.js'
+import { RefreshBusyError, SessionRevokedError, StoreUnavailableError } from './errors.js'
 import { storeCall } from './store/call.js'
 import type { SpotifyToken, TokenStore } from './store/types.js'
 import { clientRefused, TokenRefusedError, type TokenEndpoint } from './token-endpoint.js'
@@ -8,6 +8,10 @@ import { clientRefused, TokenRefusedError, type TokenEndpoint } from './token-en
 const POLL_MS = 25
 /** How long past the lock's TTL a waiter keeps hoping before it answers 503. */
 const LOCK_MARGIN_MS = 1000
+
+function unavailable (cause: unknown): never {
+  throw new StoreUnavailableError({ cause })
+}
 
 /** The stored record is no longer `stale`: deleted, or refreshed by someone else. */
 function moved (current: SpotifyToken | undefined, stale: SpotifyToken): boolean {
@@ -21,7 +25,8 @@ function pause (ms: number): Promise<void> {
 export interface AuthenticatorOptions {
   store: TokenStore
   endpoint: TokenEndpoint
-  refreshMarginMs: number
+  /** Seconds before `expiresAt` from which a token counts as expired. */
+  refreshMargin: number
   /** The store lock's TTL: longer than a token call may take (`timeout`). */
   lockTtlMs: number
   onRefresh: ((sessionId: string, token: SpotifyToken) => Promise<void> | void) | undefined
@@ -37,7 +42,7 @@ export interface AuthenticatorOptions {
 export class Authenticator {
   readonly #store: TokenStore
   readonly #endpoint: TokenEndpoint
-  readonly #marginMs: number
+  readonly #margin: number
   readonly #lockTtlMs: number
   readonly #onRefresh: AuthenticatorOptions['onRefresh']
   readonly #log: FastifyBaseLogger
@@ -46,7 +51,7 @@ export class Authenticator {
   constructor (options: AuthenticatorOptions) {
     this.#store = options.store
     this.#endpoint = options.endpoint
-    this.#marginMs = options.refreshMarginMs
+    this.#margin = options.refreshMargin
     this.#lockTtlMs = options.lockTtlMs
     this.#onRefresh = options.onRefresh
     this.#log = options.log
@@ -54,14 +59,14 @@ export class Authenticator {
 
   /** True when `token` can be used without a refresh. */
   isFresh (token: SpotifyToken): boolean {
-    return token.expiresAt - this.#marginMs > Date.now()
+    return (token.expiresAt - this.#margin) * 1000 > Date.now()
   }
 
   /** The session's valid token, refreshed if needed; `undefined` without a session. */
-  async tokenFor (sessionId: string): Promise<SpotifyToken | undefined> {
-    const token = await this.read(sessionId)
-    if (token === undefined || this.isFresh(token)) return token
-    return await this.#refresh(sessionId, token)
+  tokenFor (sessionId: string): Promise<SpotifyToken | undefined> {
+    // Every proxied request passes here: one promise step, no async frames.
+    return this.read(sessionId).then((token) =>
+      token === undefined || this.isFresh(token) ? token : this.#refresh(sessionId, token))
   }
 
   /**
@@ -83,7 +88,11 @@ export class Authenticator {
 
   /** Reads the store, turning its failures into a 503. */
   read (sessionId: string): Promise<SpotifyToken | undefined> {
-    return storeCall(() => this.#store.get(sessionId))
+    try {
+      return this.#store.get(sessionId).then(undefined, unavailable)
+    } catch (cause) {
+      return Promise.reject(new StoreUnavailableError({ cause }))
+    }
   }
 
   #refresh (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {

@@ -56,7 +56,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   const authenticator = new Authenticator({
     store: options.store,
     endpoint,
-    refreshMarginMs: options.refreshMarginMs,
+    refreshMargin: options.refreshMargin,
     // A lock outlives the token call it guards, so it never expires while the
     // holder can still write.
     lockTtlMs: options.timeout + 1000,

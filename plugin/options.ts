@@ -84,7 +84,8 @@ export interface ResolvedOptions {
   successRedirect: string
   pkce: boolean
   showDialog: boolean
-  refreshMarginMs: number
+  /** Seconds, like token times. */
+  refreshMargin: number
   accountsUrl: string
   apiUrl: string
   timeout: number
@@ -260,7 +261,7 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     successRedirect: successRedirectOf(options.successRedirect),
     pkce: optionalBoolean(options.pkce, 'pkce', true),
     showDialog: optionalBoolean(options.showDialog, 'showDialog', false),
-    refreshMarginMs: optionalNumber(options.refreshMargin, 'refreshMargin', 60, 0) * 1000,
+    refreshMargin: optionalNumber(options.refreshMargin, 'refreshMargin', 60, 0),
     accountsUrl: baseUrl(options.accountsUrl, 'accountsUrl', 'https://accounts.spotify.com'),
     apiUrl: baseUrl(options.apiUrl, 'apiUrl', 'https://api.spotify.com'),
     timeout: optionalNumber(options.timeout, 'timeout', 10_000, 1),

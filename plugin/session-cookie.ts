@@ -5,6 +5,8 @@ import type { ResolvedOptions } from './options.js'
 
 /** 256 random bits, base64url: 43 characters. */
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/
+/** Verified cookie values remembered, so that a session's requests skip the HMAC after the first. */
+const VERIFIED_MAX = 10_000
 
 /** A new session id; one per login, never taken from the browser. */
 export function newSessionId (): string {
@@ -36,6 +38,16 @@ export function createSessionCookie (options: ResolvedOptions): SessionCookie {
   }
   const writeAttributes = maxAge === null ? attributes : { ...attributes, maxAge }
 
+  // Signed value → session id, for values signed with the current secret
+  // only. A valid signature stays valid whatever happens to the session, so
+  // nothing here ever needs invalidating; the oldest entry makes room.
+  const verified = new Map<string, string>()
+
+  function remember (raw: string, sessionId: string): void {
+    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string)
+    verified.set(raw, sessionId)
+  }
+
   function write (reply: FastifyReply, sessionId: string): void {
     reply.setCookie(name, signer.sign(sessionId), writeAttributes)
   }
@@ -44,9 +56,15 @@ export function createSessionCookie (options: ResolvedOptions): SessionCookie {
     read (request, reply) {
       const raw = request.cookies[name]
       if (raw === undefined) return undefined
+      const known = verified.get(raw)
+      if (known !== undefined) return known
       const unsigned = signer.unsign(raw)
       if (!unsigned.valid || !SESSION_ID.test(unsigned.value)) return undefined
-      if (unsigned.renew) write(reply, unsigned.value)
+      if (unsigned.renew) {
+        write(reply, unsigned.value)
+      } else {
+        remember(raw, unsigned.value)
+      }
       return unsigned.value
     },
     write,

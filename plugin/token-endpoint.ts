@@ -46,7 +46,8 @@ export interface TokenEndpoint {
   refresh (token: SpotifyToken): Promise<SpotifyToken>
 }
 
-interface TokenResponse {
+/** A successful response of `{accountsUrl}/api/token`. */
+export interface TokenResponse {
   access_token: string
   expires_in: number
   refresh_token?: string
@@ -62,6 +63,23 @@ function isTokenResponse (body: unknown): body is TokenResponse {
     (b.scope === undefined || typeof b.scope === 'string')
 }
 
+/**
+ * Granted scopes, as one shared frozen array per distinct scope string: every
+ * session of an app has the same few, and a copy each would cost more memory
+ * than the tokens themselves.
+ */
+const scopeLists = new Map<string, readonly string[]>()
+
+export function scopeList (scope: string): readonly string[] {
+  let list = scopeLists.get(scope)
+  if (list === undefined) {
+    list = Object.freeze(scope.split(' ').filter(Boolean))
+    // Bounded: a token endpoint inventing scope strings cannot grow it forever.
+    if (scopeLists.size < 256) scopeLists.set(scope, list)
+  }
+  return list
+}
+
 function parseJson (body: string): unknown {
   try {
     return JSON.parse(body)
@@ -73,6 +91,22 @@ function parseJson (body: string): unknown {
 function oauthErrorOf (body: unknown): string | undefined {
   const error = (body as { error?: unknown } | undefined)?.error
   return typeof error === 'string' && /^[\w.-]{1,64}$/.test(error) ? error : undefined
+}
+
+/**
+ * The stored token for a token response: the refresh token and scope fall
+ * back to the previous ones when Spotify leaves them out.
+ */
+export function tokenFromResponse (body: TokenResponse, fallback: { refreshToken: string, scope: readonly string[], refreshes: number }): SpotifyToken {
+  const obtainedAt = Math.floor(Date.now() / 1000)
+  return {
+    accessToken: body.access_token,
+    refreshToken: body.refresh_token ?? fallback.refreshToken,
+    expiresAt: obtainedAt + Math.floor(body.expires_in),
+    scope: body.scope === undefined ? fallback.scope : scopeList(body.scope),
+    obtainedAt,
+    refreshes: fallback.refreshes
+  }
 }
 
 /**
@@ -111,18 +145,6 @@ export function createTokenEndpoint (options: TokenEndpointOptions): TokenEndpoi
     throw new UpstreamError(`the token endpoint answered ${response.statusCode}`)
   }
 
-  function toToken (body: TokenResponse, fallback: { refreshToken: string, scope: readonly string[], refreshes: number }): SpotifyToken {
-    const obtainedAt = Date.now()
-    return {
-      accessToken: body.access_token,
-      refreshToken: body.refresh_token ?? fallback.refreshToken,
-      expiresAt: obtainedAt + body.expires_in * 1000,
-      scope: body.scope === undefined ? fallback.scope : body.scope.split(' ').filter(Boolean),
-      obtainedAt,
-      refreshes: fallback.refreshes
-    }
-  }
-
   return {
     async exchangeCode (code, codeVerifier) {
       const form: Record<string, string> = { grant_type: 'authorization_code', code, redirect_uri: options.redirectUri }
@@ -131,11 +153,11 @@ export function createTokenEndpoint (options: TokenEndpointOptions): TokenEndpoi
       if (body.refresh_token === undefined) {
         throw new UpstreamError('the token endpoint sent no refresh token')
       }
-      return toToken(body, { refreshToken: body.refresh_token, scope: options.scopes, refreshes: 0 })
+      return tokenFromResponse(body, { refreshToken: body.refresh_token, scope: options.scopes, refreshes: 0 })
     },
     async refresh (token) {
       const body = await grant({ grant_type: 'refresh_token', refresh_token: token.refreshToken })
-      return toToken(body, { refreshToken: token.refreshToken, scope: token.scope, refreshes: token.refreshes + 1 })
+      return tokenFromResponse(body, { refreshToken: token.refreshToken, scope: token.scope, refreshes: token.refreshes + 1 })
     }
   }
 }

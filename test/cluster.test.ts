@@ -33,7 +33,7 @@ function sessionIdOf (jar: CookieJar): string {
 async function expireStored (store: TokenStore, sessionId: string): Promise<void> {
   const current = await store.get(sessionId)
   if (current === undefined) throw new Error('no session to expire')
-  const expired = { ...current, expiresAt: Date.now() - 1000, refreshes: current.refreshes + 1 }
+  const expired = { ...current, expiresAt: Math.floor(Date.now() / 1000) - 1, refreshes: current.refreshes + 1 }
   if (!await store.update(sessionId, current, expired)) throw new Error('expire lost a race')
 }
 

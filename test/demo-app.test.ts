@@ -111,7 +111,7 @@ t.test('token-info: what the page may know about the token, never the token', as
   t.equal(info.lastRefreshAt, null)
   t.equal(info.refreshMargin, 60)
   const token = await app.spotify.store.get(browser.sessionId) as SpotifyToken
-  t.equal(info.expiresAt, new Date(token.expiresAt).toISOString())
+  t.equal(info.expiresAt, new Date(token.expiresAt * 1000).toISOString())
   t.notMatch(response.body, token.accessToken)
   t.notMatch(response.body, token.refreshToken)
 })
@@ -142,7 +142,7 @@ t.test('"Refresh now" refreshes the token and the count goes up', async (t) => {
   t.equal(emulator!.control.counters.refresh_token, 1)
   const after = await app.spotify.store.get(browser.sessionId) as SpotifyToken
   t.not(after.accessToken, before.accessToken, 'a new access token')
-  t.equal(info.lastRefreshAt, new Date(after.obtainedAt).toISOString(), 'the last refresh is when the new token was obtained')
+  t.equal(info.lastRefreshAt, new Date(after.obtainedAt * 1000).toISOString(), 'the last refresh is when the new token was obtained')
   t.notMatch(response.body, after.accessToken)
 
   // The page's form without JavaScript: a browser POST, back to the page.

@@ -65,11 +65,11 @@ t.test('escapeHtml escapes the five characters, and anything becomes text', asyn
 
 t.test('tokenInfo: seconds left (never negative), last refresh only after one', async (t) => {
   const now = Date.UTC(2025, 0, 1, 12, 0, 0)
-  const token = { accessToken: 'A', refreshToken: 'R', scope: ['s'], expiresAt: now + 90_500, obtainedAt: now - 29_500, refreshes: 0 }
-  t.same(tokenInfo(token, 60, now), {
-    scopes: ['s'], expiresIn: 90, expiresAt: '2025-01-01T12:01:30.500Z', refreshes: 0, lastRefreshAt: null, refreshMargin: 60
+  const token = { accessToken: 'A', refreshToken: 'R', scope: ['s'], expiresAt: now / 1000 + 90, obtainedAt: now / 1000 - 30, refreshes: 0 }
+  t.same(tokenInfo(token, 60, now - 500), {
+    scopes: ['s'], expiresIn: 90, expiresAt: '2025-01-01T12:01:30.000Z', refreshes: 0, lastRefreshAt: null, refreshMargin: 60
   })
-  t.equal(tokenInfo({ ...token, refreshes: 3 }, 60, now).lastRefreshAt, '2025-01-01T11:59:30.500Z')
+  t.equal(tokenInfo({ ...token, refreshes: 3 }, 60, now).lastRefreshAt, '2025-01-01T11:59:30.000Z')
   t.equal(tokenInfo(token, 60, now + 100_000).expiresIn, 0)
 })
 

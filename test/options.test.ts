@@ -79,7 +79,7 @@ t.test('defaults', async (t) => {
     successRedirect: '/',
     pkce: true,
     showDialog: false,
-    refreshMarginMs: 60_000,
+    refreshMargin: 60,
     accountsUrl: 'https://accounts.spotify.com',
     apiUrl: 'https://api.spotify.com',
     timeout: 10_000,

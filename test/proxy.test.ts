@@ -246,7 +246,7 @@ t.test('a proxy registered under a parent prefix forwards the right path', async
   await app.ready()
   // A session made directly through the store, as a custom login would.
   const sessionId = 'A'.repeat(43)
-  await store.set(sessionId, { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: Date.now() + 3600_000, scope: [], obtainedAt: Date.now(), refreshes: 0 })
+  await store.set(sessionId, { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: Math.floor(Date.now() / 1000) + 3600, scope: [], obtainedAt: Math.floor(Date.now() / 1000), refreshes: 0 })
   const { signerFactory } = await import('@fastify/cookie')
   const cookie = `spotify_session=${signerFactory(SECRET).sign(sessionId)}`
   const response = await app.inject({ url: '/api/spotify/me', headers: { cookie } })

@@ -6,9 +6,9 @@ export function sampleToken (n = 0, refreshes = 0): SpotifyToken {
   return {
     accessToken: `BQ-access-${n}-${refreshes}`,
     refreshToken: `AQ-refresh-${n}`,
-    expiresAt: 1_800_000_000_000 + n,
+    expiresAt: 1_800_000_000 + n,
     scope: ['user-read-private', 'playlist-read-private'],
-    obtainedAt: 1_799_996_400_000 + n,
+    obtainedAt: 1_799_996_400 + n,
     refreshes
   }
 }

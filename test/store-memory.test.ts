@@ -16,14 +16,15 @@ t.test('memoryStore keeps at most maxSessions, dropping the least recently writt
   t.same(await store.get(c), sampleToken(3))
 })
 
-t.test('memoryStore drops a session once its ttl has passed since the last write', async (t) => {
-  const store = memoryStore({ ttl: 5 })
-  const id = sampleSessionId()
-  await store.set(id, sampleToken(1))
-  t.same(await store.get(id), sampleToken(1))
-  // Wait for the wall clock to pass the deadline (no timer involved).
-  const deadline = Date.now() + 6
-  while (Date.now() <= deadline) await Promise.resolve()
-  t.equal(await store.get(id), undefined)
-  t.equal(await store.update(id, sampleToken(1), sampleToken(1, 1)), false, 'a lapsed session is not revived')
+t.test('memoryStore drops a session once its ttl has passed since its token was obtained', async (t) => {
+  const store = memoryStore({ ttl: 50_000 })
+  const now = Math.floor(Date.now() / 1000)
+  const [fresh, lapsed] = [sampleSessionId(), sampleSessionId()]
+  const freshToken = { ...sampleToken(1), obtainedAt: now }
+  const lapsedToken = { ...sampleToken(2), obtainedAt: now - 100 }
+  await store.set(fresh, freshToken)
+  await store.set(lapsed, lapsedToken)
+  t.same(await store.get(fresh), freshToken, 'obtained now: kept')
+  t.equal(await store.get(lapsed), undefined, 'obtained 100 s ago with a 50 s ttl: gone')
+  t.equal(await store.update(lapsed, lapsedToken, sampleToken(2, 1)), false, 'a lapsed session is not revived')
 })

@@ -4,23 +4,21 @@ export interface MemoryStoreOptions {
   /** Most sessions kept; the least recently written goes first. Default 10 000. */
   maxSessions?: number
   /**
-   * How long a session lives after its last write, in ms. Default 180 days,
-   * about the life of a Spotify refresh token. Access-token expiry is never
-   * the store's business: a refresh renews the session.
+   * How long a session lives after its token was obtained (login or last
+   * refresh), in ms. Default 180 days, about the life of a Spotify refresh
+   * token. Access-token expiry is never the store's business: a refresh
+   * renews the session.
    */
   ttl?: number
-}
-
-interface Entry {
-  token: SpotifyToken
-  deadline: number
 }
 
 const DAY = 24 * 60 * 60 * 1000
 
 /**
  * A token store in this process's memory: the default, for one instance.
- * Lapsed entries are dropped when read, so no timer runs.
+ * Lapsed entries are dropped when read, so no timer runs. The token object is
+ * the entry itself (its `obtainedAt` dates it): at 100k sessions every
+ * wrapper object would cost megabytes.
  */
 export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
   const maxSessions = options.maxSessions ?? 10_000
@@ -31,26 +29,26 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
   if (!Number.isFinite(ttl) || ttl <= 0) {
     throw new TypeError('fastify-spotify-auth: memoryStore ttl must be a positive number of ms')
   }
-  const entries = new Map<string, Entry>()
+  const entries = new Map<string, SpotifyToken>()
 
   function write (sessionId: string, token: SpotifyToken): void {
     // Re-inserting moves the key to the end of the Map's order, which makes
     // the first key the least recently written one.
     entries.delete(sessionId)
-    entries.set(sessionId, { token, deadline: Date.now() + ttl })
+    entries.set(sessionId, token)
     if (entries.size > maxSessions) {
       entries.delete(entries.keys().next().value as string)
     }
   }
 
   function read (sessionId: string): SpotifyToken | undefined {
-    const entry = entries.get(sessionId)
-    if (entry === undefined) return undefined
-    if (entry.deadline <= Date.now()) {
+    const token = entries.get(sessionId)
+    if (token === undefined) return undefined
+    if (token.obtainedAt * 1000 + ttl <= Date.now()) {
       entries.delete(sessionId)
       return undefined
     }
-    return entry.token
+    return token
   }
 
   return {

@@ -7,11 +7,15 @@ export interface SpotifyToken {
   readonly accessToken: string
   /** The refresh token; kept when Spotify's refresh response omits it. */
   readonly refreshToken: string
-  /** When the access token expires, in ms since the epoch. */
+  /**
+   * When the access token expires: Unix time in seconds, as JWT's `exp`.
+   * (Seconds are small integers that V8 stores inline; milliseconds would be
+   * a boxed double per field and per session.)
+   */
   readonly expiresAt: number
   /** The scopes Spotify granted (not the ones requested). */
   readonly scope: readonly string[]
-  /** When this access token was obtained, in ms since the epoch. */
+  /** When this access token was obtained (login or last refresh): Unix time in seconds. */
   readonly obtainedAt: number
   /**
    * How many refreshes this session has had since login. It also serves as the

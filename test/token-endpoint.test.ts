@@ -1,0 +1,18 @@
+import t from 'tap'
+import { scopeList } from '../plugin/token-endpoint.js'
+
+t.test('granted scopes are shared: one frozen list per distinct scope string', async (t) => {
+  const a = scopeList('user-read-private playlist-read-private')
+  const b = scopeList('user-read-private playlist-read-private')
+  t.equal(a, b, 'the same array for the same string')
+  t.same(a, ['user-read-private', 'playlist-read-private'])
+  t.ok(Object.isFrozen(a))
+  t.same(scopeList(''), [], 'no scope at all')
+})
+
+t.test('the shared lists are bounded; past the bound lists are still right, just not shared', async (t) => {
+  for (let i = 0; i < 300; i++) scopeList(`scope-${i}`)
+  const late = scopeList('late-scope other-scope')
+  t.same(late, ['late-scope', 'other-scope'])
+  t.not(scopeList('late-scope other-scope'), late, 'not remembered once the table is full')
+})
