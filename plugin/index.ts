@@ -10,7 +10,7 @@ import { loginRoutes } from './login.js'
 import { logoutRoute } from './logout.js'
 import { resolveOptions, type SpotifyAuthOptions } from './options.js'
 import { proxyRoutes } from './proxy.js'
-import { SpotifyRequestContext, type SpotifyRequest } from './request-context.js'
+import { forgetting, SpotifyRequestContext, type SpotifyRequest } from './request-context.js'
 import { createSessionCookie } from './session-cookie.js'
 import type { TokenStore } from './store/types.js'
 import { createTokenEndpoint } from './token-endpoint.js'
@@ -92,8 +92,14 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   })
 
   app.decorate('spotify', {
-    async authenticate (request: FastifyRequest) {
-      if (await request.spotify.getToken() === null) throw new NoSessionError()
+    // The same as `await request.spotify.getToken()`, without building the
+    // request context: this runs before every guarded route.
+    authenticate (request: FastifyRequest, reply: FastifyReply) {
+      const sessionId = cookie.read(request, reply)
+      if (sessionId === undefined) return Promise.reject(new NoSessionError())
+      return forgetting(authenticator.tokenFor(sessionId), () => cookie.clear(reply)).then((token) => {
+        if (token === undefined) throw new NoSessionError()
+      })
     },
     store: options.store
   } satisfies SpotifyAuthDecorator)

@@ -34,6 +34,21 @@ export interface SpotifyRequest {
   logout (): Promise<void>
 }
 
+/**
+ * A session's token, or `undefined`; `forget` runs when the session turns out
+ * to be gone (logout elsewhere, store expiry) or revoked by Spotify, so that
+ * the browser stops sending a cookie that can no longer work.
+ */
+export function forgetting (loading: Promise<SpotifyToken | undefined>, forget: () => void): Promise<SpotifyToken | undefined> {
+  return loading.then((token) => {
+    if (token === undefined) forget()
+    return token
+  }, (err: unknown) => {
+    if (err instanceof SessionRevokedError) forget()
+    throw err
+  })
+}
+
 /** What every request context shares: built once per plugin instance. */
 export interface ContextServices {
   store: TokenStore
@@ -75,20 +90,8 @@ export class SpotifyRequestContext implements SpotifyRequest {
   async #withSession (load: (sessionId: string) => Promise<SpotifyToken | undefined>): Promise<SpotifyToken | null> {
     const sessionId = this.sessionId
     if (sessionId === undefined) return null
-    let token: SpotifyToken | undefined
-    try {
-      token = await load(sessionId)
-    } catch (err) {
-      if (err instanceof SessionRevokedError) this.#forget()
-      throw err
-    }
-    if (token === undefined) {
-      // The cookie outlived its session (logout elsewhere, store expiry):
-      // drop it so that the browser stops sending it.
-      this.#forget()
-      return null
-    }
-    return token
+    const token = await forgetting(load(sessionId), () => this.#forget())
+    return token ?? null
   }
 
   async accessToken (): Promise<string> {

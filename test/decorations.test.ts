@@ -215,3 +215,16 @@ t.test('a session revoked during a request.spotify.api call clears the cookie', 
   t.same((await request(jar, { url: '/probe' })).json(), { code: 'FST_SPOTIFY_SESSION_REVOKED' })
   t.notOk(jar.cookies.has('spotify_session'))
 })
+
+t.test('authenticate clears the cookie of a session that is gone', async (t) => {
+  const { login, request, app } = await build(t, {
+    before (app) {
+      app.get('/private', { onRequest: app.spotify.authenticate }, async () => 'secret stuff')
+    }
+  })
+  const { jar } = await login()
+  await app.spotify.store.delete((jar.cookies.get('spotify_session') as string).split('.')[0] as string)
+  const response = await request(jar, { url: '/private' })
+  t.equal(response.statusCode, 401)
+  t.notOk(jar.cookies.has('spotify_session'))
+})
