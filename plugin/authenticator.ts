@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { RefreshBusyError, SessionRevokedError, StoreUnavailableError } from './errors.js'
+import { NoSessionError, RefreshBusyError, SessionRevokedError, StoreUnavailableError } from './errors.js'
 import { storeCall } from './store/call.js'
 import type { SpotifyToken, TokenStore } from './store/types.js'
 import { clientRefused, TokenRefusedError, type TokenEndpoint } from './token-endpoint.js'
@@ -8,6 +8,25 @@ import { clientRefused, TokenRefusedError, type TokenEndpoint } from './token-en
 const POLL_MS = 25
 /** How long past the lock's TTL a waiter keeps hoping before it answers 503. */
 const LOCK_MARGIN_MS = 1000
+
+/**
+ * A session's token, or `undefined` (with `required`: a 401 instead); `forget`
+ * runs when the session turns out to be gone (logout elsewhere, store expiry)
+ * or revoked by Spotify, so that the browser stops sending a cookie that can
+ * no longer work.
+ */
+export function forgetting (loading: Promise<SpotifyToken | undefined>, forget: () => void, required = false): Promise<SpotifyToken | undefined> {
+  return loading.then((token) => {
+    if (token === undefined) {
+      forget()
+      if (required) throw new NoSessionError()
+    }
+    return token
+  }, (err: unknown) => {
+    if (err instanceof SessionRevokedError) forget()
+    throw err
+  })
+}
 
 function unavailable (cause: unknown): never {
   throw new StoreUnavailableError({ cause })
@@ -47,9 +66,11 @@ export class Authenticator {
   readonly #onRefresh: AuthenticatorOptions['onRefresh']
   readonly #log: FastifyBaseLogger
   readonly #inflight = new Map<string, Promise<SpotifyToken | undefined>>()
+  readonly #peek: ((sessionId: string) => SpotifyToken | undefined) | undefined
 
   constructor (options: AuthenticatorOptions) {
     this.#store = options.store
+    this.#peek = options.store.peek?.bind(options.store)
     this.#endpoint = options.endpoint
     this.#margin = options.refreshMargin
     this.#lockTtlMs = options.lockTtlMs
@@ -62,11 +83,50 @@ export class Authenticator {
     return (token.expiresAt - this.#margin) * 1000 > Date.now()
   }
 
+  /**
+   * The session's token when the store can say synchronously (`peek`) that
+   * it is there and fresh; `undefined` means "ask `tokenFor`", never "no
+   * session".
+   */
+  freshNow (sessionId: string): SpotifyToken | undefined {
+    const token = this.#peek?.(sessionId)
+    return token !== undefined && this.isFresh(token) ? token : undefined
+  }
+
   /** The session's valid token, refreshed if needed; `undefined` without a session. */
   tokenFor (sessionId: string): Promise<SpotifyToken | undefined> {
-    // Every proxied request passes here: one promise step, no async frames.
-    return this.read(sessionId).then((token) =>
-      token === undefined || this.isFresh(token) ? token : this.#refresh(sessionId, token))
+    // Every proxied or guarded request passes here: one promise step on top
+    // of the store's, no async frames.
+    let pending: Promise<SpotifyToken | undefined>
+    try {
+      pending = this.#store.get(sessionId)
+    } catch (cause) {
+      return Promise.reject(new StoreUnavailableError({ cause }))
+    }
+    return pending.then((token) =>
+      token === undefined || this.isFresh(token) ? token : this.#refresh(sessionId, token), unavailable)
+  }
+
+  /**
+   * For guards (`fastify.spotify.authenticate`): resolves when the session has
+   * a valid token (refreshed first if needed), rejects with the 401 otherwise,
+   * calling `gone` when the session no longer exists or was revoked. A fresh
+   * token costs one promise step on top of the store's.
+   */
+  guard (sessionId: string, gone: () => void): Promise<unknown> {
+    let pending: Promise<SpotifyToken | undefined>
+    try {
+      pending = this.#store.get(sessionId)
+    } catch (cause) {
+      return Promise.reject(new StoreUnavailableError({ cause }))
+    }
+    return pending.then((token) => {
+      if (token === undefined) {
+        gone()
+        throw new NoSessionError()
+      }
+      return this.isFresh(token) ? token : forgetting(this.#refresh(sessionId, token), gone, true)
+    }, unavailable)
   }
 
   /**

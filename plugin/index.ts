@@ -1,5 +1,5 @@
 import fastifyCookie from '@fastify/cookie'
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { createAgents, destroyAgents } from './agents.js'
 import { Authenticator } from './authenticator.js'
@@ -10,7 +10,7 @@ import { loginRoutes } from './login.js'
 import { logoutRoute } from './logout.js'
 import { resolveOptions, type SpotifyAuthOptions } from './options.js'
 import { proxyRoutes } from './proxy.js'
-import { forgetting, SpotifyRequestContext, type SpotifyRequest } from './request-context.js'
+import { SpotifyRequestContext, type SpotifyRequest } from './request-context.js'
 import { createSessionCookie } from './session-cookie.js'
 import type { TokenStore } from './store/types.js'
 import { createTokenEndpoint } from './token-endpoint.js'
@@ -20,9 +20,10 @@ export interface SpotifyAuthDecorator {
   /**
    * A hook for the app's own routes (`onRequest` or `preHandler`): 401
    * (`FST_SPOTIFY_NO_SESSION`) unless the request has a valid session, which
-   * it refreshes first when needed.
+   * it refreshes first when needed. Fastify calls it with `done`; called
+   * without, it returns a promise.
    */
-  authenticate (request: FastifyRequest, reply: FastifyReply): Promise<void>
+  authenticate (request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<unknown> | undefined
   /** The token store in use. */
   readonly store: TokenStore
 }
@@ -92,14 +93,21 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   })
 
   app.decorate('spotify', {
-    // The same as `await request.spotify.getToken()`, without building the
-    // request context: this runs before every guarded route.
-    authenticate (request: FastifyRequest, reply: FastifyReply) {
+    // `await request.spotify.getToken()` in effect, but this runs before every
+    // guarded route: no request context, and with a store that can `peek`,
+    // a fresh token lets the route go on synchronously, without a promise.
+    authenticate (request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction) {
       const sessionId = cookie.read(request, reply)
-      if (sessionId === undefined) return Promise.reject(new NoSessionError())
-      return forgetting(authenticator.tokenFor(sessionId), () => cookie.clear(reply)).then((token) => {
-        if (token === undefined) throw new NoSessionError()
-      })
+      if (done !== undefined && sessionId !== undefined && authenticator.freshNow(sessionId) !== undefined) {
+        done()
+        return undefined
+      }
+      const checking = sessionId === undefined
+        ? Promise.reject(new NoSessionError())
+        : authenticator.guard(sessionId, () => cookie.clear(reply))
+      if (done === undefined) return checking
+      checking.then(() => done(), done)
+      return undefined
     },
     store: options.store
   } satisfies SpotifyAuthDecorator)

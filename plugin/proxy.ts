@@ -112,7 +112,9 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
     const path = upstreamBase + safe + (queryAt === -1 ? '' : raw.slice(queryAt))
 
     const sessionId = cookie.read(request, reply)
-    let token = sessionId === undefined ? undefined : await authenticator.tokenFor(sessionId)
+    let token = sessionId === undefined
+      ? undefined
+      : authenticator.freshNow(sessionId) ?? await authenticator.tokenFor(sessionId)
     if (token === undefined) throw new NoSessionError()
 
     let response = await forward(request, path, token)

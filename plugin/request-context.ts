@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Got } from 'got'
-import type { Authenticator } from './authenticator.js'
+import { forgetting, type Authenticator } from './authenticator.js'
 import { sessionClient } from './client.js'
-import { NoSessionError, SessionRevokedError } from './errors.js'
+import { NoSessionError } from './errors.js'
 import type { SessionCookie } from './session-cookie.js'
 import { storeCall } from './store/call.js'
 import type { SpotifyToken, TokenStore } from './store/types.js'
@@ -32,21 +32,6 @@ export interface SpotifyRequest {
   readonly api: Got
   /** Deletes the session from the store and clears the cookie. */
   logout (): Promise<void>
-}
-
-/**
- * A session's token, or `undefined`; `forget` runs when the session turns out
- * to be gone (logout elsewhere, store expiry) or revoked by Spotify, so that
- * the browser stops sending a cookie that can no longer work.
- */
-export function forgetting (loading: Promise<SpotifyToken | undefined>, forget: () => void): Promise<SpotifyToken | undefined> {
-  return loading.then((token) => {
-    if (token === undefined) forget()
-    return token
-  }, (err: unknown) => {
-    if (err instanceof SessionRevokedError) forget()
-    throw err
-  })
 }
 
 /** What every request context shares: built once per plugin instance. */

@@ -228,3 +228,45 @@ t.test('authenticate clears the cookie of a session that is gone', async (t) => 
   t.equal(response.statusCode, 401)
   t.notOk(jar.cookies.has('spotify_session'))
 })
+
+t.test('authenticate refreshes an expired session first, and ends a revoked one', async (t) => {
+  const { login, request, emulator } = await build(t, {
+    emulator: { accessTokenTtl: 30 },
+    before (app) {
+      app.get('/private', { preHandler: app.spotify.authenticate }, async (request) => (await request.spotify.getToken())?.refreshes)
+    }
+  })
+  const { jar } = await login()
+  emulator.control.setAccessTokenTtl(3600)
+  emulator.control.resetCounters()
+  const refreshed = await request(jar, { url: '/private' })
+  t.equal(refreshed.statusCode, 200)
+  t.equal(refreshed.body, '1', 'the handler sees the refreshed token')
+  t.equal(emulator.control.counters.refresh_token, 1)
+
+  emulator.control.setAccessTokenTtl(30)
+  const second = await login()
+  emulator.control.revokeAll()
+  const revoked = await request(second.jar, { url: '/private' })
+  t.equal(revoked.statusCode, 401)
+  t.equal(revoked.json().code, 'FST_SPOTIFY_SESSION_REVOKED')
+  t.notOk(second.jar.cookies.has('spotify_session'), 'cookie cleared')
+})
+
+t.test('authenticate also works called by hand, as a promise', async (t) => {
+  const { login, request } = await build(t, {
+    before (app) {
+      app.get('/manual', async (request, reply) => {
+        try {
+          await app.spotify.authenticate(request, reply)
+          return 'in'
+        } catch (err) {
+          return `out: ${(err as { code: string }).code}`
+        }
+      })
+    }
+  })
+  t.equal((await request(new CookieJar(), { url: '/manual' })).body, 'out: FST_SPOTIFY_NO_SESSION')
+  const { jar } = await login()
+  t.equal((await request(jar, { url: '/manual' })).body, 'in')
+})

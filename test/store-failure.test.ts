@@ -36,3 +36,30 @@ t.test('a failing store answers 503 everywhere, keeps the cookie, and recovers',
   store.down = false
   t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 200, 'service resumes by itself')
 })
+
+t.test('a store that throws synchronously answers 503 too', async (t) => {
+  const inner = memoryStore()
+  let broken = false
+  const store: TokenStore = {
+    get (id) {
+      if (broken) throw new Error('not even a promise')
+      return inner.get(id)
+    },
+    set: (id, token) => inner.set(id, token),
+    update: (id, previous, next) => inner.update(id, previous, next),
+    delete: (id) => inner.delete(id)
+  }
+  const { login, request } = await build(t, {
+    plugin: { store },
+    before (app) {
+      app.get('/private', { onRequest: app.spotify.authenticate }, async () => 'ok')
+    }
+  })
+  const { jar } = await login()
+  broken = true
+  for (const url of ['/spotify/me', '/private']) {
+    const response = await request(jar, { url })
+    t.equal(response.statusCode, 503, url)
+    t.equal(response.json().code ?? response.json().error.code, 'FST_SPOTIFY_STORE_UNAVAILABLE', url)
+  }
+})

@@ -52,6 +52,7 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
   }
 
   return {
+    peek: read,
     async get (sessionId) {
       return read(sessionId)
     },

@@ -32,6 +32,12 @@ export interface SpotifyToken {
 export interface TokenStore {
   /** The session's token, or `undefined` when there is none (or it lapsed). */
   get (sessionId: string): Promise<SpotifyToken | undefined>
+  /**
+   * Optional: the same answer as `get`, synchronously, for stores that hold
+   * sessions in this process. On the hot path it lets a fresh token skip the
+   * promise machinery; a store that must do I/O leaves it out.
+   */
+  peek? (sessionId: string): SpotifyToken | undefined
   /** Creates or overwrites the session (used at login). */
   set (sessionId: string, token: SpotifyToken): Promise<void>
   /**

@@ -38,6 +38,11 @@ await app.register(spotifyAuth, { clientSecret: 's', redirectUri: 'x', secret: '
 // @ts-expect-error pkce is a boolean
 await app.register(spotifyAuth, { clientId: 'i', clientSecret: 's', redirectUri: 'x', secret: 'x', pkce: 'S256' })
 
+app.get('/guarded', { preHandler: [app.spotify.authenticate] }, async (request, reply) => {
+  await app.spotify.authenticate(request, reply)
+  return 'ok'
+})
+
 app.get('/me', { onRequest: app.spotify.authenticate }, async (request) => {
   const token: SpotifyToken | null = await request.spotify.getToken()
   const access: string = await request.spotify.accessToken()
