@@ -97,13 +97,7 @@ export class Authenticator {
   tokenFor (sessionId: string): Promise<SpotifyToken | undefined> {
     // Every proxied or guarded request passes here: one promise step on top
     // of the store's, no async frames.
-    let pending: Promise<SpotifyToken | undefined>
-    try {
-      pending = this.#store.get(sessionId)
-    } catch (cause) {
-      return Promise.reject(new StoreUnavailableError({ cause }))
-    }
-    return pending.then((token) =>
+    return this.#get(sessionId).then((token) =>
       token === undefined || this.isFresh(token) ? token : this.#refresh(sessionId, token), unavailable)
   }
 
@@ -114,13 +108,7 @@ export class Authenticator {
    * token costs one promise step on top of the store's.
    */
   guard (sessionId: string, gone: () => void): Promise<unknown> {
-    let pending: Promise<SpotifyToken | undefined>
-    try {
-      pending = this.#store.get(sessionId)
-    } catch (cause) {
-      return Promise.reject(new StoreUnavailableError({ cause }))
-    }
-    return pending.then((token) => {
+    return this.#get(sessionId).then((token) => {
       if (token === undefined) {
         gone()
         throw new NoSessionError()
@@ -148,10 +136,15 @@ export class Authenticator {
 
   /** Reads the store, turning its failures into a 503. */
   read (sessionId: string): Promise<SpotifyToken | undefined> {
+    return this.#get(sessionId).then(undefined, unavailable)
+  }
+
+  /** The store's answer; a store that throws instead of rejecting is made to reject. */
+  #get (sessionId: string): Promise<SpotifyToken | undefined> {
     try {
-      return this.#store.get(sessionId).then(undefined, unavailable)
+      return this.#store.get(sessionId)
     } catch (cause) {
-      return Promise.reject(new StoreUnavailableError({ cause }))
+      return Promise.reject(cause)
     }
   }
 

@@ -253,3 +253,13 @@ t.test('a proxy registered under a parent prefix forwards the right path', async
   t.equal(response.statusCode, 200)
   t.equal(response.json().id, user.id)
 })
+
+t.test('a POST without a body is forwarded without one', async (t) => {
+  const { login, request, emulator } = await build(t, { plugin: { scopes: ['playlist-modify-private'] } })
+  const { jar } = await login()
+  const response = await request(jar, { method: 'POST', url: '/spotify/me/playlists' })
+  t.equal(response.statusCode, 400, 'the API\'s own answer to a missing body')
+  const seen = emulator.control.apiRequests.at(-1)
+  t.equal(seen?.method, 'POST')
+  t.equal(seen?.body, '')
+})

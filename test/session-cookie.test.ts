@@ -1,0 +1,23 @@
+import { signerFactory } from '@fastify/cookie'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import t from 'tap'
+import { resolveOptions } from '../plugin/options.js'
+import { createSessionCookie, newSessionId } from '../plugin/session-cookie.js'
+import { SECRET } from './helpers/build.js'
+
+t.test('verified cookies are remembered in a bounded table; reads stay right past the bound', async (t) => {
+  const cookie = createSessionCookie(resolveOptions({
+    clientId: 'id', clientSecret: 's', redirectUri: 'http://127.0.0.1:5543/callback', secret: SECRET
+  }))
+  const signer = signerFactory(SECRET)
+  const reply = {} as FastifyReply
+  const read = (value: string) => cookie.read({ cookies: { spotify_session: value } } as unknown as FastifyRequest, reply)
+  const ids = Array.from({ length: 10_050 }, () => newSessionId())
+  const signed = ids.map((id) => signer.sign(id))
+  let wrong = 0
+  for (let i = 0; i < ids.length; i++) if (read(signed[i] as string) !== ids[i]) wrong++
+  t.equal(wrong, 0, `${ids.length} sessions read back right`)
+  t.equal(read(signed[0] as string), ids[0], 'an evicted value is verified again')
+  t.equal(read(signed[10_049] as string), ids[10_049], 'a remembered one is still right')
+  t.equal(read((signed[1] as string).slice(0, -2) + 'xx'), undefined, 'a forged signature is never remembered as valid')
+})
