@@ -270,3 +270,21 @@ t.test('authenticate also works called by hand, as a promise', async (t) => {
   const { jar } = await login()
   t.equal((await request(jar, { url: '/manual' })).body, 'in')
 })
+
+t.test('authenticate on a session logged out during its refresh answers 401', async (t) => {
+  const { login, app, emulator } = await build(t, {
+    emulator: { accessTokenTtl: 30 },
+    before (app) {
+      app.get('/private', { onRequest: app.spotify.authenticate }, async () => 'secret stuff')
+    }
+  })
+  const { jar } = await login()
+  const hold = emulator.control.holdTokenCalls()
+  const guarded = app.inject({ url: '/private', headers: { cookie: jar.header } })
+  await hold.arrived
+  t.equal((await app.inject({ method: 'POST', url: '/logout', headers: { cookie: jar.header } })).statusCode, 303)
+  hold.release()
+  const response = await guarded
+  t.equal(response.statusCode, 401)
+  t.equal(response.json().code, 'FST_SPOTIFY_NO_SESSION')
+})
