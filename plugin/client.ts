@@ -4,12 +4,6 @@ import type { Authenticator } from './authenticator.js'
 import { NoSessionError, UpstreamError, UpstreamTimeoutError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 
-/** What each `request.spotify.api` instance carries in got's `context`. */
-interface SessionContext {
-  sessionId: string | undefined
-  accessToken?: string
-}
-
 function isOurError (value: unknown): value is Error & { code: string } {
   const code = (value as { code?: unknown } | undefined)?.code
   return value instanceof Error && typeof code === 'string' && code.startsWith('FST_SPOTIFY_')
@@ -17,15 +11,10 @@ function isOurError (value: unknown): value is Error & { code: string } {
 
 /**
  * The got instance behind every `request.spotify.api`: built once, so that a
- * request only pays for `extend({ context })` when it uses the client.
+ * request only pays for `extend()` when it uses the client. It knows no
+ * session: `sessionClient` adds that.
  */
-export function createApiClient (options: ResolvedOptions, agents: Agents, authenticator: Authenticator): Got {
-  async function bearer (context: SessionContext): Promise<string> {
-    const token = context.sessionId === undefined ? undefined : await authenticator.tokenFor(context.sessionId)
-    if (token === undefined) throw new NoSessionError()
-    return token.accessToken
-  }
-
+export function createApiClient (options: ResolvedOptions, agents: Agents): Got {
   return got.extend({
     prefixUrl: `${options.apiUrl}/v1/`,
     timeout: { request: options.timeout },
@@ -40,32 +29,14 @@ export function createApiClient (options: ResolvedOptions, agents: Agents, authe
       maxRetryAfter: options.retry.maxRetryAfter
     },
     hooks: {
-      beforeRequest: [
-        async (requestOptions) => {
-          const context = requestOptions.context as unknown as SessionContext
-          context.accessToken = await bearer(context)
-          requestOptions.headers.authorization = `Bearer ${context.accessToken}`
-        }
-      ],
-      afterResponse: [
-        async (response, retryWithMergedOptions) => {
-          if (response.statusCode !== 401) return response
-          // The token was refused before its time (revoked upstream, or a
-          // sibling rotated it): renew once and retry once. got drops this
-          // hook for the retry, so a second 401 comes back as it is.
-          const context = response.request.options.context as unknown as SessionContext
-          const token = await authenticator.renew(context.sessionId as string, context.accessToken as string)
-          if (token === undefined) throw new NoSessionError()
-          context.accessToken = token.accessToken
-          return retryWithMergedOptions({ headers: { authorization: `Bearer ${token.accessToken}` } })
-        }
-      ],
       beforeError: [
         (error) => {
           // got keeps the request options on its errors, our bearer token
-          // included: never let that reach a log line.
+          // included, and a logger prints every enumerable property: redact
+          // the header and hide the options from serialisers.
           const headers = error.options?.headers
           if (headers?.authorization !== undefined) headers.authorization = 'Bearer [redacted]'
+          Object.defineProperty(error, 'options', { value: error.options, enumerable: false, writable: true, configurable: true })
           if (isOurError(error.cause)) return error.cause as RequestError
           if (error instanceof TimeoutError) return new UpstreamTimeoutError({ cause: error }) as unknown as RequestError
           if (error.response === undefined) {
@@ -78,14 +49,36 @@ export function createApiClient (options: ResolvedOptions, agents: Agents, authe
   })
 }
 
+const BEARER = 'Bearer '.length
+
 /**
- * A `request.spotify.api` for one session; `revoked` runs when Spotify ended
- * the session, so that its cookie is cleared as `getToken()` would.
+ * A `request.spotify.api` for one session. The session id lives in these
+ * hooks' closures, never in got's options (which end up on error objects).
+ * `revoked` runs when Spotify ended the session, so that its cookie is
+ * cleared as `getToken()` would.
  */
-export function sessionClient (base: Got, sessionId: string | undefined, revoked: () => void): Got {
+export function sessionClient (base: Got, authenticator: Authenticator, sessionId: string | undefined, revoked: () => void): Got {
   return base.extend({
-    context: { sessionId },
     hooks: {
+      beforeRequest: [
+        async (requestOptions) => {
+          const token = sessionId === undefined ? undefined : await authenticator.tokenFor(sessionId)
+          if (token === undefined) throw new NoSessionError()
+          requestOptions.headers.authorization = `Bearer ${token.accessToken}`
+        }
+      ],
+      afterResponse: [
+        async (response, retryWithMergedOptions) => {
+          if (response.statusCode !== 401) return response
+          // The token was refused before its time (revoked upstream, or a
+          // sibling rotated it): renew once and retry once. got drops this
+          // hook for the retry, so a second 401 comes back as it is.
+          const used = (response.request.options.headers.authorization as string).slice(BEARER)
+          const token = await authenticator.renew(sessionId as string, used)
+          if (token === undefined) throw new NoSessionError()
+          return retryWithMergedOptions({ headers: { authorization: `Bearer ${token.accessToken}` } })
+        }
+      ],
       beforeError: [
         (error) => {
           if ((error as { code?: string }).code === 'FST_SPOTIFY_SESSION_REVOKED') revoked()

@@ -72,7 +72,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     authenticator,
     cookie,
     store: options.store,
-    apiClient: createApiClient(options, agents, authenticator)
+    apiClient: createApiClient(options, agents)
   }
 
   // request.spotify needs the reply (to set or clear the cookie), which a

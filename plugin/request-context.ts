@@ -86,7 +86,7 @@ export class SpotifyRequestContext implements SpotifyRequest {
   }
 
   get api (): Got {
-    this.#api ??= sessionClient(this.#services.apiClient, this.sessionId, () => this.#forget())
+    this.#api ??= sessionClient(this.#services.apiClient, this.#services.authenticator, this.sessionId, () => this.#forget())
     return this.#api
   }
 

@@ -8,6 +8,9 @@ t.test('a whole session logged at trace level contains no token, code, state, co
     plugin: { timeout: 300 },
     before (app) {
       app.get('/token', async (request) => await request.spotify.getToken())
+      // A Spotify 404 through request.spotify.api, left to Fastify's default
+      // error handler, which logs the error object got made.
+      app.get('/mine', async (request) => await request.spotify.api.get('missing').json())
     }
   })
   const { emulator, request, logs } = built
@@ -23,7 +26,10 @@ t.test('a whole session logged at trace level contains no token, code, state, co
   secrets.add(back.searchParams.get('code') as string)
   const callback = await request(jar, { url: back.pathname + back.search })
   t.equal(callback.statusCode, 302)
-  for (const value of jar.cookies.values()) secrets.add(value)
+  for (const value of jar.cookies.values()) {
+    secrets.add(value)
+    secrets.add(value.split('.')[0] as string) // the session id alone
+  }
 
   // Refreshes (ttl 30 s < margin), a 401 retry, an upstream error, a timeout.
   for (let i = 0; i < 3; i++) {
@@ -33,6 +39,7 @@ t.test('a whole session logged at trace level contains no token, code, state, co
   }
   emulator.control.unauthorizeApiCalls(1)
   t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 200)
+  t.equal((await request(jar, { url: '/mine' })).statusCode, 500, 'the app\'s own error, logged by Fastify')
   emulator.control.failTokenCalls(1, 500)
   t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 502)
   emulator.control.hangApiCalls(1)
