@@ -26,7 +26,16 @@ export function safeApiPath (path: string): string | undefined {
   return undefined
 }
 
+/**
+ * `;` (matrix parameters: some servers read `..;` as `..`), controls (a NUL
+ * may cut a path short) and anything outside ASCII (full-width dots): the
+ * Web API's paths need none of them.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_CHARACTER = /[;\u0000-\u001f\u007f-\uffff]/
+
 function hasUnsafeSegment (path: string): boolean {
+  if (UNSAFE_CHARACTER.test(path)) return true
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.' || segment === '..') return true
   }

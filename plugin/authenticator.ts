@@ -151,7 +151,7 @@ export class Authenticator {
   #refresh (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
     let pending = this.#inflight.get(sessionId)
     if (pending === undefined) {
-      const run = this.#store.lock === undefined ? this.#refreshOnce(sessionId, stale) : this.#refreshLocked(sessionId, stale)
+      const run = this.#store.lock === undefined ? this.#refreshIfStill(sessionId, stale) : this.#refreshLocked(sessionId, stale)
       pending = run.finally(() => this.#inflight.delete(sessionId))
       this.#inflight.set(sessionId, pending)
     }
@@ -171,9 +171,7 @@ export class Authenticator {
       const release = await storeCall(() => lock.call(this.#store, sessionId, this.#lockTtlMs))
       if (release !== undefined) {
         try {
-          // Another process may have refreshed between our read and the lock.
-          const current = await this.read(sessionId)
-          return moved(current, stale) ? current : await this.#refreshOnce(sessionId, current as SpotifyToken)
+          return await this.#refreshIfStill(sessionId, stale)
         } finally {
           await release().catch((err: unknown) => this.#log.warn({ err }, 'fastify-spotify-auth: lock release failed'))
         }
@@ -183,6 +181,17 @@ export class Authenticator {
       const current = await this.read(sessionId)
       if (moved(current, stale)) return current
     }
+  }
+
+  /**
+   * Re-reads the store before calling Spotify: a caller that read `stale`
+   * before someone else's refresh landed (another process, or a refresh of
+   * this one that finished before this caller's read resolved) must not burn
+   * the refresh token again.
+   */
+  async #refreshIfStill (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
+    const current = await this.read(sessionId)
+    return moved(current, stale) ? current : await this.#refreshOnce(sessionId, current as SpotifyToken)
   }
 
   async #refreshOnce (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {

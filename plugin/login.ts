@@ -33,8 +33,9 @@ export interface LoginServices {
  */
 export function safeReturnTo (value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length > 2048 || !value.startsWith('/')) return undefined
-  // eslint-disable-next-line no-control-regex
-  return value.startsWith('//') || value.includes('\\') || /[\u0000-\u001f\u007f]/.test(value) ? undefined : value
+  // Printable ASCII only: anything else (controls, spaces, non-Latin-1) could
+  // not even go out in a Location header; encode it in the link instead.
+  return value.startsWith('//') || value.includes('\\') || !/^[\x21-\x7e]+$/.test(value) ? undefined : value
 }
 
 function sameState (query: unknown, cookie: string | undefined): boolean {

@@ -19,14 +19,18 @@ const FORWARDED_REQUEST_HEADERS = [
 ] as const
 
 /**
- * Response headers that never come back: cookies of the upstream, hop-by-hop
- * headers, and the length that Fastify sets again for the same bytes.
+ * Response headers that come back: what describes the body, caching and
+ * rate limits. Everything else (the upstream's cookies, hop-by-hop headers,
+ * its origin-wide policies such as HSTS, Alt-Svc or CORS) stays behind.
+ * `content-length` is set again by Fastify for the same bytes.
  */
-const DROPPED_RESPONSE_HEADERS = new Set([
-  'set-cookie', 'set-cookie2', 'connection', 'keep-alive', 'proxy-authenticate',
-  'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'content-length'
-])
+const RETURNED_RESPONSE_HEADERS = [
+  'content-type', 'content-language', 'content-range', 'accept-ranges',
+  'cache-control', 'etag', 'last-modified', 'expires', 'vary', 'age',
+  'retry-after', 'location', 'www-authenticate'
+] as const
+
+const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 
@@ -45,12 +49,15 @@ function forwardedHeaders (incoming: IncomingHttpHeaders, token: SpotifyToken): 
   return headers
 }
 
-function returnedHeaders (upstream: Dispatcher.ResponseData['headers']): Record<string, string | string[]> {
+function returnedHeaders (upstream: Dispatcher.ResponseData['headers'], head: boolean): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {}
-  for (const name in upstream) {
+  for (const name of RETURNED_RESPONSE_HEADERS) {
     const value = upstream[name]
-    if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) headers[name] = value
+    if (value !== undefined) headers[name] = value
   }
+  // A HEAD answer has no body to measure: keep the length of the GET.
+  const length = upstream['content-length']
+  if (head && length !== undefined) headers['content-length'] = length
   return headers
 }
 
@@ -125,8 +132,10 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
       if (token === undefined) throw new NoSessionError()
       response = await forward(request, path, token)
     }
-    return reply.code(response.status).headers(returnedHeaders(response.headers)).send(response.body)
+    return reply.code(response.status).headers(returnedHeaders(response.headers, request.method === 'HEAD')).send(response.body)
   }
 
-  scope.all(`${options.proxyPrefix as string}/*`, handler)
+  // The Web API's methods only: TRACE would echo our bearer back to the
+  // client from an upstream that supports it.
+  scope.route({ method: PROXIED_METHODS, url: `${options.proxyPrefix as string}/*`, handler })
 }

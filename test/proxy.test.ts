@@ -68,14 +68,42 @@ t.test('upstream sees our bearer and none of the client\'s cookie, authorization
   t.not(headers.host, 'localhost:80', 'the client\'s host is not forwarded')
 })
 
-t.test('upstream set-cookie and hop-by-hop headers are dropped; others pass', async (t) => {
+t.test('only body, caching and rate-limit headers come back from upstream', async (t) => {
   const { login, request, emulator } = await build(t)
   const { jar } = await login()
-  emulator.control.setApiResponseHeaders({ 'set-cookie': 'tracker=1; Path=/', 'x-upstream': 'yes' })
+  emulator.control.setApiResponseHeaders({
+    'set-cookie': 'tracker=1; Path=/',
+    'strict-transport-security': 'max-age=31536000; includeSubDomains',
+    'access-control-allow-origin': '*',
+    'alt-svc': 'h3=":443"',
+    'x-upstream': 'yes',
+    etag: '"v1"',
+    'cache-control': 'private, max-age=0'
+  })
   const response = await request(jar, { url: '/spotify/me' })
   t.equal(response.statusCode, 200)
-  t.equal(response.headers['set-cookie'], undefined)
-  t.equal(response.headers['x-upstream'], 'yes')
+  for (const dropped of ['set-cookie', 'strict-transport-security', 'access-control-allow-origin', 'alt-svc', 'x-upstream']) {
+    t.equal(response.headers[dropped], undefined, `${dropped} stays behind`)
+  }
+  t.equal(response.headers.etag, '"v1"')
+  t.equal(response.headers['cache-control'], 'private, max-age=0')
+  t.match(response.headers['content-type'], /application\/json/)
+})
+
+t.test('HEAD keeps the upstream length; TRACE and other methods are not proxied', async (t) => {
+  const { login, request, emulator } = await build(t)
+  const { jar } = await login()
+  const get = await request(jar, { url: '/spotify/me' })
+  const head = await request(jar, { method: 'HEAD', url: '/spotify/me' })
+  t.equal(head.statusCode, 200)
+  t.equal(head.body, '')
+  t.equal(head.headers['content-length'], String(Buffer.byteLength(get.body)))
+  emulator.control.resetCounters()
+  for (const method of ['TRACE', 'OPTIONS', 'QUERY']) {
+    const response = await request(jar, { method, url: '/spotify/me' })
+    t.ok([400, 404].includes(response.statusCode), `${method}: ${response.statusCode}, not proxied`)
+  }
+  t.equal(emulator.control.counters.api, 0, 'nothing reached the API')
 })
 
 /** A request whose path goes out byte for byte (inject would normalise `..`). */

@@ -193,3 +193,39 @@ t.test('a refresh response without scope keeps the stored scope', async (t) => {
   t.same(after.scope, before.scope)
   t.equal(after.refreshToken, before.refreshToken)
 })
+
+t.test('a read that resolves after a refresh landed does not refresh again', async (t) => {
+  // A custom store whose reads may be slow: the first read after arming takes
+  // its snapshot, then waits until we let it go.
+  const inner = memoryStore()
+  let gate: { arrived: () => void, open: Promise<void> } | undefined
+  const store: TokenStore = {
+    async get (id) {
+      const snapshot = await inner.get(id)
+      const held = gate
+      gate = undefined
+      if (held !== undefined) {
+        held.arrived()
+        await held.open
+      }
+      return snapshot
+    },
+    set: (id, token) => inner.set(id, token),
+    update: (id, previous, next) => inner.update(id, previous, next),
+    delete: (id) => inner.delete(id)
+  }
+  const built = await build(t, { emulator: { accessTokenTtl: 30 }, plugin: { store } })
+  const { jar } = await built.login()
+  built.emulator.control.setAccessTokenTtl(3600)
+  built.emulator.control.resetCounters()
+  let arrived!: () => void
+  const atGate = new Promise<void>((resolve) => { arrived = resolve })
+  let open!: () => void
+  gate = { arrived, open: new Promise<void>((resolve) => { open = resolve }) }
+  const slow = built.request(jar, { url: '/spotify/me' })
+  await atGate
+  t.equal((await built.request(jar, { url: '/spotify/me' })).statusCode, 200, 'a second request refreshes meanwhile')
+  open()
+  t.equal((await slow).statusCode, 200)
+  t.equal(built.emulator.control.counters.refresh_token, 1, 'the slow reader found the new token and did not refresh again')
+})
