@@ -53,6 +53,15 @@ export const InvalidPathError = createError(
 export const StoreUnavailableError = createError(
   'FST_SPOTIFY_STORE_UNAVAILABLE', 'The session store is unavailable', 503)
 
+/**
+ * `request.spotify` was read before the plugin's own `onRequest` hook ran (a
+ * hook added before the plugin was registered): a programming error.
+ */
+export const TooEarlyError = createError(
+  'FST_SPOTIFY_TOO_EARLY',
+  'fastify-spotify-auth: request.spotify was used before the plugin\'s onRequest hook: register the plugin before the hooks that use it',
+  500)
+
 /** Another process is refreshing this session and did not finish in time. */
 export const RefreshBusyError = createError(
   'FST_SPOTIFY_REFRESH_BUSY', 'The session is being refreshed elsewhere: try again', 503)

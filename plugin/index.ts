@@ -5,7 +5,7 @@ import { createAgents, destroyAgents } from './agents.js'
 import { Authenticator } from './authenticator.js'
 import { createApiClient } from './client.js'
 import { spotifyErrorHandler } from './error-reply.js'
-import { NoSessionError } from './errors.js'
+import { NoSessionError, TooEarlyError } from './errors.js'
 import { loginRoutes } from './login.js'
 import { logoutRoute } from './logout.js'
 import { resolveOptions, type SpotifyAuthOptions } from './options.js'
@@ -87,7 +87,11 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   app.decorateRequest('spotify', {
     getter (this: FastifyRequest) {
       const internals = this as unknown as Internals
-      internals[kContext] ??= new SpotifyRequestContext(services, this, internals[kReply] as FastifyReply)
+      if (internals[kContext] === null) {
+        const reply = internals[kReply]
+        if (reply === null) throw new TooEarlyError()
+        internals[kContext] = new SpotifyRequestContext(services, this, reply)
+      }
       return internals[kContext]
     }
   })

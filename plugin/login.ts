@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import fastifyOAuth2, { type OAuth2Namespace } from '@fastify/oauth2'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import {
-  AuthorizationDeniedError, InvalidCodeError, InvalidStateError, MissingCodeError
+  AuthorizationDeniedError, InvalidCodeError, InvalidOptionError, InvalidStateError, MissingCodeError
 } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { newSessionId, type SessionCookie } from './session-cookie.js'
@@ -129,7 +129,13 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
   }
 
   type CallbackQuery = { state?: unknown, code?: unknown, error?: unknown }
-  scope.get(options.callbackPath, {
+  // The callback's path is absolute (Spotify redirects to the exact URI),
+  // while routes get the prefix the plugin is registered under.
+  const prefix = scope.prefix
+  if (prefix !== '' && !options.callbackPath.startsWith(prefix + '/')) {
+    throw new InvalidOptionError(`options.redirectUri path ${options.callbackPath} must be under ${prefix}, the prefix the plugin is registered under`)
+  }
+  scope.get(options.callbackPath.slice(prefix.length), {
     logSerializers: { req: redactedRequest }
   }, async (request: FastifyRequest<{ Querystring: CallbackQuery }>, reply: FastifyReply) => {
     const { state, code, error } = request.query

@@ -288,3 +288,17 @@ t.test('authenticate on a session logged out during its refresh answers 401', as
   t.equal(response.statusCode, 401)
   t.equal(response.json().code, 'FST_SPOTIFY_NO_SESSION')
 })
+
+t.test('request.spotify used by a hook that runs before the plugin\'s: a clear error', async (t) => {
+  const fastifyCookie = (await import('@fastify/cookie')).default
+  const app = Fastify()
+  await app.register(fastifyCookie)
+  app.addHook('onRequest', async (request) => { if (request.spotify.sessionId === 'never') throw new Error('unreachable') })
+  await app.register(spotifyAuth, { clientId: 'id', clientSecret: 'secret', redirectUri: 'http://127.0.0.1:5543/callback', secret: SECRET })
+  app.get('/', async () => 'ok')
+  t.teardown(() => app.close())
+  const response = await app.inject('/')
+  t.equal(response.statusCode, 500)
+  t.equal(response.json().code, 'FST_SPOTIFY_TOO_EARLY')
+  t.match(response.json().message, /register the plugin before the hooks that use it/)
+})

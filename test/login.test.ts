@@ -313,3 +313,35 @@ t.test('the callback log line drops the query, and a bare callback is logged as 
   const urls = logs.map((line) => JSON.parse(line) as { req?: { url: string } }).filter((l) => l.req !== undefined).map((l) => l.req?.url)
   t.same(urls, ['/callback', '/callback?[redacted]'])
 })
+
+t.test('under a prefix: login, callback and logout work; a redirect URI outside it is refused', async (t) => {
+  const Fastify = (await import('fastify')).default
+  const spotifyAuth = (await import('../plugin/index.js')).default
+  const { createSpotifyEmulator } = await import('../plugin/emulator/index.js')
+  const { CLIENT_SECRET, SECRET } = await import('./helpers/build.js')
+  const redirectUri = 'http://127.0.0.1:5543/auth/callback'
+  const emulator = await createSpotifyEmulator({ autoApprove: true, clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [redirectUri] }] })
+  t.teardown(() => emulator.close())
+  const options = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, accountsUrl: emulator.url, apiUrl: emulator.url }
+  const app = Fastify()
+  await app.register(async (auth) => { await auth.register(spotifyAuth, { ...options, redirectUri }) }, { prefix: '/auth' })
+  t.teardown(() => app.close())
+  const jar = new CookieJar()
+  const start = await app.inject({ url: '/auth/login' })
+  t.equal(start.statusCode, 302)
+  jar.take(start)
+  const back = new URL((await fetch(start.headers.location as string, { redirect: 'manual' })).headers.get('location') as string)
+  t.equal(back.pathname, '/auth/callback')
+  const callback = await app.inject({ url: back.pathname + back.search, headers: { cookie: jar.header } })
+  t.equal(callback.statusCode, 302)
+  jar.take(callback)
+  t.equal((await app.inject({ url: '/auth/spotify/me', headers: { cookie: jar.header } })).statusCode, 200)
+  t.equal((await app.inject({ method: 'POST', url: '/auth/logout', headers: { cookie: jar.header } })).statusCode, 303)
+
+  const outside = Fastify()
+  const error = await outside.register(async (auth) => {
+    await auth.register(spotifyAuth, { ...options, redirectUri: 'http://127.0.0.1:5543/callback' })
+  }, { prefix: '/auth' }).ready().then(() => undefined, (err: Error) => err)
+  t.match(error?.message, /options\.redirectUri path \/callback must be under \/auth/)
+  await outside.close()
+})
