@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { NoSessionError, RefreshBusyError, SessionRevokedError, StoreUnavailableError } from './errors.js'
+import { because, NoSessionError, RefreshBusyError, SessionRevokedError, StoreUnavailableError } from './errors.js'
 import { storeCall } from './store/call.js'
 import type { SpotifyToken, TokenStore } from './store/types.js'
 import { clientRefused, TokenRefusedError, type TokenEndpoint } from './token-endpoint.js'
@@ -29,7 +29,7 @@ export function forgetting (loading: Promise<SpotifyToken | undefined>, forget: 
 }
 
 function unavailable (cause: unknown): never {
-  throw new StoreUnavailableError({ cause })
+  throw new StoreUnavailableError(because(cause))
 }
 
 /** The stored record is no longer `stale`: deleted, or refreshed by someone else. */
@@ -212,7 +212,7 @@ export class Authenticator {
         // Revoked, unknown or past its lifetime: no retry can help, and the
         // session must not linger to fail again on every request.
         await storeCall(() => this.#store.delete(sessionId))
-        throw new SessionRevokedError({ cause: err })
+        throw new SessionRevokedError(because(err))
       }
       // The session is kept for when the configuration is fixed.
       throw clientRefused(err)

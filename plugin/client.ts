@@ -1,7 +1,7 @@
 import got, { type Got, type RequestError, TimeoutError } from 'got'
 import type { Agents } from './agents.js'
 import type { Authenticator } from './authenticator.js'
-import { NoSessionError, UpstreamError, UpstreamTimeoutError } from './errors.js'
+import { because, NoSessionError, UpstreamError, UpstreamTimeoutError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 
 function isOurError (value: unknown): value is Error & { code: string } {
@@ -38,9 +38,9 @@ export function createApiClient (options: ResolvedOptions, agents: Agents): Got 
           if (headers?.authorization !== undefined) headers.authorization = 'Bearer [redacted]'
           Object.defineProperty(error, 'options', { value: error.options, enumerable: false, writable: true, configurable: true })
           if (isOurError(error.cause)) return error.cause as RequestError
-          if (error instanceof TimeoutError) return new UpstreamTimeoutError({ cause: error }) as unknown as RequestError
+          if (error instanceof TimeoutError) return new UpstreamTimeoutError(because(error)) as unknown as RequestError
           if (error.response === undefined) {
-            return new UpstreamError('the Web API could not be reached', { cause: error }) as unknown as RequestError
+            return new UpstreamError('the Web API could not be reached', because(error)) as unknown as RequestError
           }
           return error
         }

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { because } from './errors.js'
 
 /** The body of every error response, in the shape the Web API itself uses. */
 export interface SpotifyErrorBody {
@@ -25,10 +26,13 @@ export function spotifyErrorHandler (app: FastifyInstance) {
       ? error.statusCode
       : 500
     const exposed = isOurs(error) || status < 500
+    // A summary, not the error: no stack trace in any log line, and nothing
+    // of what a foreign error may carry (request options, headers).
+    const err = { type: error.name, code: error.code, message: error.message, statusCode: status, ...(error.cause === undefined ? {} : because(error.cause)) }
     if (status >= 500) {
-      request.log.error({ err: error }, 'fastify-spotify-auth: request failed')
+      request.log.error({ err }, 'fastify-spotify-auth: request failed')
     } else {
-      request.log.info({ err: error }, 'fastify-spotify-auth: request refused')
+      request.log.info({ err }, 'fastify-spotify-auth: request refused')
     }
     const body: SpotifyErrorBody = {
       error: {

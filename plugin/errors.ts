@@ -1,57 +1,81 @@
 import createError from '@fastify/error'
 
 /** Arguments of an error whose message takes one detail, optionally with a cause. */
-type Detail = [detail: string, options?: { cause: unknown }]
+type Detail = [detail: string, options?: { cause: CauseSummary }]
 
 /*
  * Every error the plugin sends or throws. Codes are the stable contract (an
  * app's error handler may switch on them); messages are for humans and never
  * carry a token, a code, a cookie or a secret.
+ *
+ * They capture no stack trace, and their `cause` is a summary (name, code,
+ * message) rather than the HTTP client's error object: whoever logs them
+ * (the plugin, or an app's error handler through pino) writes no stack trace
+ * and none of the request options a client error carries.
  */
+
+/** What an error's `cause` keeps of the original failure. */
+export interface CauseSummary {
+  readonly name: string
+  readonly code: string | undefined
+  readonly message: string
+}
+
+/** `{ cause }` for an error constructor: a summary of `error`, never the object itself. */
+export function because (error: unknown): { cause: CauseSummary } {
+  const e = error as { name?: unknown, code?: unknown, message?: unknown } | null | undefined
+  return {
+    cause: {
+      name: typeof e?.name === 'string' ? e.name : 'Error',
+      code: typeof e?.code === 'string' ? e.code : undefined,
+      message: typeof e?.message === 'string' ? e.message : String(error)
+    }
+  }
+}
 
 /** An option passed to `register` is missing or wrong; the message names it. */
 export const InvalidOptionError = createError<'FST_SPOTIFY_INVALID_OPTION', Detail>(
-  'FST_SPOTIFY_INVALID_OPTION', 'fastify-spotify-auth: %s', 500)
+  'FST_SPOTIFY_INVALID_OPTION', 'fastify-spotify-auth: %s', 500, Error, false)
 
 /** The callback's `state` is missing or does not match the state cookie. */
 export const InvalidStateError = createError(
-  'FST_SPOTIFY_INVALID_STATE', 'Invalid state: start the login again', 403)
+  'FST_SPOTIFY_INVALID_STATE', 'Invalid state: start the login again', 403, Error, false)
 
 /** Spotify sent the user back with `?error=` (for example `access_denied`). */
 export const AuthorizationDeniedError = createError<'FST_SPOTIFY_AUTHORIZATION_DENIED', Detail>(
-  'FST_SPOTIFY_AUTHORIZATION_DENIED', 'Spotify authorization failed: %s', 401)
+  'FST_SPOTIFY_AUTHORIZATION_DENIED', 'Spotify authorization failed: %s', 401, Error, false)
 
 /** The callback was called without `?code=`. */
 export const MissingCodeError = createError(
-  'FST_SPOTIFY_MISSING_CODE', 'Missing authorization code', 400)
+  'FST_SPOTIFY_MISSING_CODE', 'Missing authorization code', 400, Error, false)
 
 /** The token endpoint refused the authorization code (used, expired, wrong redirect or verifier). */
 export const InvalidCodeError = createError<'FST_SPOTIFY_INVALID_CODE', Detail>(
-  'FST_SPOTIFY_INVALID_CODE', 'Spotify refused the authorization code: %s', 400)
+  'FST_SPOTIFY_INVALID_CODE', 'Spotify refused the authorization code: %s', 400, Error, false)
 
 /** The request has no session, or its session is gone. */
 export const NoSessionError = createError(
-  'FST_SPOTIFY_NO_SESSION', 'Not logged in with Spotify', 401)
+  'FST_SPOTIFY_NO_SESSION', 'Not logged in with Spotify', 401, Error, false)
 
 /** Spotify refused the refresh token (`invalid_grant`): the session was deleted. */
 export const SessionRevokedError = createError(
-  'FST_SPOTIFY_SESSION_REVOKED', 'The Spotify session has ended: log in again', 401)
+  'FST_SPOTIFY_SESSION_REVOKED', 'The Spotify session has ended: log in again', 401, Error, false)
 
 /** An upstream call (token endpoint or Web API) failed or answered 5xx. */
 export const UpstreamError = createError<'FST_SPOTIFY_UPSTREAM_ERROR', Detail>(
-  'FST_SPOTIFY_UPSTREAM_ERROR', 'Spotify is unavailable: %s', 502)
+  'FST_SPOTIFY_UPSTREAM_ERROR', 'Spotify is unavailable: %s', 502, Error, false)
 
 /** An upstream call did not answer within `timeout`. */
 export const UpstreamTimeoutError = createError(
-  'FST_SPOTIFY_UPSTREAM_TIMEOUT', 'Spotify did not answer in time', 504)
+  'FST_SPOTIFY_UPSTREAM_TIMEOUT', 'Spotify did not answer in time', 504, Error, false)
 
 /** A proxied path would leave `{apiUrl}/v1/` or is ambiguous. */
 export const InvalidPathError = createError(
-  'FST_SPOTIFY_INVALID_PATH', 'Invalid Web API path', 400)
+  'FST_SPOTIFY_INVALID_PATH', 'Invalid Web API path', 400, Error, false)
 
 /** The token store could not be reached. */
 export const StoreUnavailableError = createError(
-  'FST_SPOTIFY_STORE_UNAVAILABLE', 'The session store is unavailable', 503)
+  'FST_SPOTIFY_STORE_UNAVAILABLE', 'The session store is unavailable', 503, Error, false)
 
 /**
  * `request.spotify` was read before the plugin's own `onRequest` hook ran (a
@@ -60,8 +84,8 @@ export const StoreUnavailableError = createError(
 export const TooEarlyError = createError(
   'FST_SPOTIFY_TOO_EARLY',
   'fastify-spotify-auth: request.spotify was used before the plugin\'s onRequest hook: register the plugin before the hooks that use it',
-  500)
+  500, Error, false)
 
 /** Another process is refreshing this session and did not finish in time. */
 export const RefreshBusyError = createError(
-  'FST_SPOTIFY_REFRESH_BUSY', 'The session is being refreshed elsewhere: try again', 503)
+  'FST_SPOTIFY_REFRESH_BUSY', 'The session is being refreshed elsewhere: try again', 503, Error, false)

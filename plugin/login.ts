@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import fastifyOAuth2, { type OAuth2Namespace } from '@fastify/oauth2'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import {
-  AuthorizationDeniedError, InvalidCodeError, InvalidOptionError, InvalidStateError, MissingCodeError
+  because, AuthorizationDeniedError, InvalidCodeError, InvalidOptionError, InvalidStateError, MissingCodeError
 } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { newSessionId, type SessionCookie } from './session-cookie.js'
@@ -122,7 +122,7 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     } catch (err) {
       if (!(err instanceof TokenRefusedError)) throw err
       if (err.error === 'invalid_grant' || err.error === 'invalid_request') {
-        throw new InvalidCodeError(err.error, { cause: err })
+        throw new InvalidCodeError(err.error, because(err))
       }
       throw clientRefused(err)
     }

@@ -2,8 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Pool, type Dispatcher } from 'undici'
 import { safeApiPath } from './api-path.js'
-import type { Authenticator } from './authenticator.js'
-import { InvalidPathError, NoSessionError, UpstreamError, UpstreamTimeoutError } from './errors.js'
+import { forgetting, type Authenticator } from './authenticator.js'
+import { because, InvalidPathError, NoSessionError, UpstreamError, UpstreamTimeoutError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { SessionCookie } from './session-cookie.js'
 import type { SpotifyToken } from './store/types.js'
@@ -105,8 +105,8 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
       })
       return { status: response.statusCode, headers: response.headers, body: Buffer.from(await response.body.arrayBuffer()) }
     } catch (cause) {
-      if (TIMEOUT_CODES.has((cause as { code?: string }).code as string)) throw new UpstreamTimeoutError({ cause })
-      throw new UpstreamError('the Web API could not be reached', { cause })
+      if (TIMEOUT_CODES.has((cause as { code?: string }).code as string)) throw new UpstreamTimeoutError(because(cause))
+      throw new UpstreamError('the Web API could not be reached', because(cause))
     }
   }
 
@@ -119,17 +119,16 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
     const path = upstreamBase + safe + (queryAt === -1 ? '' : raw.slice(queryAt))
 
     const sessionId = cookie.read(request, reply)
-    let token = sessionId === undefined
-      ? undefined
-      : authenticator.freshNow(sessionId) ?? await authenticator.tokenFor(sessionId)
-    if (token === undefined) throw new NoSessionError()
+    if (sessionId === undefined) throw new NoSessionError()
+    // A session that is gone or revoked also loses its cookie, as with getToken().
+    let token = authenticator.freshNow(sessionId) ??
+      await forgetting(authenticator.tokenFor(sessionId), () => { cookie.clear(reply) }, true) as SpotifyToken
 
     let response = await forward(request, path, token)
     if (response.status === 401) {
       // Refused before its time: renew once, retry once; a second 401 goes
       // back to the client as it came.
-      token = await authenticator.renew(sessionId as string, token.accessToken)
-      if (token === undefined) throw new NoSessionError()
+      token = await forgetting(authenticator.renew(sessionId, token.accessToken), () => { cookie.clear(reply) }, true) as SpotifyToken
       response = await forward(request, path, token)
     }
     return reply.code(response.status).headers(returnedHeaders(response.headers, request.method === 'HEAD')).send(response.body)

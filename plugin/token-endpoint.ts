@@ -1,6 +1,6 @@
 import got, { type Got, type Response } from 'got'
 import type { Agents } from './agents.js'
-import { UpstreamError, UpstreamTimeoutError } from './errors.js'
+import { because, UpstreamError, UpstreamTimeoutError } from './errors.js'
 import type { SpotifyToken } from './store/types.js'
 
 /**
@@ -24,7 +24,7 @@ export class TokenRefusedError extends Error {
  * the server's configuration is wrong, not the user's code or session.
  */
 export function clientRefused (err: TokenRefusedError): InstanceType<typeof UpstreamError> {
-  return new UpstreamError(`the token endpoint refused the client (${err.error})`, { cause: err })
+  return new UpstreamError(`the token endpoint refused the client (${err.error})`, because(err))
 }
 
 export interface TokenEndpointOptions {
@@ -133,8 +133,8 @@ export function createTokenEndpoint (options: TokenEndpointOptions): TokenEndpoi
     try {
       response = await client(tokenUrl, { form })
     } catch (cause) {
-      if ((cause as { code?: string }).code === 'ETIMEDOUT') throw new UpstreamTimeoutError({ cause })
-      throw new UpstreamError('the token endpoint could not be reached', { cause })
+      if ((cause as { code?: string }).code === 'ETIMEDOUT') throw new UpstreamTimeoutError(because(cause))
+      throw new UpstreamError('the token endpoint could not be reached', because(cause))
     }
     const body = parseJson(response.body)
     if (response.statusCode === 200 && isTokenResponse(body)) return body

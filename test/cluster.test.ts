@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { redisStore, type TokenStore } from '../plugin/index.js'
 import { createSpotifyEmulator, type SpotifyEmulator } from '../plugin/emulator/index.js'
-import { build, CLIENT_ID, CLIENT_SECRET, type Built, CookieJar, REDIRECT_URI } from './helpers/build.js'
+import { build, CLIENT_ID, CLIENT_SECRET, type Built, CookieJar, REDIRECT_URI, SECRET } from './helpers/build.js'
 import { newClient, privateRedis, REDIS_URL, redisOrSkip, uniquePrefix } from './helpers/redis.js'
 
 type Tap = Test
@@ -72,19 +72,22 @@ t.test('one refresh per session across the cluster', async (t) => {
   })
 
   await t.test('a lock holder that dies: another instance refreshes after the lock TTL', async (t) => {
-    const { emulator, instances, store } = await cluster(t, uniquePrefix(t, redis))
+    const prefix = uniquePrefix(t, redis)
+    const { emulator, instances, store } = await cluster(t, prefix)
     const { jar } = await (instances[2] as Built).login()
     const sessionId = sessionIdOf(jar)
     await expireStored(store, sessionId)
-    // A holder that takes the lock for 300 ms and is never heard of again.
-    const dead = await (store.lock as NonNullable<TokenStore['lock']>)(sessionId, 300)
+    // A holder that takes the lock (300 ms + twice its 50 ms command timeout)
+    // and is never heard of again.
+    const holder = redisStore({ client: redis, prefix, secret: SECRET, commandTimeout: 50 })
+    const dead = await (holder.lock as NonNullable<TokenStore['lock']>)(sessionId, 300)
     t.type(dead, 'function')
     emulator.control.resetCounters()
     const started = Date.now()
     const responses = await storm(instances, jar, 30)
     t.same(responses.map((r) => r.statusCode), Array(30).fill(200))
     t.equal(emulator.control.counters.refresh_token, 1)
-    t.ok(Date.now() - started >= 250, 'the waiters waited for the lock to lapse')
+    t.ok(Date.now() - started >= 350, 'the waiters waited for the lock to lapse')
   })
 
   await t.test('a lock that never lapses in time answers 503, and the session survives', async (t) => {

@@ -55,6 +55,9 @@ t.test('a whole session logged at trace level contains no token, code, state, co
   t.equal((await request(jar, { method: 'POST', url: '/logout' })).statusCode, 303)
 
   const text = logs.join('')
+  const ours = logs.filter((line) => line.includes('FST_SPOTIFY') || line.includes('fastify-spotify-auth'))
+  t.ok(ours.length >= 3, `${ours.length} log lines about the plugin's errors`)
+  for (const line of ours) t.notMatch(line, /\\n\s+at /, 'no stack trace in the plugin\'s log lines')
   t.ok(text.includes('incoming request'), 'request logging is on')
   t.ok(text.includes('/callback?[redacted]'), 'the callback URL is logged without its query')
   t.ok(secrets.size > 12, `watched ${secrets.size} secrets`)

@@ -247,41 +247,6 @@ t.test('the proxy can be turned off, and moved', async (t) => {
   t.equal((await moved.request(session.jar, { url: '/api/spotify/me' })).statusCode, 200)
 })
 
-t.test('a proxy registered under a parent prefix forwards the right path', async (t) => {
-  const Fastify = (await import('fastify')).default
-  const spotifyAuth = (await import('../plugin/index.js')).default
-  const { memoryStore } = await import('../plugin/index.js')
-  const { createSpotifyEmulator, users } = await import('../plugin/emulator/index.js')
-  const { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, SECRET } = await import('./helpers/build.js')
-  const store = memoryStore()
-  const emulator = await createSpotifyEmulator({ clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }] })
-  t.teardown(() => emulator.close())
-  const app = Fastify()
-  await app.register(async (api) => {
-    await api.register(spotifyAuth, {
-      clientId: CLIENT_ID,
-      clientSecret: CLIENT_SECRET,
-      redirectUri: REDIRECT_URI,
-      secret: SECRET,
-      accountsUrl: emulator.url,
-      apiUrl: emulator.url,
-      store
-    })
-  }, { prefix: '/api' })
-  t.teardown(() => app.close())
-  const user = users[0] as { id: string }
-  const tokens = emulator.control.issueTokens(user.id, [])
-  await app.ready()
-  // A session made directly through the store, as a custom login would.
-  const sessionId = 'A'.repeat(43)
-  await store.set(sessionId, { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, expiresAt: Math.floor(Date.now() / 1000) + 3600, scope: [], obtainedAt: Math.floor(Date.now() / 1000), refreshes: 0 })
-  const { signerFactory } = await import('@fastify/cookie')
-  const cookie = `spotify_session=${signerFactory(SECRET).sign(sessionId)}`
-  const response = await app.inject({ url: '/api/spotify/me', headers: { cookie } })
-  t.equal(response.statusCode, 200)
-  t.equal(response.json().id, user.id)
-})
-
 t.test('a POST without a body is forwarded without one', async (t) => {
   const { login, request, emulator } = await build(t, { plugin: { scopes: ['playlist-modify-private'] } })
   const { jar } = await login()

@@ -81,6 +81,7 @@ t.test('invalid_grant: 401, the session is deleted, the next request makes no to
   t.equal(revoked.statusCode, 401)
   t.equal(revoked.json().error.code, 'FST_SPOTIFY_SESSION_REVOKED')
   t.equal(emulator.control.counters.refresh_token, 1)
+  t.notOk(jar.cookies.has('spotify_session'), 'the cookie of the ended session is cleared')
   emulator.control.resetCounters()
   const next = await request(jar, { url: '/spotify/me' })
   t.equal(next.statusCode, 401)

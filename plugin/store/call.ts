@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '../errors.js'
+import { because, StoreUnavailableError } from '../errors.js'
 
 /**
  * Runs a store operation, turning any failure (Redis down, a custom store's
@@ -8,6 +8,6 @@ export async function storeCall<T> (operation: () => Promise<T>): Promise<T> {
   try {
     return await operation()
   } catch (cause) {
-    throw new StoreUnavailableError({ cause })
+    throw new StoreUnavailableError(because(cause))
   }
 }

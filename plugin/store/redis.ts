@@ -131,9 +131,13 @@ export function redisStore (options: RedisStoreOptions): TokenStore {
     })
   }
 
-  function keysOf (sessionId: string): string[] {
+  function namesOf (sessionId: string): string[] {
     if (sealer === undefined) throw new Error('redisStore is not initialised: register it with the plugin or pass options.secret')
-    return sealer.names(sessionId).map((name) => `${prefix}s:${name}`)
+    return sealer.names(sessionId)
+  }
+
+  function keysOf (sessionId: string): string[] {
+    return namesOf(sessionId).map((name) => `${prefix}s:${name}`)
   }
 
   function sealed (token: SpotifyToken, key: string): string {
@@ -179,9 +183,11 @@ export function redisStore (options: RedisStoreOptions): TokenStore {
       await run(() => client.call('DEL', ...keys))
     },
     async lock (sessionId, ttlMs) {
-      const key = `${prefix}lock:${keysOf(sessionId)[0] as string}`
+      const key = `${prefix}lock:${namesOf(sessionId)[0] as string}`
       const token = randomBytes(16).toString('base64url')
-      const taken = await run(() => client.call('SET', key, token, 'PX', Math.ceil(ttlMs), 'NX'))
+      // ttlMs covers the holder's token call; its read and its write to
+      // Redis may each take up to commandTimeout on top.
+      const taken = await run(() => client.call('SET', key, token, 'PX', Math.ceil(ttlMs + 2 * commandTimeout), 'NX'))
       if (taken !== 'OK') return undefined
       return async () => {
         await run(() => commands[names.unlock]!(key, token))

@@ -51,8 +51,9 @@ export interface TokenStore {
   /**
    * Optional: a lock around one session's refresh, shared by every process
    * using the store. Resolves a release function when taken, `undefined`
-   * when another holder has it. It must expire by itself after `ttlMs`, so
-   * that a holder that dies does not block the session. Without it, refreshes
+   * when another holder has it. It must expire by itself, so that a holder
+   * that dies does not block the session: `ttlMs` covers the holder's call
+   * to Spotify, and a store adds the time its own read and write may take. Without it, refreshes
    * are single-flight within a process only.
    */
   lock? (sessionId: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>
