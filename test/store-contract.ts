@@ -40,6 +40,20 @@ export async function testTokenStore (t: Test, create: () => TokenStore | Promis
     t.same(JSON.parse(JSON.stringify(read)), token, 'survives JSON: plain data')
   })
 
+  await t.test('peek, when offered, answers like get', async (t) => {
+    const store = await create()
+    if (store.peek === undefined) {
+      t.pass('this store does not peek')
+      return
+    }
+    const id = sampleSessionId()
+    t.equal(store.peek(id), undefined)
+    await store.set(id, sampleToken(4))
+    t.same(store.peek(id), await store.get(id))
+    await store.delete(id)
+    t.equal(store.peek(id), undefined)
+  })
+
   await t.test('set overwrites; sessions are independent', async (t) => {
     const store = await create()
     const a = sampleSessionId()
