@@ -1,5 +1,3 @@
-import { once } from 'node:events'
-import { createServer } from 'node:net'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildDemo, type Demo, type DemoOptions } from '../../demo/app.js'
 import { loadConfig, type DemoConfig, type Env } from '../../demo/config.js'
@@ -25,16 +23,7 @@ export async function startDemo (t: Teardown, env: Env = {}, options: DemoOption
   return demo
 }
 
-/** A free TCP port on 127.0.0.1 (free when this resolves). */
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
+export { freePort } from './ports.js'
 
 export interface RequestOptions {
   method?: string

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
+import { freePort } from './ports.js'
 import type { Test } from 'tap'
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -49,16 +49,6 @@ export function uniquePrefix (t: { teardown (fn: () => unknown): void }, client:
     if (keys.length > 0) await client.del(...keys)
   })
   return prefix
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 /** A private redis-server, to stop, freeze and restart without touching the shared one. */
