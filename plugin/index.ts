@@ -67,7 +67,6 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   const cookie = createSessionCookie(options)
   const services = {
     options,
-    agents,
     endpoint,
     authenticator,
     cookie,
