@@ -205,13 +205,14 @@ export class Authenticator {
         throw err
       }
       if (err.error === 'invalid_grant') {
-        // A sibling may have rotated the refresh token under us (a lost race,
-        // or a lock that expired mid-refresh): then its token is good.
-        const current = await this.read(sessionId)
-        if (current !== undefined && moved(current, stale)) return current
         // Revoked, unknown or past its lifetime: no retry can help, and the
-        // session must not linger to fail again on every request.
-        await storeCall(() => this.#store.delete(sessionId))
+        // session must not linger to fail again on every request. Unless a
+        // sibling rotated the refresh token under us (a lost race, or a lock
+        // that expired mid-refresh): then the record has moved on, is not
+        // deleted, and its token is good.
+        await storeCall(() => this.#store.delete(sessionId, stale))
+        const current = await this.read(sessionId)
+        if (current !== undefined) return current
         throw new SessionRevokedError(because(err))
       }
       // The session is kept for when the configuration is fixed.

@@ -75,6 +75,20 @@ export async function testTokenStore (t: Test, create: () => TokenStore | Promis
     await t.resolves(store.delete(sampleSessionId()))
   })
 
+  await t.test('delete with an expected version deletes only that version', async (t) => {
+    const store = await create()
+    const id = sampleSessionId()
+    const first = sampleToken(1, 0)
+    const second = sampleToken(1, 1)
+    await store.set(id, first)
+    await store.update(id, first, second)
+    await store.delete(id, first)
+    t.same(await store.get(id), second, 'a record that moved on is kept')
+    await store.delete(id, second)
+    t.equal(await store.get(id), undefined, 'the expected version is deleted')
+    await t.resolves(store.delete(id, second), 'nothing left to delete is fine')
+  })
+
   await t.test('update writes over the expected version', async (t) => {
     const store = await create()
     const id = sampleSessionId()

@@ -65,7 +65,8 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
       write(sessionId, next)
       return true
     },
-    async delete (sessionId) {
+    async delete (sessionId, expected) {
+      if (expected !== undefined && read(sessionId)?.refreshes !== expected.refreshes) return
       entries.delete(sessionId)
     }
   }

@@ -71,12 +71,20 @@ for i, key in ipairs(KEYS) do
 end
 return 0`
 
+/** Deletes every name of a record, only while it is at the expected version. ARGV: version. */
+const DELETE_IF = `
+for i, key in ipairs(KEYS) do
+  local version = redis.call('HGET', key, 'v')
+  if version and version ~= ARGV[1] then return 0 end
+end
+return redis.call('DEL', unpack(KEYS))`
+
 /** Releases a lock only if it still holds our token (it may have expired and been taken). */
 const UNLOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`
 
-interface CommandNames { get: string, set: string, update: string, unlock: string }
+interface CommandNames { get: string, set: string, update: string, deleteIf: string, unlock: string }
 
 type Command = (...args: Array<string | number>) => Promise<unknown>
 
@@ -101,7 +109,7 @@ export function redisStore (options: RedisStoreOptions): TokenStore {
 
   const commands = client as unknown as Record<string, Command>
   let sealer: Sealer | undefined
-  let names: CommandNames = { get: '', set: '', update: '', unlock: '' }
+  let names: CommandNames = { get: '', set: '', update: '', deleteIf: '', unlock: '' }
 
   function useSecrets (secrets: readonly string[]): void {
     sealer = createSealer(secrets)
@@ -109,10 +117,11 @@ export function redisStore (options: RedisStoreOptions): TokenStore {
     // The key count is fixed (one name per secret) so that ioredis knows which
     // arguments are keys and applies a client's keyPrefix to them too.
     const n = secrets.length
-    names = { get: `spotifyAuthGet${n}`, set: `spotifyAuthSet${n}`, update: `spotifyAuthUpdate${n}`, unlock: 'spotifyAuthUnlock' }
+    names = { get: `spotifyAuthGet${n}`, set: `spotifyAuthSet${n}`, update: `spotifyAuthUpdate${n}`, deleteIf: `spotifyAuthDeleteIf${n}`, unlock: 'spotifyAuthUnlock' }
     client.defineCommand(names.get, { lua: GET, numberOfKeys: n })
     client.defineCommand(names.set, { lua: SET, numberOfKeys: n })
     client.defineCommand(names.update, { lua: UPDATE, numberOfKeys: n })
+    client.defineCommand(names.deleteIf, { lua: DELETE_IF, numberOfKeys: n })
     client.defineCommand(names.unlock, { lua: UNLOCK, numberOfKeys: 1 })
   }
   if (options.secret !== undefined) useSecrets(typeof options.secret === 'string' ? [options.secret] : options.secret)
@@ -178,9 +187,11 @@ export function redisStore (options: RedisStoreOptions): TokenStore {
         ...keys, previous.refreshes, next.refreshes, sealed(next, keys[0] as string), ttl))
       return written === 1
     },
-    async delete (sessionId) {
+    async delete (sessionId, expected) {
       const keys = keysOf(sessionId)
-      await run(() => client.call('DEL', ...keys))
+      await run(() => expected === undefined
+        ? client.call('DEL', ...keys)
+        : commands[names.deleteIf]!(...keys, expected.refreshes))
     },
     async lock (sessionId, ttlMs) {
       const key = `${prefix}lock:${namesOf(sessionId)[0] as string}`

@@ -46,8 +46,12 @@ export interface TokenStore {
    * so that a logout during a refresh is never undone.
    */
   update (sessionId: string, previous: SpotifyToken, next: SpotifyToken): Promise<boolean>
-  /** Deletes the session; no error when it does not exist. */
-  delete (sessionId: string): Promise<void>
+  /**
+   * Deletes the session; no error when it does not exist. With `expected`,
+   * only while the record is still at `expected.refreshes`: a refresh that
+   * Spotify refused must not delete the newer token a sibling just wrote.
+   */
+  delete (sessionId: string, expected?: SpotifyToken): Promise<void>
   /**
    * Optional: a lock around one session's refresh, shared by every process
    * using the store. Resolves a release function when taken, `undefined`
