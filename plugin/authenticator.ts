@@ -102,22 +102,6 @@ export class Authenticator {
   }
 
   /**
-   * For guards (`fastify.spotify.authenticate`): resolves when the session has
-   * a valid token (refreshed first if needed), rejects with the 401 otherwise,
-   * calling `gone` when the session no longer exists or was revoked. A fresh
-   * token costs one promise step on top of the store's.
-   */
-  guard (sessionId: string, gone: () => void): Promise<unknown> {
-    return this.#get(sessionId).then((token) => {
-      if (token === undefined) {
-        gone()
-        throw new NoSessionError()
-      }
-      return this.isFresh(token) ? token : forgetting(this.#refresh(sessionId, token), gone, true)
-    }, unavailable)
-  }
-
-  /**
    * After Spotify answered 401 to `rejectedAccessToken`: refresh, unless
    * someone else already replaced that token, in which case use theirs.
    */

@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { createAgents, destroyAgents } from './agents.js'
-import { Authenticator } from './authenticator.js'
+import { Authenticator, forgetting } from './authenticator.js'
 import { createApiClient } from './client.js'
 import { spotifyErrorHandler } from './error-reply.js'
 import { NoSessionError, TooEarlyError } from './errors.js'
@@ -107,7 +107,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
       }
       const checking = sessionId === undefined
         ? Promise.reject(new NoSessionError())
-        : authenticator.guard(sessionId, () => cookie.clear(reply))
+        : forgetting(authenticator.tokenFor(sessionId), () => { cookie.clear(reply) }, true)
       if (done === undefined) return checking
       checking.then(() => done(), done)
       return undefined
