@@ -83,7 +83,9 @@ export async function buildDemo (config: DemoConfig, options: DemoOptions = {}):
       store: store.store,
       refreshMargin: config.refreshMargin,
       accountsUrl: config.accountsUrl ?? emulator?.url,
-      apiUrl
+      apiUrl,
+      // The demo's own handler renders the plugin's errors as pages.
+      errorHandler: 'app'
     })
     await app.register(demoRoutes, { context, refreshMargin: config.refreshMargin })
     const opened = { store, emulator }

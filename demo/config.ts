@@ -18,8 +18,8 @@ export const DEFAULT_PORT = 5543
 export const DEFAULT_SCOPES = ['user-read-private', 'user-read-email', 'playlist-read-private', 'playlist-read-collaborative']
 /** Seconds: short, so that the demo shows a refresh within a minute or two. */
 export const DEFAULT_EMULATOR_TOKEN_TTL = 120
-/** The plugin's default `refreshMargin`, in seconds. */
-const REFRESH_MARGIN = 60
+/** The plugin's default `refreshMargin`, in ms. */
+const REFRESH_MARGIN = 60_000
 
 export interface DemoConfig {
   /** Interface to listen on. */
@@ -41,7 +41,7 @@ export interface DemoConfig {
   readonly logLevel: LogLevel
   /** Lifetime of the emulator's access tokens, in seconds. */
   readonly emulatorTokenTtl: number
-  /** The plugin's `refreshMargin`: 60 s, or half the emulator's token lifetime when that is shorter. */
+  /** The plugin's `refreshMargin` in ms: 60 s, or half the emulator's token lifetime when that is shorter. */
   readonly refreshMargin: number
   /** Things to warn about at start-up. */
   readonly warnings: readonly string[]
@@ -207,7 +207,7 @@ export function loadConfig (env: Env): DemoConfig {
     redisUrl: redisUrlOf(env),
     logLevel: logLevelOf(env),
     emulatorTokenTtl,
-    refreshMargin: spotify === undefined ? Math.min(REFRESH_MARGIN, Math.floor(emulatorTokenTtl / 2)) : REFRESH_MARGIN,
+    refreshMargin: spotify === undefined ? Math.min(REFRESH_MARGIN, Math.floor(emulatorTokenTtl / 2) * 1000) : REFRESH_MARGIN,
     warnings
   }
 }

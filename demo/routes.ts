@@ -16,11 +16,11 @@ import { FAVICON, htmlHeaders, renderLoggedIn, renderLoggedOut, type PageContext
 export interface DemoRoutesOptions {
   /** The page context of a new response. */
   context: () => PageContext
-  /** The plugin's `refreshMargin`, in seconds, for the page's explanation. */
+  /** The plugin's `refreshMargin`, in ms, for the page's explanation. */
   refreshMargin: number
 }
 
-/** The facts about a token that the browser may see. */
+/** The facts about a token that the browser may see; durations in seconds, as the page counts them. */
 export function tokenInfo (token: SpotifyToken, refreshMargin: number, now = Date.now()): TokenInfo {
   return {
     scopes: token.scope,
@@ -28,7 +28,7 @@ export function tokenInfo (token: SpotifyToken, refreshMargin: number, now = Dat
     expiresAt: new Date(token.expiresAt * 1000).toISOString(),
     refreshes: token.refreshes,
     lastRefreshAt: token.refreshes > 0 ? new Date(token.obtainedAt * 1000).toISOString() : null,
-    refreshMargin
+    refreshMargin: Math.floor(refreshMargin / 1000)
   }
 }
 

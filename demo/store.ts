@@ -4,12 +4,11 @@
  */
 import type { FastifyBaseLogger } from 'fastify'
 import { Redis } from 'ioredis'
-import { memoryStore, type TokenStore } from '../plugin/index.js'
-import { redisStore } from '../plugin/store/redis.js'
+import { memoryStore, redisStore, type StoreFactory, type TokenStore } from '../plugin/index.js'
 import { DemoConfigError, type DemoConfig } from './config.js'
 
 export interface DemoStore {
-  readonly store: TokenStore
+  readonly store: TokenStore | StoreFactory
   /** For the start-up line: `in memory`, or `in Redis at redis://host:port` (never the password). */
   readonly description: string
   /** Closes what the demo opened for the store (the Redis connection). */

@@ -21,18 +21,6 @@ export interface CauseSummary {
   readonly message: string
 }
 
-/** `{ cause }` for an error constructor: a summary of `error`, never the object itself. */
-export function because (error: unknown): { cause: CauseSummary } {
-  const e = error as { name?: unknown, code?: unknown, message?: unknown } | null | undefined
-  return {
-    cause: {
-      name: typeof e?.name === 'string' ? e.name : 'Error',
-      code: typeof e?.code === 'string' ? e.code : undefined,
-      message: typeof e?.message === 'string' ? e.message : String(error)
-    }
-  }
-}
-
 /** An option passed to `register` is missing or wrong; the message names it. */
 export const InvalidOptionError = createError<'FST_SPOTIFY_INVALID_OPTION', Detail>(
   'FST_SPOTIFY_INVALID_OPTION', 'fastify-spotify-auth: %s', 500, Error, false)
@@ -89,3 +77,28 @@ export const TooEarlyError = createError(
 /** Another process is refreshing this session and did not finish in time. */
 export const RefreshBusyError = createError(
   'FST_SPOTIFY_REFRESH_BUSY', 'The session is being refreshed elsewhere: try again', 503, Error, false)
+
+/**
+ * Every code an error of the plugin can carry, for an app's error handler to
+ * switch on: `if (error.code === errorCodes.NO_SESSION) …`.
+ */
+export const errorCodes = Object.freeze({
+  INVALID_OPTION: 'FST_SPOTIFY_INVALID_OPTION',
+  INVALID_STATE: 'FST_SPOTIFY_INVALID_STATE',
+  AUTHORIZATION_DENIED: 'FST_SPOTIFY_AUTHORIZATION_DENIED',
+  MISSING_CODE: 'FST_SPOTIFY_MISSING_CODE',
+  INVALID_CODE: 'FST_SPOTIFY_INVALID_CODE',
+  NO_SESSION: 'FST_SPOTIFY_NO_SESSION',
+  SESSION_REVOKED: 'FST_SPOTIFY_SESSION_REVOKED',
+  UPSTREAM_ERROR: 'FST_SPOTIFY_UPSTREAM_ERROR',
+  UPSTREAM_TIMEOUT: 'FST_SPOTIFY_UPSTREAM_TIMEOUT',
+  INVALID_PATH: 'FST_SPOTIFY_INVALID_PATH',
+  STORE_UNAVAILABLE: 'FST_SPOTIFY_STORE_UNAVAILABLE',
+  TOO_EARLY: 'FST_SPOTIFY_TOO_EARLY',
+  REFRESH_BUSY: 'FST_SPOTIFY_REFRESH_BUSY',
+  /** Sent in a response body only: an error that is not the plugin's, hidden behind a 500. */
+  INTERNAL: 'FST_SPOTIFY_INTERNAL'
+} as const)
+
+/** One of `errorCodes`. */
+export type SpotifyErrorCode = typeof errorCodes[keyof typeof errorCodes]

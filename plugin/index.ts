@@ -1,19 +1,19 @@
 import fastifyCookie from '@fastify/cookie'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
-import { createAgents, destroyAgents } from './agents.js'
-import { Authenticator, forgetting } from './authenticator.js'
-import { createApiClient } from './client.js'
-import { spotifyErrorHandler } from './error-reply.js'
-import { NoSessionError, TooEarlyError } from './errors.js'
-import { loginRoutes } from './login.js'
-import { logoutRoute } from './logout.js'
-import { resolveOptions, type SpotifyAuthOptions } from './options.js'
-import { proxyRoutes } from './proxy.js'
-import { SpotifyRequestContext, type SpotifyRequest } from './request-context.js'
-import { createSessionCookie } from './session-cookie.js'
+import { useErrorHandler } from './error-reply.js'
+import { checkedStore, resolveOptions, type SpotifyAuthOptions } from './options.js'
+import { loginRoutes } from './routes/login.js'
+import { logoutRoute } from './routes/logout.js'
+import { proxyRoutes } from './routes/proxy.js'
+import { createSessionCookie } from './session/cookie.js'
+import type { SpotifySession } from './session/session.js'
+import { Sessions, type SpotifyRequest } from './session/sessions.js'
+import { SessionTokens } from './session/tokens.js'
+import { createAgents, destroyAgents } from './spotify/agents.js'
+import { createApiClient, sessionClient } from './spotify/api-client.js'
+import { createTokenEndpoint } from './spotify/token-endpoint.js'
 import type { TokenStore } from './store/types.js'
-import { createTokenEndpoint } from './token-endpoint.js'
 
 /** What `fastify.spotify` offers. */
 export interface SpotifyAuthDecorator {
@@ -24,6 +24,11 @@ export interface SpotifyAuthDecorator {
    * without, it returns a promise.
    */
   authenticate (request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<unknown> | undefined
+  /**
+   * A session by its id, outside any request (a background job, a webhook):
+   * the same tokens, refresh and `api` as `request.spotify`, no cookie.
+   */
+  session (sessionId: string): SpotifySession
   /** The token store in use. */
   readonly store: TokenStore
 }
@@ -38,88 +43,51 @@ declare module 'fastify' {
   }
 }
 
-const kContext = Symbol('fastify-spotify-auth.context')
-const kReply = Symbol('fastify-spotify-auth.reply')
-
-interface Internals {
-  [kContext]: SpotifyRequestContext | null
-  [kReply]: FastifyReply | null
-}
-
 const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptions) => {
   const options = resolveOptions(rawOptions)
-  await options.store.init?.({ secrets: options.secrets })
+  const store = typeof options.store === 'function'
+    ? checkedStore(await options.store({ secrets: options.secrets }), 'the store built by options.store')
+    : options.store
   if (!app.hasRequestDecorator('cookies')) await app.register(fastifyCookie)
 
   const agents = createAgents()
   app.addHook('onClose', async () => { destroyAgents(agents) })
   const endpoint = createTokenEndpoint({ ...options, agents })
-  const authenticator = new Authenticator({
-    store: options.store,
+  const tokens = new SessionTokens({
+    store,
     endpoint,
     refreshMargin: options.refreshMargin,
     // A lock outlives the token call it guards, so it never expires while the
     // holder can still write.
-    lockTtlMs: options.timeout + 1000,
+    lockTtl: options.timeout + 1000,
     onRefresh: options.onRefresh,
     log: app.log
   })
-  const cookie = createSessionCookie(options)
-  const services = {
-    options,
-    endpoint,
-    authenticator,
-    cookie,
-    store: options.store,
-    apiClient: createApiClient(options, agents)
-  }
+  const apiClient = createApiClient(options, agents)
+  const sessions = new Sessions({
+    tokens,
+    store,
+    clientFor: (session) => sessionClient(apiClient, session)
+  }, createSessionCookie(options))
 
-  // request.spotify needs the reply (to set or clear the cookie), which a
-  // request does not reference: one assignment per request keeps it at hand,
-  // and the context itself is only built when a handler reads it.
-  app.decorateRequest(kReply, null)
-  app.decorateRequest(kContext, null)
-  app.addHook('onRequest', (request, reply, done) => {
-    (request as unknown as Internals)[kReply] = reply
-    done()
-  })
+  Sessions.prepare(app)
   app.decorateRequest('spotify', {
     getter (this: FastifyRequest) {
-      const internals = this as unknown as Internals
-      if (internals[kContext] === null) {
-        const reply = internals[kReply]
-        if (reply === null) throw new TooEarlyError()
-        internals[kContext] = new SpotifyRequestContext(services, this, reply)
-      }
-      return internals[kContext]
+      return sessions.of(this)
     }
   })
 
   app.decorate('spotify', {
-    // `await request.spotify.getToken()` in effect, but this runs before every
-    // guarded route: no request context, and with a store that can `peek`,
-    // a fresh token lets the route go on synchronously, without a promise.
-    authenticate (request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction) {
-      const sessionId = cookie.read(request, reply)
-      if (done !== undefined && sessionId !== undefined && authenticator.freshNow(sessionId) !== undefined) {
-        done()
-        return undefined
-      }
-      const checking = sessionId === undefined
-        ? Promise.reject(new NoSessionError())
-        : forgetting(authenticator.tokenFor(sessionId), () => { cookie.clear(reply) }, true)
-      if (done === undefined) return checking
-      checking.then(() => done(), done)
-      return undefined
-    },
-    store: options.store
+    authenticate: sessions.authenticate.bind(sessions),
+    session: (sessionId: string) => sessions.open(sessionId),
+    store
   } satisfies SpotifyAuthDecorator)
 
   await app.register(async (scope) => {
-    scope.setErrorHandler(spotifyErrorHandler(app))
-    await loginRoutes(scope, services)
-    await scope.register(logoutRoute, options)
-    if (options.proxyPrefix !== false) await scope.register(proxyRoutes, services)
+    useErrorHandler(scope, app, options.errorHandler)
+    await loginRoutes(scope, { options, endpoint, sessions })
+    await scope.register(logoutRoute, { options, sessions })
+    if (options.proxyPrefix !== false) await scope.register(proxyRoutes, { options, sessions })
   })
 }
 
@@ -134,10 +102,28 @@ export default fp(spotifyAuth, {
 })
 
 export { spotifyAuth }
-export * from './errors.js'
-export type { ApiRetryOptions, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
-export type { SpotifyRequest } from './request-context.js'
+export {
+  errorCodes,
+  AuthorizationDeniedError,
+  InvalidCodeError,
+  InvalidOptionError,
+  InvalidPathError,
+  InvalidStateError,
+  MissingCodeError,
+  NoSessionError,
+  RefreshBusyError,
+  SessionRevokedError,
+  StoreUnavailableError,
+  TooEarlyError,
+  UpstreamError,
+  UpstreamTimeoutError,
+  type CauseSummary,
+  type SpotifyErrorCode
+} from './errors.js'
 export type { SpotifyErrorBody } from './error-reply.js'
+export type { ApiRetryOptions, LoginEvent, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
+export type { SpotifySession } from './session/session.js'
+export type { SpotifyRequest } from './session/sessions.js'
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { redisStore, type RedisClient, type RedisStoreOptions } from './store/redis.js'
-export type { SpotifyToken, StoreContext, TokenStore } from './store/types.js'
+export type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './store/types.js'

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { InvalidOptionError } from './errors.js'
 import { memoryStore } from './store/memory.js'
-import type { SpotifyToken, TokenStore } from './store/types.js'
+import type { SpotifyToken, StoreFactory, TokenStore } from './store/types.js'
 
 /** Options of the session cookie. */
 export interface SessionCookieOptions {
@@ -13,7 +13,7 @@ export interface SessionCookieOptions {
   sameSite?: 'lax' | 'strict'
   /** Default: the host that set it. */
   domain?: string
-  /** Lifetime in seconds. Default 30 days; `null` for a browser-session cookie. */
+  /** Lifetime in seconds, as the cookie's own `Max-Age`. Default 30 days; `null` for a browser-session cookie. */
   maxAge?: number | null
 }
 
@@ -37,8 +37,11 @@ export interface SpotifyAuthOptions {
   secret: string | readonly string[]
   /** Scopes to request. Default none (public data only). */
   scopes?: readonly string[]
-  /** Where tokens live. Default `memoryStore()`. */
-  store?: TokenStore
+  /**
+   * Where tokens live: a store, or a function that builds one from the
+   * plugin's context (`redisStore({ client })` is one). Default `memoryStore()`.
+   */
+  store?: TokenStore | StoreFactory
   /** Default `/login`. */
   loginPath?: string
   /** Default `/logout` (POST). */
@@ -51,7 +54,7 @@ export interface SpotifyAuthOptions {
   pkce?: boolean
   /** Make Spotify show the consent dialog even when already approved. Default false. */
   showDialog?: boolean
-  /** Seconds before expiry from which a token counts as expired. Default 60. */
+  /** Milliseconds before expiry from which a token counts as expired. Default 60 000. */
   refreshMargin?: number
   /** Default `https://accounts.spotify.com`. */
   accountsUrl?: string
@@ -63,10 +66,28 @@ export interface SpotifyAuthOptions {
   cookie?: SessionCookieOptions
   /** Retries of `request.spotify.api`. */
   retry?: ApiRetryOptions
-  /** Called after a successful login, before the redirect. A throw fails the login. */
-  onLogin?: (request: FastifyRequest, token: SpotifyToken) => Promise<void> | void
+  /**
+   * Who renders the errors of the plugin's own routes (login, callback,
+   * logout, proxy). `'spotify'` (default): JSON in the Web API's error shape.
+   * `'app'`: the app's error handler, which gets each error with its stable
+   * `code` and `statusCode`.
+   */
+  errorHandler?: 'spotify' | 'app'
+  /**
+   * Called after a successful login, before the browser gets its cookie, with
+   * the new session's id and token. A throw fails the login and deletes the
+   * session.
+   */
+  onLogin?: (request: FastifyRequest, login: LoginEvent) => Promise<void> | void
   /** Called after every successful refresh. A throw is logged, never fails the request. */
   onRefresh?: (sessionId: string, token: SpotifyToken) => Promise<void> | void
+}
+
+/** What `onLogin` learns of a login. */
+export interface LoginEvent {
+  /** The new session's id: keep it to reach the session later, outside a request. */
+  readonly sessionId: string
+  readonly token: SpotifyToken
 }
 
 /** Options after validation, with every default applied: plain data. */
@@ -77,20 +98,20 @@ export interface ResolvedOptions {
   callbackPath: string
   secrets: string[]
   scopes: string[]
-  store: TokenStore
+  store: TokenStore | StoreFactory
   loginPath: string
   logoutPath: string
   proxyPrefix: string | false
   successRedirect: string
   pkce: boolean
   showDialog: boolean
-  /** Seconds, like token times. */
   refreshMargin: number
   accountsUrl: string
   apiUrl: string
   timeout: number
   cookie: Required<Omit<SessionCookieOptions, 'domain'>> & { domain: string | undefined }
   retry: Required<ApiRetryOptions>
+  errorHandler: 'spotify' | 'app'
   onLogin: SpotifyAuthOptions['onLogin']
   onRefresh: SpotifyAuthOptions['onRefresh']
 }
@@ -178,17 +199,28 @@ function scopesOf (value: unknown): string[] {
   return [...new Set(value as string[])]
 }
 
-function storeOf (value: unknown): TokenStore {
+const STORE_METHODS = ['get', 'set', 'update', 'delete'] as const
+
+/** A store, or a factory whose store is checked once it is built (`checkedStore`). */
+function storeOf (value: unknown): TokenStore | StoreFactory {
   if (value === undefined) return memoryStore()
-  const methods = ['get', 'set', 'update', 'delete'] as const
-  if (!isPlainObjectLike(value) || !methods.every((name) => typeof value[name] === 'function')) {
-    fail('options.store must implement get, set, update and delete (see TokenStore)')
-  }
-  return value as unknown as TokenStore
+  if (typeof value === 'function') return value as StoreFactory
+  return checkedStore(value, 'options.store')
 }
 
-function isPlainObjectLike (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null
+/** `value` if it implements the store contract; `what` names it in the message. */
+export function checkedStore (value: unknown, what: string): TokenStore {
+  const store = value as Record<string, unknown> | null
+  if (typeof store !== 'object' || store === null || !STORE_METHODS.every((name) => typeof store[name] === 'function')) {
+    fail(`${what} must implement get, set, update and delete (see TokenStore)`)
+  }
+  return value as TokenStore
+}
+
+function errorHandlerOf (value: unknown): 'spotify' | 'app' {
+  if (value === undefined) return 'spotify'
+  if (value !== 'spotify' && value !== 'app') fail('options.errorHandler must be "spotify" or "app"')
+  return value
 }
 
 function successRedirectOf (value: unknown): string {
@@ -261,12 +293,13 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     successRedirect: successRedirectOf(options.successRedirect),
     pkce: optionalBoolean(options.pkce, 'pkce', true),
     showDialog: optionalBoolean(options.showDialog, 'showDialog', false),
-    refreshMargin: optionalNumber(options.refreshMargin, 'refreshMargin', 60, 0),
+    refreshMargin: optionalNumber(options.refreshMargin, 'refreshMargin', 60_000, 0),
     accountsUrl: baseUrl(options.accountsUrl, 'accountsUrl', 'https://accounts.spotify.com'),
     apiUrl: baseUrl(options.apiUrl, 'apiUrl', 'https://api.spotify.com'),
     timeout: optionalNumber(options.timeout, 'timeout', 10_000, 1),
     cookie: cookieOf(options.cookie, redirect.protocol === 'https:'),
     retry: retryOf(options.retry),
+    errorHandler: errorHandlerOf(options.errorHandler),
     onLogin: optionalFunction(options.onLogin, 'onLogin'),
     onRefresh: optionalFunction(options.onRefresh, 'onRefresh')
   }

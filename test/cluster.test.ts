@@ -79,7 +79,7 @@ t.test('one refresh per session across the cluster', async (t) => {
     await expireStored(store, sessionId)
     // A holder that takes the lock (300 ms + twice its 50 ms command timeout)
     // and is never heard of again.
-    const holder = redisStore({ client: redis, prefix, secret: SECRET, commandTimeout: 50 })
+    const holder = await redisStore({ client: redis, prefix, commandTimeout: 50 })({ secrets: [SECRET] })
     const dead = await (holder.lock as NonNullable<TokenStore['lock']>)(sessionId, 300)
     t.type(dead, 'function')
     emulator.control.resetCounters()
@@ -132,7 +132,7 @@ t.test('one refresh per session across the cluster', async (t) => {
       clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }]
     })
     t.teardown(() => emulator.close())
-    const full = redisStore({ client: await newClient(t), prefix })
+    const full = await redisStore({ client: await newClient(t), prefix })({ secrets: [SECRET] })
     let reached!: () => void
     const atLock = new Promise<void>((resolve) => { reached = resolve })
     let open!: () => void
@@ -142,7 +142,6 @@ t.test('one refresh per session across the cluster', async (t) => {
       set: full.set,
       update: full.update,
       delete: full.delete,
-      init: full.init as NonNullable<TokenStore['init']>,
       async lock (sessionId, ttlMs) {
         reached()
         await gate
@@ -173,8 +172,8 @@ t.test('one refresh per session across the cluster', async (t) => {
     })
     t.teardown(() => emulator.close())
     const withoutLock = async (): Promise<TokenStore> => {
-      const full = redisStore({ client: await newClient(t), prefix })
-      return { get: full.get, set: full.set, update: full.update, delete: full.delete, init: full.init as NonNullable<TokenStore['init']> }
+      const full = await redisStore({ client: await newClient(t), prefix })({ secrets: [SECRET] })
+      return { get: full.get, set: full.set, update: full.update, delete: full.delete }
     }
     const a = await build(t, { sharedEmulator: emulator, plugin: { store: await withoutLock() } })
     const b = await build(t, { sharedEmulator: emulator, plugin: { store: await withoutLock() } })

@@ -113,8 +113,9 @@ t.test('secret rotation: old cookies still verify and are re-signed with the new
   t.equal((await newOnly.app.inject({ url: '/spotify/me', headers: { cookie: `spotify_session=${before}` } })).statusCode, 401, 'a dropped secret no longer verifies')
 })
 
-t.test('an app error handler renders the plugin\'s errors with their codes', async (t) => {
+t.test('with errorHandler: app, the app\'s error handler renders the plugin\'s errors with their codes', async (t) => {
   const { app } = await build(t, {
+    plugin: { errorHandler: 'app' },
     before (app) {
       app.setErrorHandler(async (error: { code?: string, statusCode?: number }, _request, reply) => {
         return reply.code(error.statusCode ?? 500).type('text/html').send(`<p>${error.code}</p>`)
@@ -124,6 +125,17 @@ t.test('an app error handler renders the plugin\'s errors with their codes', asy
   const response = await app.inject('/spotify/me')
   t.equal(response.statusCode, 401)
   t.equal(response.body, '<p>FST_SPOTIFY_NO_SESSION</p>')
+})
+
+t.test('by default the plugin\'s routes answer in Spotify\'s shape, whatever the app\'s handler', async (t) => {
+  const { app } = await build(t, {
+    before (app) {
+      app.setErrorHandler(async (_error, _request, reply) => reply.code(418).send('the app\'s'))
+    }
+  })
+  const response = await app.inject('/spotify/me')
+  t.equal(response.statusCode, 401)
+  t.same(response.json(), { error: { status: 401, message: 'Not logged in with Spotify', code: 'FST_SPOTIFY_NO_SESSION' } })
 })
 
 t.test('errors that are not ours keep their 4xx, and a 5xx hides its message', async (t) => {

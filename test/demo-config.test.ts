@@ -31,7 +31,7 @@ t.test('defaults: the emulator on 127.0.0.1:5543, SPEC §6 scopes, a random secr
   t.equal(config.redisUrl, undefined)
   t.equal(config.logLevel, 'info')
   t.equal(config.emulatorTokenTtl, 120)
-  t.equal(config.refreshMargin, 60)
+  t.equal(config.refreshMargin, 60_000)
   t.ok(config.sessionSecret.length >= 32)
   t.not(loadConfig({}).sessionSecret, config.sessionSecret, 'random each time')
   t.match(config.warnings, [/SESSION_SECRET is not set: .*sessions? end/])
@@ -62,7 +62,7 @@ t.test('every variable is read', async (t) => {
   t.equal(config.sessionSecret, SECRET, 'trimmed')
   t.equal(config.redisUrl, 'redis://:password@127.0.0.1:6379/2')
   t.equal(config.logLevel, 'warn', 'case-insensitive')
-  t.equal(config.refreshMargin, 60, 'real Spotify: the plugin default')
+  t.equal(config.refreshMargin, 60_000, 'real Spotify: the plugin default')
   t.same(config.warnings, [])
 })
 
@@ -90,11 +90,11 @@ t.test('the default redirect URI follows PORT and an IPv6 loopback HOST', async 
 
 t.test('EMULATOR_TOKEN_TTL sets the emulator token lifetime, and a short one a shorter refresh margin', async (t) => {
   t.equal(loadConfig({ EMULATOR_TOKEN_TTL: '3600' }).emulatorTokenTtl, 3600)
-  t.equal(loadConfig({ EMULATOR_TOKEN_TTL: '3600' }).refreshMargin, 60)
-  t.equal(loadConfig({ EMULATOR_TOKEN_TTL: '30' }).refreshMargin, 15, 'half the lifetime')
+  t.equal(loadConfig({ EMULATOR_TOKEN_TTL: '3600' }).refreshMargin, 60_000)
+  t.equal(loadConfig({ EMULATOR_TOKEN_TTL: '30' }).refreshMargin, 15_000, 'half the lifetime')
   t.equal(loadConfig({ EMULATOR_TOKEN_TTL: '1' }).refreshMargin, 0)
   const real = loadConfig({ SPOTIFY_CLIENT_ID: 'a1', SPOTIFY_CLIENT_SECRET: 'b2', SESSION_SECRET: SECRET, EMULATOR_TOKEN_TTL: '30' })
-  t.equal(real.refreshMargin, 60)
+  t.equal(real.refreshMargin, 60_000)
   t.match(real.warnings, [/EMULATOR_TOKEN_TTL is ignored with real Spotify/])
 })
 

@@ -66,11 +66,11 @@ t.test('escapeHtml escapes the five characters, and anything becomes text', asyn
 t.test('tokenInfo: seconds left (never negative), last refresh only after one', async (t) => {
   const now = Date.UTC(2025, 0, 1, 12, 0, 0)
   const token = { accessToken: 'A', refreshToken: 'R', scope: ['s'], expiresAt: now / 1000 + 90, obtainedAt: now / 1000 - 30, refreshes: 0 }
-  t.same(tokenInfo(token, 60, now - 500), {
+  t.same(tokenInfo(token, 60_000, now - 500), {
     scopes: ['s'], expiresIn: 90, expiresAt: '2025-01-01T12:01:30.000Z', refreshes: 0, lastRefreshAt: null, refreshMargin: 60
   })
-  t.equal(tokenInfo({ ...token, refreshes: 3 }, 60, now).lastRefreshAt, '2025-01-01T11:59:30.000Z')
-  t.equal(tokenInfo(token, 60, now + 100_000).expiresIn, 0)
+  t.equal(tokenInfo({ ...token, refreshes: 3 }, 60_000, now).lastRefreshAt, '2025-01-01T11:59:30.000Z')
+  t.equal(tokenInfo(token, 60_000, now + 100_000).expiresIn, 0)
 })
 
 t.test('a profile without a display name shows the user id', async (t) => {

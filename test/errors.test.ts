@@ -1,5 +1,6 @@
 import t from 'tap'
-import { because, NoSessionError, UpstreamError } from '../plugin/index.js'
+import { NoSessionError, UpstreamError } from '../plugin/index.js'
+import { because } from '../plugin/failures.js'
 
 t.test('errors carry no stack trace and a summary of their cause', async (t) => {
   const original = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED', options: { headers: { authorization: 'Bearer secret' } } })

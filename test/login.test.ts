@@ -229,10 +229,13 @@ t.test('callback: an unreachable token endpoint answers 502', async (t) => {
 
 t.test('onLogin runs after the token is stored; a throw fails the login and drops the session', async (t) => {
   const seen: string[] = []
+  const sessionIds: string[] = []
   const { login, app } = await build(t, {
     plugin: {
-      async onLogin (request, token) {
+      async onLogin (request, { sessionId, token }) {
         seen.push(`${request.url.split('?')[0]} ${token.scope.join(',')}`)
+        sessionIds.push(sessionId)
+        t.same(await app.spotify.store.get(sessionId), token, 'stored before onLogin runs')
         if (seen.length === 2) throw Object.assign(new Error('not on the guest list'), { statusCode: 403 })
       }
     }
@@ -240,10 +243,11 @@ t.test('onLogin runs after the token is stored; a throw fails the login and drop
   const ok = await login()
   t.equal(ok.callback.statusCode, 302)
   t.same(seen, [`/callback ${SCOPES.join(',')}`])
+  t.equal((ok.jar.cookies.get('spotify_session') as string).split('.')[0], sessionIds[0], 'onLogin got the cookie\'s session id')
   const refused = await login()
   t.equal(refused.callback.statusCode, 403)
   t.notOk(refused.jar.cookies.has('spotify_session'))
-  t.ok(app)
+  t.equal(await app.spotify.store.get(sessionIds[1] as string), undefined, 'the refused login\'s session is deleted')
 })
 
 t.test('a token response without a refresh token fails the login with 502', async (t) => {

@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import spotifyAuth, { memoryStore } from '../plugin/index.js'
+import spotifyAuth, { memoryStore, type TokenStore } from '../plugin/index.js'
 import { resolveOptions } from '../plugin/options.js'
 import { SECRET } from './helpers/build.js'
 
@@ -50,7 +50,9 @@ const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['cookie secure string', { cookie: { secure: 'yes' } }, /options\.cookie\.secure must be a boolean/],
   ['retry not an object', { retry: 3 }, /options\.retry must be an object/],
   ['retry limit fractional', { retry: { limit: 1.5 } }, /options\.retry\.limit must be an integer/],
-  ['retry maxRetryAfter negative', { retry: { maxRetryAfter: -1 } }, /options\.retry\.maxRetryAfter must be a number of at least 0/]
+  ['retry maxRetryAfter negative', { retry: { maxRetryAfter: -1 } }, /options\.retry\.maxRetryAfter must be a number of at least 0/],
+  ['errorHandler unknown', { errorHandler: 'pino' }, /options\.errorHandler must be "spotify" or "app"/],
+  ['store factory builds no store', { store: async () => ({ get () {} }) }, /the store built by options\.store must implement get, set, update and delete/]
 ]
 
 t.test('register rejects each invalid option with a message naming it', async (t) => {
@@ -79,14 +81,15 @@ t.test('defaults', async (t) => {
     successRedirect: '/',
     pkce: true,
     showDialog: false,
-    refreshMargin: 60,
+    refreshMargin: 60_000,
     accountsUrl: 'https://accounts.spotify.com',
     apiUrl: 'https://api.spotify.com',
     timeout: 10_000,
     cookie: { name: 'spotify_session', secure: false, sameSite: 'lax', domain: undefined, maxAge: 2592000 },
-    retry: { limit: 2, maxRetryAfter: 10_000 }
+    retry: { limit: 2, maxRetryAfter: 10_000 },
+    errorHandler: 'spotify'
   })
-  t.type(resolved.store.get, 'function')
+  t.type((resolved.store as TokenStore).get, 'function')
 })
 
 t.test('explicit values are kept and normalised once', async (t) => {

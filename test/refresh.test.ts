@@ -26,7 +26,7 @@ t.test('a fresh token is used as it is: no refresh', async (t) => {
 
 t.test('a token within refreshMargin of expiry counts as expired: exactly one refresh', async (t) => {
   // Tokens live 100 s; a margin of 120 s makes every one of them stale.
-  const { request, jar, emulator } = await loggedIn(t, { emulator: { accessTokenTtl: 100 }, plugin: { refreshMargin: 120 } })
+  const { request, jar, emulator } = await loggedIn(t, { emulator: { accessTokenTtl: 100 }, plugin: { refreshMargin: 120_000 } })
   emulator.control.setAccessTokenTtl(3600)
   t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 200)
   t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 200)
@@ -185,7 +185,7 @@ t.test('a refresh response without scope keeps the stored scope', async (t) => {
   })
   const other = await build(t, {
     sharedEmulator: built.emulator,
-    plugin: { store: built.app.spotify.store, accountsUrl: fakeUrl, refreshMargin: 3600 },
+    plugin: { store: built.app.spotify.store, accountsUrl: fakeUrl, refreshMargin: 3_600_000 },
     before: (app) => tokenRoute({ app })
   })
   const before = (await built.request(jar, { url: '/token' })).json()

@@ -2,7 +2,7 @@ import { signerFactory } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import t from 'tap'
 import { resolveOptions } from '../plugin/options.js'
-import { createSessionCookie, newSessionId } from '../plugin/session-cookie.js'
+import { createSessionCookie, newSessionId } from '../plugin/session/cookie.js'
 import { SECRET } from './helpers/build.js'
 
 t.test('verified cookies are remembered in a bounded table; reads stay right past the bound', async (t) => {

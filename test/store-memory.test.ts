@@ -1,6 +1,6 @@
 import t from 'tap'
 import { memoryStore } from '../plugin/index.js'
-import { sampleSessionId, sampleToken, testTokenStore } from './store-contract.js'
+import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
 
 t.test('memoryStore passes the TokenStore contract', (t) => testTokenStore(t, () => memoryStore()))
 

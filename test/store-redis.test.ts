@@ -2,28 +2,33 @@ import { once } from 'node:events'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import t from 'tap'
-import spotifyAuth, { redisStore } from '../plugin/index.js'
+import spotifyAuth, { redisStore, type RedisStoreOptions, type TokenStore } from '../plugin/index.js'
 import { SECRET } from './helpers/build.js'
 import { newClient, privateRedis, REDIS_URL, redisOrSkip, uniquePrefix } from './helpers/redis.js'
-import { sampleSessionId, sampleToken, testTokenStore } from './store-contract.js'
+import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
 
 const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
+
+/** A Redis store built as the plugin builds it, with `secrets` as the plugin's `secret`. */
+function openStore (options: RedisStoreOptions, secrets: string[] = [SECRET]): Promise<TokenStore> {
+  return Promise.resolve(redisStore(options)({ secrets }))
+}
 
 t.test('redisStore', async (t) => {
   const redis = await redisOrSkip(t)
   if (redis === undefined) return
 
-  await t.test('passes the TokenStore contract', (t) =>
-    testTokenStore(t, () => redisStore({ client: redis, prefix: uniquePrefix(t, redis), secret: SECRET })))
+  await t.test('passes the TokenStore contract, lock included', (t) =>
+    testTokenStore(t, () => openStore({ client: redis, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true }))
 
   await t.test('passes the contract on a client with a keyPrefix', async (t) => {
     const prefixed = await newClient(t, undefined, { keyPrefix: 'app1:' })
-    await testTokenStore(t, () => redisStore({ client: prefixed, prefix: uniquePrefix(t, redis), secret: SECRET }))
+    await testTokenStore(t, () => openStore({ client: prefixed, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true })
   })
 
   await t.test('the raw value holds no token bytes and no session id; the key is an HMAC', async (t) => {
     const prefix = uniquePrefix(t, redis)
-    const store = redisStore({ client: redis, prefix, secret: SECRET })
+    const store = await openStore({ client: redis, prefix })
     const id = sampleSessionId()
     const token = sampleToken(7)
     await store.set(id, token)
@@ -41,7 +46,7 @@ t.test('redisStore', async (t) => {
 
   await t.test('a record tampered with, moved or sealed by an unknown key reads as no session', async (t) => {
     const prefix = uniquePrefix(t, redis)
-    const store = redisStore({ client: redis, prefix, secret: SECRET })
+    const store = await openStore({ client: redis, prefix })
     const a = sampleSessionId()
     const b = sampleSessionId()
     await store.set(a, sampleToken(1))
@@ -65,11 +70,11 @@ t.test('redisStore', async (t) => {
 
   await t.test('secret rotation: old records stay readable and move to the new key on write', async (t) => {
     const prefix = uniquePrefix(t, redis)
-    const before = redisStore({ client: redis, prefix, secret: OLD_SECRET })
+    const before = await openStore({ client: redis, prefix }, [OLD_SECRET])
     const id = sampleSessionId()
     await before.set(id, sampleToken(1, 0))
     const oldKeys = await redis.keys(`${prefix}*`)
-    const after = redisStore({ client: redis, prefix, secret: [SECRET, OLD_SECRET] })
+    const after = await openStore({ client: redis, prefix }, [SECRET, OLD_SECRET])
     t.same(await after.get(id), sampleToken(1, 0), 'found under the old name')
     t.equal(await after.update(id, sampleToken(1, 0), sampleToken(1, 1)), true)
     const newKeys = await redis.keys(`${prefix}*`)
@@ -82,44 +87,25 @@ t.test('redisStore', async (t) => {
     t.same(await redis.keys(`${prefix}*`), [], 'delete removes every name')
   })
 
-  await t.test('lock: one holder at a time, released only by its holder, expires by itself', async (t) => {
-    const prefix = uniquePrefix(t, redis)
-    const store = redisStore({ client: redis, prefix, secret: SECRET })
-    const lock = store.lock as NonNullable<typeof store.lock>
-    const id = sampleSessionId()
-    const release = await lock(id, 5000)
-    t.type(release, 'function')
-    t.equal(await lock(id, 5000), undefined, 'held')
-    await release?.()
-    const again = await lock(id, 50)
-    t.type(again, 'function', 'free after release')
-    // Let the 50 ms lock lapse in Redis: poll its key instead of sleeping.
-    const lockKey = (await redis.keys(`${prefix}lock:*`))[0] as string
-    while (await redis.exists(lockKey) === 1) await new Promise((resolve) => setImmediate(resolve))
-    const third = await lock(id, 5000)
-    t.type(third, 'function', 'an expired lock can be taken')
-    await again?.()
-    t.equal(await lock(id, 5000), undefined, 'a stale release did not free the new holder\'s lock')
-    await third?.()
-  })
-
   await t.test('options are validated', async (t) => {
     t.throws(() => redisStore({ client: {} as never }), /options\.client must be an ioredis client/)
     t.throws(() => redisStore({ client: redis, prefix: 1 as never }), /options\.prefix must be a string/)
     t.throws(() => redisStore({ client: redis, ttl: 0 }), /options\.ttl must be a positive integer/)
     t.throws(() => redisStore({ client: redis, commandTimeout: 0 }), /options\.commandTimeout must be a positive number/)
-    const bare = redisStore({ client: redis })
-    await t.rejects(bare.get('x'), /not initialised/)
+    t.type(redisStore({ client: redis }), 'function', 'a factory: the plugin builds it with its secret')
   })
 
   await t.test('the plugin hands its secret to the store and never closes the client', async (t) => {
     const client = await newClient(t)
     const prefix = uniquePrefix(t, redis)
-    const store = redisStore({ client, prefix })
     const app = Fastify()
-    await app.register(spotifyAuth, { clientId: 'id', clientSecret: 's', redirectUri: 'http://127.0.0.1:5543/callback', secret: SECRET, store })
+    await app.register(spotifyAuth, { clientId: 'id', clientSecret: 's', redirectUri: 'http://127.0.0.1:5543/callback', secret: SECRET, store: redisStore({ client, prefix }) })
     await app.ready()
-    await store.set(sampleSessionId(), sampleToken(1))
+    await app.spotify.store.set(sampleSessionId(), sampleToken(1))
+    const id = sampleSessionId()
+    await app.spotify.store.set(id, sampleToken(2))
+    t.same(await (await openStore({ client: redis, prefix })).get(id), sampleToken(2), 'sealed with the plugin\'s secret')
+    await app.spotify.store.delete(id)
     await app.close()
     t.equal(client.status, 'ready', 'still connected after app.close()')
     t.equal((await redis.keys(`${prefix}*`)).length, 1)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { createSealer, type Sealer } from './sealing.js'
-import type { SpotifyToken, StoreContext, TokenStore } from './types.js'
+import { createSealer } from './sealing.js'
+import type { StoreContext, StoreFactory, TokenStore } from './types.js'
 
 /**
  * The part of an ioredis client the store uses. `new Redis(…)` from
@@ -24,11 +24,6 @@ export interface RedisStoreOptions {
   ttl?: number
   /** Longest wait for one Redis command, in ms, before the request gets 503. Default 2000. */
   commandTimeout?: number
-  /**
-   * Keys for encryption and key naming. Default: the plugin's own `secret`,
-   * handed over at register time; set it only to use the store on its own.
-   */
-  secret?: string | readonly string[]
 }
 
 const DAY = 24 * 60 * 60 * 1000
@@ -84,16 +79,28 @@ const UNLOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`
 
-interface CommandNames { get: string, set: string, update: string, deleteIf: string, unlock: string }
-
 type Command = (...args: Array<string | number>) => Promise<unknown>
+
+/** `operation`'s answer, or a rejection after `ms`: a hung Redis must not hold a request. */
+function within<T> (ms: number, operation: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms)
+    timer.unref()
+    operation().then(resolve, reject).finally(() => clearTimeout(timer))
+  })
+}
 
 /**
  * A token store in Redis, shared by every instance of an app. Records are
- * encrypted (AES-256-GCM) and named by an HMAC of the session id; writes are
- * compare-and-set; `lock` gives one refresh per session across the cluster.
+ * encrypted (AES-256-GCM) and named by an HMAC of the session id, with keys
+ * derived from the plugin's `secret`; writes are compare-and-set; `lock`
+ * gives one refresh per session across the cluster.
+ *
+ * Returns a store factory: pass it as the plugin's `store`, which builds it
+ * with the plugin's secret at register time (and fails `register` when Redis
+ * cannot be reached). On its own: `await redisStore({ client })({ secrets })`.
  */
-export function redisStore (options: RedisStoreOptions): TokenStore {
+export function redisStore (options: RedisStoreOptions): StoreFactory {
   const client = options.client
   if (typeof client !== 'object' || client === null || typeof client.defineCommand !== 'function' || typeof client.call !== 'function') {
     throw new TypeError('fastify-spotify-auth: redisStore options.client must be an ioredis client')
@@ -106,25 +113,32 @@ export function redisStore (options: RedisStoreOptions): TokenStore {
   if (!Number.isFinite(commandTimeout) || commandTimeout <= 0) {
     throw new TypeError('fastify-spotify-auth: redisStore options.commandTimeout must be a positive number of ms')
   }
-
-  const commands = client as unknown as Record<string, Command>
-  let sealer: Sealer | undefined
-  let names: CommandNames = { get: '', set: '', update: '', deleteIf: '', unlock: '' }
-
-  function useSecrets (secrets: readonly string[]): void {
-    sealer = createSealer(secrets)
-    // Lua registered once, sent by SHA afterwards (ioredis falls back to EVAL).
-    // The key count is fixed (one name per secret) so that ioredis knows which
-    // arguments are keys and applies a client's keyPrefix to them too.
-    const n = secrets.length
-    names = { get: `spotifyAuthGet${n}`, set: `spotifyAuthSet${n}`, update: `spotifyAuthUpdate${n}`, deleteIf: `spotifyAuthDeleteIf${n}`, unlock: 'spotifyAuthUnlock' }
-    client.defineCommand(names.get, { lua: GET, numberOfKeys: n })
-    client.defineCommand(names.set, { lua: SET, numberOfKeys: n })
-    client.defineCommand(names.update, { lua: UPDATE, numberOfKeys: n })
-    client.defineCommand(names.deleteIf, { lua: DELETE_IF, numberOfKeys: n })
-    client.defineCommand(names.unlock, { lua: UNLOCK, numberOfKeys: 1 })
+  return async (context: StoreContext) => {
+    if (client.status !== 'ready') {
+      // Start-up waits for a connecting client (a queued PING), but not forever.
+      try {
+        await within(commandTimeout, () => client.call('PING'))
+      } catch (cause) {
+        throw new Error(`fastify-spotify-auth: the Redis store cannot reach Redis (${(cause as Error).message})`, { cause })
+      }
+    }
+    return createRedisStore(client, prefix, ttl, commandTimeout, context.secrets)
   }
-  if (options.secret !== undefined) useSecrets(typeof options.secret === 'string' ? [options.secret] : options.secret)
+}
+
+function createRedisStore (client: RedisClient, prefix: string, ttl: number, commandTimeout: number, secrets: readonly string[]): TokenStore {
+  const sealer = createSealer(secrets)
+  // Lua registered once, sent by SHA afterwards (ioredis falls back to EVAL).
+  // The key count is fixed (one name per secret) so that ioredis knows which
+  // arguments are keys and applies a client's keyPrefix to them too.
+  const n = secrets.length
+  const names = { get: `spotifyAuthGet${n}`, set: `spotifyAuthSet${n}`, update: `spotifyAuthUpdate${n}`, deleteIf: `spotifyAuthDeleteIf${n}`, unlock: 'spotifyAuthUnlock' }
+  client.defineCommand(names.get, { lua: GET, numberOfKeys: n })
+  client.defineCommand(names.set, { lua: SET, numberOfKeys: n })
+  client.defineCommand(names.update, { lua: UPDATE, numberOfKeys: n })
+  client.defineCommand(names.deleteIf, { lua: DELETE_IF, numberOfKeys: n })
+  client.defineCommand(names.unlock, { lua: UNLOCK, numberOfKeys: 1 })
+  const commands = client as unknown as Record<string, Command>
 
   /**
    * Fails fast instead of queueing when Redis is not connected, and bounds a
@@ -133,41 +147,14 @@ export function redisStore (options: RedisStoreOptions): TokenStore {
    */
   function run<T> (operation: () => Promise<T>): Promise<T> {
     if (client.status !== 'ready') return Promise.reject(new Error(`Redis is not connected (${client.status})`))
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${commandTimeout} ms`)), commandTimeout)
-      timer.unref()
-      operation().then(resolve, reject).finally(() => clearTimeout(timer))
-    })
-  }
-
-  function namesOf (sessionId: string): string[] {
-    if (sealer === undefined) throw new Error('redisStore is not initialised: register it with the plugin or pass options.secret')
-    return sealer.names(sessionId)
+    return within(commandTimeout, operation)
   }
 
   function keysOf (sessionId: string): string[] {
-    return namesOf(sessionId).map((name) => `${prefix}s:${name}`)
-  }
-
-  function sealed (token: SpotifyToken, key: string): string {
-    return (sealer as Sealer).seal(token, key)
+    return sealer.names(sessionId).map((name) => `${prefix}s:${name}`)
   }
 
   return {
-    async init (context: StoreContext) {
-      if (sealer === undefined) useSecrets(context.secrets)
-      if (client.status === 'ready') return
-      // Start-up waits for a connecting client (a queued PING), but not forever.
-      try {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`no answer within ${commandTimeout} ms`)), commandTimeout)
-          timer.unref()
-          client.call('PING').then(() => resolve(), reject).finally(() => clearTimeout(timer))
-        })
-      } catch (cause) {
-        throw new Error(`fastify-spotify-auth: the Redis store cannot reach Redis (${(cause as Error).message})`, { cause })
-      }
-    },
     async get (sessionId) {
       const keys = keysOf(sessionId)
       const found = await run(() => commands[names.get]!(...keys)) as [number, string] | null
@@ -175,16 +162,16 @@ export function redisStore (options: RedisStoreOptions): TokenStore {
       const [index, data] = found
       // A record that does not open (tampered with, or moved to another
       // session's name) counts as no session, never as garbage.
-      return (sealer as Sealer).open(data, keys[index - 1] as string)
+      return sealer.open(data, keys[index - 1] as string)
     },
     async set (sessionId, token) {
       const keys = keysOf(sessionId)
-      await run(() => commands[names.set]!(...keys, token.refreshes, sealed(token, keys[0] as string), ttl))
+      await run(() => commands[names.set]!(...keys, token.refreshes, sealer.seal(token, keys[0] as string), ttl))
     },
     async update (sessionId, previous, next) {
       const keys = keysOf(sessionId)
       const written = await run(() => commands[names.update]!(
-        ...keys, previous.refreshes, next.refreshes, sealed(next, keys[0] as string), ttl))
+        ...keys, previous.refreshes, next.refreshes, sealer.seal(next, keys[0] as string), ttl))
       return written === 1
     },
     async delete (sessionId, expected) {
@@ -194,7 +181,7 @@ export function redisStore (options: RedisStoreOptions): TokenStore {
         : commands[names.deleteIf]!(...keys, expected.refreshes))
     },
     async lock (sessionId, ttlMs) {
-      const key = `${prefix}lock:${namesOf(sessionId)[0] as string}`
+      const key = `${prefix}lock:${sealer.names(sessionId)[0] as string}`
       const token = randomBytes(16).toString('base64url')
       // ttlMs covers the holder's token call; its read and its write to
       // Redis may each take up to commandTimeout on top.

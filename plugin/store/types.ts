@@ -7,11 +7,7 @@ export interface SpotifyToken {
   readonly accessToken: string
   /** The refresh token; kept when Spotify's refresh response omits it. */
   readonly refreshToken: string
-  /**
-   * When the access token expires: Unix time in seconds, as JWT's `exp`.
-   * (Seconds are small integers that V8 stores inline; milliseconds would be
-   * a boxed double per field and per session.)
-   */
+  /** When the access token expires: Unix time in seconds, as JWT's `exp`. */
   readonly expiresAt: number
   /** The scopes Spotify granted (not the ones requested). */
   readonly scope: readonly string[]
@@ -32,12 +28,6 @@ export interface SpotifyToken {
 export interface TokenStore {
   /** The session's token, or `undefined` when there is none (or it lapsed). */
   get (sessionId: string): Promise<SpotifyToken | undefined>
-  /**
-   * Optional: the same answer as `get`, synchronously, for stores that hold
-   * sessions in this process. On the hot path it lets a fresh token skip the
-   * promise machinery; a store that must do I/O leaves it out.
-   */
-  peek? (sessionId: string): SpotifyToken | undefined
   /** Creates or overwrites the session (used at login). */
   set (sessionId: string, token: SpotifyToken): Promise<void>
   /**
@@ -61,16 +51,16 @@ export interface TokenStore {
    * are single-flight within a process only.
    */
   lock? (sessionId: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>
-  /**
-   * Optional: called once when the plugin is registered, before any other
-   * method. A rejection fails `register` (for example: the database cannot be
-   * reached at start-up).
-   */
-  init? (context: StoreContext): Promise<void>
 }
 
-/** What the plugin hands a store at start-up. */
+/** What the plugin hands a store factory at register time. */
 export interface StoreContext {
   /** The plugin's `secret` list (first = current): a store may derive keys from it. */
   readonly secrets: readonly string[]
 }
+
+/**
+ * Builds a store from the plugin's context, once, at register time. A
+ * rejection fails `register` (for example: the database cannot be reached).
+ */
+export type StoreFactory = (context: StoreContext) => TokenStore | Promise<TokenStore>

@@ -22,8 +22,9 @@ await app.register(spotifyAuth, {
   proxyPrefix: false,
   cookie: { maxAge: null, sameSite: 'strict' },
   retry: { limit: 1, maxRetryAfter: 5000 },
-  async onLogin (request, token) {
+  async onLogin (request, { sessionId, token }) {
     expectType<string>(request.url)
+    expectType<string>(sessionId)
     expectType<number>(token.expiresAt)
   },
   onRefresh (sessionId, token) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { signerFactory } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from '../options.js'
 
 /** 256 random bits, base64url: 43 characters. */
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/

@@ -2,13 +2,13 @@ import { timingSafeEqual } from 'node:crypto'
 import fastifyOAuth2, { type OAuth2Namespace } from '@fastify/oauth2'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import {
-  because, AuthorizationDeniedError, InvalidCodeError, InvalidOptionError, InvalidStateError, MissingCodeError
-} from './errors.js'
-import type { ResolvedOptions } from './options.js'
-import { newSessionId, type SessionCookie } from './session-cookie.js'
-import { storeCall } from './store/call.js'
-import type { SpotifyToken } from './store/types.js'
-import { clientRefused, TokenRefusedError, type TokenEndpoint } from './token-endpoint.js'
+  AuthorizationDeniedError, InvalidCodeError, InvalidOptionError, InvalidStateError, MissingCodeError
+} from '../errors.js'
+import { because } from '../failures.js'
+import type { ResolvedOptions } from '../options.js'
+import type { Sessions } from '../session/sessions.js'
+import type { SpotifyToken } from '../store/types.js'
+import { clientRefused, TokenRefusedError, type TokenEndpoint } from '../spotify/token-endpoint.js'
 
 /** Cookies that live only between the login redirect and the callback. */
 export const FLOW_COOKIES = {
@@ -23,7 +23,7 @@ const DECORATION = 'spotifyOAuth2'
 export interface LoginServices {
   options: ResolvedOptions
   endpoint: TokenEndpoint
-  cookie: SessionCookie
+  sessions: Sessions
 }
 
 /**
@@ -67,8 +67,7 @@ export function redactedRequest (request: FastifyRequest): Record<string, unknow
 
 /** `GET {loginPath}` and `GET {callback path}`. */
 export async function loginRoutes (scope: FastifyInstance, services: LoginServices): Promise<void> {
-  const { options, endpoint, cookie } = services
-  const store = options.store
+  const { options, endpoint, sessions } = services
   const accounts = new URL(options.accountsUrl + '/')
   const flowCookie = {
     path: '/',
@@ -151,21 +150,8 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     if (options.pkce && verifier === undefined) throw new InvalidStateError()
 
     const token = await exchange(code, options.pkce ? verifier : undefined)
-    // A new id on every login, and the browser's previous session ends:
-    // an id planted before login is never promoted (session fixation).
-    const previous = cookie.read(request, reply)
-    if (previous !== undefined) await storeCall(() => store.delete(previous))
-    const sessionId = newSessionId()
-    await storeCall(() => store.set(sessionId, token))
-    if (options.onLogin !== undefined) {
-      try {
-        await options.onLogin(request, token)
-      } catch (err) {
-        await storeCall(() => store.delete(sessionId))
-        throw err
-      }
-    }
-    cookie.write(reply, sessionId)
+    const onLogin = options.onLogin
+    await sessions.begin(request, reply, token, (sessionId) => onLogin?.(request, { sessionId, token }))
     return reply.redirect(returnTo ?? options.successRedirect, 302)
   })
 }

@@ -1,16 +1,22 @@
 import type { FastifyInstance } from 'fastify'
-import type { ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from '../options.js'
+import type { Sessions } from '../session/sessions.js'
+
+export interface LogoutServices {
+  options: ResolvedOptions
+  sessions: Sessions
+}
 
 /**
  * `POST {logoutPath}`. A plain HTML form posts it as urlencoded (often with
  * no fields at all), which Fastify would refuse with 415: whatever the body,
  * it is read (up to 1 KiB) and ignored.
  */
-export async function logoutRoute (scope: FastifyInstance, options: ResolvedOptions): Promise<void> {
+export async function logoutRoute (scope: FastifyInstance, { options, sessions }: LogoutServices): Promise<void> {
   scope.removeAllContentTypeParsers()
   scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 }, (_request, _body, done) => { done(null) })
   scope.post(options.logoutPath, async (request, reply) => {
-    await request.spotify.logout()
+    await sessions.of(request, reply).end()
     return reply.redirect(options.successRedirect, 303)
   })
 }

@@ -1,12 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Pool, type Dispatcher } from 'undici'
-import { safeApiPath } from './api-path.js'
-import { forgetting, type Authenticator } from './authenticator.js'
-import { because, InvalidPathError, NoSessionError, UpstreamError, UpstreamTimeoutError } from './errors.js'
-import type { ResolvedOptions } from './options.js'
-import type { SessionCookie } from './session-cookie.js'
-import type { SpotifyToken } from './store/types.js'
+import { InvalidPathError } from '../errors.js'
+import { upstreamFailure } from '../failures.js'
+import type { ResolvedOptions } from '../options.js'
+import type { Sessions } from '../session/sessions.js'
+import { safeApiPath } from '../spotify/api-path.js'
+import type { SpotifyToken } from '../store/types.js'
 
 /**
  * Request headers that reach Spotify; everything else (cookie, authorization,
@@ -32,12 +32,9 @@ const RETURNED_RESPONSE_HEADERS = [
 
 const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
-
 export interface ProxyServices {
   options: ResolvedOptions
-  authenticator: Authenticator
-  cookie: SessionCookie
+  sessions: Sessions
 }
 
 function forwardedHeaders (incoming: IncomingHttpHeaders, token: SpotifyToken): Record<string, string> {
@@ -79,7 +76,7 @@ interface Forwarded {
  * type, so that it is forwarded untouched and can be sent again after a 401.
  */
 export async function proxyRoutes (scope: FastifyInstance, services: ProxyServices): Promise<void> {
-  const { options, authenticator, cookie } = services
+  const { options, sessions } = services
   const api = new URL(options.apiUrl + '/')
   const upstreamBase = `${api.pathname}v1/`
   // Parent prefixes count: the raw URL starts with all of them.
@@ -105,8 +102,7 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
       })
       return { status: response.statusCode, headers: response.headers, body: Buffer.from(await response.body.arrayBuffer()) }
     } catch (cause) {
-      if (TIMEOUT_CODES.has((cause as { code?: string }).code as string)) throw new UpstreamTimeoutError(because(cause))
-      throw new UpstreamError('the Web API could not be reached', because(cause))
+      throw upstreamFailure(cause, 'the Web API')
     }
   }
 
@@ -118,17 +114,13 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
     if (safe === undefined) throw new InvalidPathError()
     const path = upstreamBase + safe + (queryAt === -1 ? '' : raw.slice(queryAt))
 
-    const sessionId = cookie.read(request, reply)
-    if (sessionId === undefined) throw new NoSessionError()
-    // A session that is gone or revoked also loses its cookie, as with getToken().
-    let token = authenticator.freshNow(sessionId) ??
-      await forgetting(authenticator.tokenFor(sessionId), () => { cookie.clear(reply) }, true) as SpotifyToken
-
+    const session = sessions.of(request, reply)
+    let token = session.fresh() ?? await session.required()
     let response = await forward(request, path, token)
     if (response.status === 401) {
       // Refused before its time: renew once, retry once; a second 401 goes
       // back to the client as it came.
-      token = await forgetting(authenticator.renew(sessionId, token.accessToken), () => { cookie.clear(reply) }, true) as SpotifyToken
+      token = await session.renewed(token.accessToken)
       response = await forward(request, path, token)
     }
     return reply.code(response.status).headers(returnedHeaders(response.headers, request.method === 'HEAD')).send(response.body)

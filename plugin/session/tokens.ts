@@ -1,36 +1,14 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { because, NoSessionError, RefreshBusyError, SessionRevokedError, StoreUnavailableError } from './errors.js'
-import { storeCall } from './store/call.js'
-import type { SpotifyToken, TokenStore } from './store/types.js'
-import { clientRefused, TokenRefusedError, type TokenEndpoint } from './token-endpoint.js'
+import { RefreshBusyError, SessionRevokedError } from '../errors.js'
+import { because, storeCall } from '../failures.js'
+import { clientRefused, TokenRefusedError, type TokenEndpoint } from '../spotify/token-endpoint.js'
+import { peekOf, type Peek } from '../store/peek.js'
+import type { SpotifyToken, TokenStore } from '../store/types.js'
 
 /** Poll interval of a process waiting for another one's refresh (plus up to as much jitter). */
 const POLL_MS = 25
 /** How long past the lock's TTL a waiter keeps hoping before it answers 503. */
 const LOCK_MARGIN_MS = 1000
-
-/**
- * A session's token, or `undefined` (with `required`: a 401 instead); `forget`
- * runs when the session turns out to be gone (logout elsewhere, store expiry)
- * or revoked by Spotify, so that the browser stops sending a cookie that can
- * no longer work.
- */
-export function forgetting (loading: Promise<SpotifyToken | undefined>, forget: () => void, required = false): Promise<SpotifyToken | undefined> {
-  return loading.then((token) => {
-    if (token === undefined) {
-      forget()
-      if (required) throw new NoSessionError()
-    }
-    return token
-  }, (err: unknown) => {
-    if (err instanceof SessionRevokedError) forget()
-    throw err
-  })
-}
-
-function unavailable (cause: unknown): never {
-  throw new StoreUnavailableError(because(cause))
-}
 
 /** The stored record is no longer `stale`: deleted, or refreshed by someone else. */
 function moved (current: SpotifyToken | undefined, stale: SpotifyToken): boolean {
@@ -41,95 +19,78 @@ function pause (ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-export interface AuthenticatorOptions {
+export interface SessionTokensOptions {
   store: TokenStore
   endpoint: TokenEndpoint
-  /** Seconds before `expiresAt` from which a token counts as expired. */
+  /** Milliseconds before `expiresAt` from which a token counts as expired. */
   refreshMargin: number
-  /** The store lock's TTL: longer than a token call may take (`timeout`). */
-  lockTtlMs: number
+  /** The store lock's TTL in ms: longer than a token call may take (`timeout`). */
+  lockTtl: number
   onRefresh: ((sessionId: string, token: SpotifyToken) => Promise<void> | void) | undefined
   log: FastifyBaseLogger
 }
 
 /**
- * Hands out a valid token for a session, refreshing it first when it is within
- * `refreshMargin` of expiry, the way SpotifyAPI-NET's
- * AuthorizationCodeAuthenticator does. Concurrent callers of one session share
- * a single refresh.
+ * Keeps each session's tokens valid, the way SpotifyAPI-NET's
+ * AuthorizationCodeAuthenticator does: a token within `refreshMargin` of
+ * expiry is refreshed before use, concurrent callers of one session share a
+ * single refresh (across processes too, when the store has a lock), and
+ * Spotify's answers decide what happens to the session. It knows session ids
+ * only: cookies and requests are `Session`'s business.
  */
-export class Authenticator {
+export class SessionTokens {
   readonly #store: TokenStore
   readonly #endpoint: TokenEndpoint
   readonly #margin: number
-  readonly #lockTtlMs: number
-  readonly #onRefresh: AuthenticatorOptions['onRefresh']
+  readonly #lockTtl: number
+  readonly #onRefresh: SessionTokensOptions['onRefresh']
   readonly #log: FastifyBaseLogger
   readonly #inflight = new Map<string, Promise<SpotifyToken | undefined>>()
-  readonly #peek: ((sessionId: string) => SpotifyToken | undefined) | undefined
+  readonly #peek: Peek | undefined
 
-  constructor (options: AuthenticatorOptions) {
+  constructor (options: SessionTokensOptions) {
     this.#store = options.store
-    this.#peek = options.store.peek?.bind(options.store)
+    this.#peek = peekOf(options.store)
     this.#endpoint = options.endpoint
     this.#margin = options.refreshMargin
-    this.#lockTtlMs = options.lockTtlMs
+    this.#lockTtl = options.lockTtl
     this.#onRefresh = options.onRefresh
     this.#log = options.log
   }
 
-  /** True when `token` can be used without a refresh. */
-  isFresh (token: SpotifyToken): boolean {
-    return (token.expiresAt - this.#margin) * 1000 > Date.now()
-  }
-
   /**
-   * The session's token when the store can say synchronously (`peek`) that
-   * it is there and fresh; `undefined` means "ask `tokenFor`", never "no
-   * session".
+   * The session's token when the store can tell synchronously that it is
+   * there and fresh; `undefined` means "ask `valid`", never "no session".
    */
-  freshNow (sessionId: string): SpotifyToken | undefined {
+  fresh (sessionId: string): SpotifyToken | undefined {
     const token = this.#peek?.(sessionId)
-    return token !== undefined && this.isFresh(token) ? token : undefined
+    return token !== undefined && this.#isFresh(token) ? token : undefined
   }
 
-  /** The session's valid token, refreshed if needed; `undefined` without a session. */
-  tokenFor (sessionId: string): Promise<SpotifyToken | undefined> {
-    // Every proxied or guarded request passes here: one promise step on top
-    // of the store's, no async frames.
-    return this.#get(sessionId).then((token) =>
-      token === undefined || this.isFresh(token) ? token : this.#refresh(sessionId, token), unavailable)
+  /** The session's token, refreshed first when near expiry; `undefined` without a session. */
+  valid (sessionId: string): Promise<SpotifyToken | undefined> {
+    return this.#read(sessionId).then((token) =>
+      token === undefined || this.#isFresh(token) ? token : this.#refresh(sessionId, token))
   }
 
   /**
-   * After Spotify answered 401 to `rejectedAccessToken`: refresh, unless
-   * someone else already replaced that token, in which case use theirs.
+   * Refreshes now, whatever the expiry, joining a refresh already running.
+   * With `rejected` (an access token Spotify answered 401 to), only if that
+   * token is still the stored one: when someone else has replaced it, theirs
+   * is used.
    */
-  async renew (sessionId: string, rejectedAccessToken: string): Promise<SpotifyToken | undefined> {
-    const token = await this.read(sessionId)
-    if (token === undefined || token.accessToken !== rejectedAccessToken) return token
+  async refresh (sessionId: string, rejected?: string): Promise<SpotifyToken | undefined> {
+    const token = await this.#read(sessionId)
+    if (token === undefined || (rejected !== undefined && token.accessToken !== rejected)) return token
     return await this.#refresh(sessionId, token)
   }
 
-  /** Refreshes now, whatever the expiry; joins a refresh already running. */
-  async refreshNow (sessionId: string): Promise<SpotifyToken | undefined> {
-    const token = await this.read(sessionId)
-    if (token === undefined) return undefined
-    return await this.#refresh(sessionId, token)
+  #isFresh (token: SpotifyToken): boolean {
+    return token.expiresAt * 1000 - this.#margin > Date.now()
   }
 
-  /** Reads the store, turning its failures into a 503. */
-  read (sessionId: string): Promise<SpotifyToken | undefined> {
-    return this.#get(sessionId).then(undefined, unavailable)
-  }
-
-  /** The store's answer; a store that throws instead of rejecting is made to reject. */
-  #get (sessionId: string): Promise<SpotifyToken | undefined> {
-    try {
-      return this.#store.get(sessionId)
-    } catch (cause) {
-      return Promise.reject(cause)
-    }
+  #read (sessionId: string): Promise<SpotifyToken | undefined> {
+    return storeCall(() => this.#store.get(sessionId))
   }
 
   #refresh (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
@@ -149,20 +110,20 @@ export class Authenticator {
    * only costs the lock's TTL. Past the TTL plus a margin without news: 503.
    */
   async #refreshLocked (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
-    const lock = this.#store.lock as NonNullable<TokenStore['lock']>
-    const deadline = Date.now() + this.#lockTtlMs + LOCK_MARGIN_MS
+    const store = this.#store as Required<Pick<TokenStore, 'lock'>> & TokenStore
+    const deadline = Date.now() + this.#lockTtl + LOCK_MARGIN_MS
     for (;;) {
-      const release = await storeCall(() => lock.call(this.#store, sessionId, this.#lockTtlMs))
+      const release = await storeCall(() => store.lock(sessionId, this.#lockTtl))
       if (release !== undefined) {
         try {
           return await this.#refreshIfStill(sessionId, stale)
         } finally {
-          await release().catch((err: unknown) => this.#log.warn({ err }, 'fastify-spotify-auth: lock release failed'))
+          await release().catch((err: unknown) => this.#log.warn({ err: because(err).cause }, 'fastify-spotify-auth: lock release failed'))
         }
       }
       if (Date.now() > deadline) throw new RefreshBusyError()
       await pause(POLL_MS + Math.random() * POLL_MS)
-      const current = await this.read(sessionId)
+      const current = await this.#read(sessionId)
       if (moved(current, stale)) return current
     }
   }
@@ -174,7 +135,7 @@ export class Authenticator {
    * the refresh token again.
    */
   async #refreshIfStill (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
-    const current = await this.read(sessionId)
+    const current = await this.#read(sessionId)
     return moved(current, stale) ? current : await this.#refreshOnce(sessionId, current as SpotifyToken)
   }
 
@@ -195,7 +156,7 @@ export class Authenticator {
         // that expired mid-refresh): then the record has moved on, is not
         // deleted, and its token is good.
         await storeCall(() => this.#store.delete(sessionId, stale))
-        const current = await this.read(sessionId)
+        const current = await this.#read(sessionId)
         if (current !== undefined) return current
         throw new SessionRevokedError(because(err))
       }
@@ -206,7 +167,7 @@ export class Authenticator {
     if (!written) {
       // Logged out meanwhile, or another process refreshed first: the store
       // has the truth, and a logout must not be undone by writing back.
-      return await this.read(sessionId)
+      return await this.#read(sessionId)
     }
     await this.#notify(sessionId, next)
     return next
@@ -217,7 +178,7 @@ export class Authenticator {
     try {
       await this.#onRefresh(sessionId, token)
     } catch (err) {
-      this.#log.error({ err }, 'fastify-spotify-auth: onRefresh failed')
+      this.#log.error({ err: because(err).cause }, 'fastify-spotify-auth: onRefresh failed')
     }
   }
 }

@@ -1,7 +1,8 @@
 import got, { type Got, type Response } from 'got'
+import { UpstreamError } from '../errors.js'
+import { because, upstreamFailure } from '../failures.js'
+import type { SpotifyToken } from '../store/types.js'
 import type { Agents } from './agents.js'
-import { because, UpstreamError, UpstreamTimeoutError } from './errors.js'
-import type { SpotifyToken } from './store/types.js'
 
 /**
  * Spotify's token endpoint refused a grant with an OAuth error. Decisions go by
@@ -133,8 +134,7 @@ export function createTokenEndpoint (options: TokenEndpointOptions): TokenEndpoi
     try {
       response = await client(tokenUrl, { form })
     } catch (cause) {
-      if ((cause as { code?: string }).code === 'ETIMEDOUT') throw new UpstreamTimeoutError(because(cause))
-      throw new UpstreamError('the token endpoint could not be reached', because(cause))
+      throw upstreamFailure(cause, 'the token endpoint')
     }
     const body = parseJson(response.body)
     if (response.statusCode === 200 && isTokenResponse(body)) return body

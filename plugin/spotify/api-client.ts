@@ -1,13 +1,8 @@
-import got, { type Got, type RequestError, TimeoutError } from 'got'
+import got, { type Got, type RequestError } from 'got'
+import { isSpotifyAuthError, upstreamFailure } from '../failures.js'
+import type { ResolvedOptions } from '../options.js'
+import type { Session } from '../session/session.js'
 import type { Agents } from './agents.js'
-import type { Authenticator } from './authenticator.js'
-import { because, NoSessionError, UpstreamError, UpstreamTimeoutError } from './errors.js'
-import type { ResolvedOptions } from './options.js'
-
-function isOurError (value: unknown): value is Error & { code: string } {
-  const code = (value as { code?: unknown } | undefined)?.code
-  return value instanceof Error && typeof code === 'string' && code.startsWith('FST_SPOTIFY_')
-}
 
 /**
  * The got instance behind every `request.spotify.api`: built once, so that a
@@ -37,11 +32,10 @@ export function createApiClient (options: ResolvedOptions, agents: Agents): Got 
           const headers = error.options?.headers
           if (headers?.authorization !== undefined) headers.authorization = 'Bearer [redacted]'
           Object.defineProperty(error, 'options', { value: error.options, enumerable: false, writable: true, configurable: true })
-          if (isOurError(error.cause)) return error.cause as RequestError
-          if (error instanceof TimeoutError) return new UpstreamTimeoutError(because(error)) as unknown as RequestError
-          if (error.response === undefined) {
-            return new UpstreamError('the Web API could not be reached', because(error)) as unknown as RequestError
-          }
+          // An error of ours thrown in a hook (no session, a refused refresh)
+          // comes out as it is; a call that got no answer becomes a 502/504.
+          if (isSpotifyAuthError(error.cause)) return error.cause as unknown as RequestError
+          if (error.response === undefined) return upstreamFailure(error, 'the Web API') as RequestError
           return error
         }
       ]
@@ -52,18 +46,16 @@ export function createApiClient (options: ResolvedOptions, agents: Agents): Got 
 const BEARER = 'Bearer '.length
 
 /**
- * A `request.spotify.api` for one session. The session id lives in these
- * hooks' closures, never in got's options (which end up on error objects).
- * `revoked` runs when Spotify ended the session, so that its cookie is
- * cleared as `getToken()` would.
+ * A session's `api`. The session id stays in the session, never in got's
+ * options (which end up on error objects); a session that is gone or revoked
+ * is forgotten by the session itself, as with `getToken()`.
  */
-export function sessionClient (base: Got, authenticator: Authenticator, sessionId: string | undefined, revoked: () => void): Got {
+export function sessionClient (base: Got, session: Session): Got {
   return base.extend({
     hooks: {
       beforeRequest: [
         async (requestOptions) => {
-          const token = sessionId === undefined ? undefined : await authenticator.tokenFor(sessionId)
-          if (token === undefined) throw new NoSessionError()
+          const token = await session.required()
           requestOptions.headers.authorization = `Bearer ${token.accessToken}`
         }
       ],
@@ -74,15 +66,8 @@ export function sessionClient (base: Got, authenticator: Authenticator, sessionI
           // sibling rotated it): renew once and retry once. got drops this
           // hook for the retry, so a second 401 comes back as it is.
           const used = (response.request.options.headers.authorization as string).slice(BEARER)
-          const token = await authenticator.renew(sessionId as string, used)
-          if (token === undefined) throw new NoSessionError()
+          const token = await session.renewed(used)
           return retryWithMergedOptions({ headers: { authorization: `Bearer ${token.accessToken}` } })
-        }
-      ],
-      beforeError: [
-        (error) => {
-          if ((error as { code?: string }).code === 'FST_SPOTIFY_SESSION_REVOKED') revoked()
-          return error
         }
       ]
     }

@@ -1,0 +1,141 @@
+import type { Got } from 'got'
+import { NoSessionError, SessionRevokedError } from '../errors.js'
+import { storeCall } from '../failures.js'
+import type { SpotifyToken, TokenStore } from '../store/types.js'
+import type { SessionTokens } from './tokens.js'
+
+/** One user's Spotify session, inside a request (`request.spotify`) or outside one. */
+export interface SpotifySession {
+  /** The session id, or `undefined` when there is no session (or it has ended). */
+  readonly sessionId: string | undefined
+  /**
+   * The session's valid token (refreshed first if needed), or `null` without a
+   * session. Rejects with `FST_SPOTIFY_SESSION_REVOKED` when Spotify ended the
+   * session, and with the 502/504/503 errors when Spotify or the store fail.
+   */
+  getToken (): Promise<SpotifyToken | null>
+  /** A valid access token, or a rejection with `FST_SPOTIFY_NO_SESSION` (401). */
+  accessToken (): Promise<string>
+  /**
+   * Refreshes the session's token now, whatever its expiry (one refresh even
+   * when called concurrently), and resolves the new token, or `null` without
+   * a session. Rejects like `getToken()`.
+   */
+  refresh (): Promise<SpotifyToken | null>
+  /**
+   * A `got` instance bound to `{apiUrl}/v1/` that authenticates every call as
+   * this session, refreshes before expiry and retries once after a 401.
+   */
+  readonly api: Got
+  /** Deletes the session from the store. */
+  end (): Promise<void>
+}
+
+/** What every session shares: built once per plugin instance. */
+export interface SessionServices {
+  readonly tokens: SessionTokens
+  readonly store: TokenStore
+  /** Makes the `api` client of a session. */
+  readonly clientFor: (session: Session) => Got
+}
+
+/**
+ * The one place where a session's token is loaded, and where a session that
+ * turns out to be gone (logout elsewhere, store expiry) or revoked by Spotify
+ * is forgotten. Every entry point (the proxy, `authenticate`, the got client,
+ * `request.spotify`, a background job's handle, logout) goes through it.
+ * Subclasses decide what forgetting means beyond that (the request's session
+ * clears its cookie).
+ */
+export class Session implements SpotifySession {
+  readonly #services: SessionServices
+  #sessionId: string | undefined
+  #api: Got | undefined
+
+  constructor (services: SessionServices, sessionId: string | undefined) {
+    this.#services = services
+    this.#sessionId = sessionId
+  }
+
+  get sessionId (): string | undefined {
+    return this.#sessionId
+  }
+
+  getToken (): Promise<SpotifyToken | null> {
+    const sessionId = this.#sessionId
+    if (sessionId === undefined) return Promise.resolve(null)
+    return this.#settle(this.#services.tokens.valid(sessionId)).then(orNull)
+  }
+
+  accessToken (): Promise<string> {
+    return this.required().then((token) => token.accessToken)
+  }
+
+  refresh (): Promise<SpotifyToken | null> {
+    const sessionId = this.#sessionId
+    if (sessionId === undefined) return Promise.resolve(null)
+    return this.#settle(this.#services.tokens.refresh(sessionId)).then(orNull)
+  }
+
+  get api (): Got {
+    this.#api ??= this.#services.clientFor(this)
+    return this.#api
+  }
+
+  async end (): Promise<void> {
+    const sessionId = this.#sessionId
+    if (sessionId !== undefined) {
+      // Delete first: when the store fails, the session is still known and
+      // can be ended again, rather than left live behind a forgotten id.
+      await storeCall(() => this.#services.store.delete(sessionId))
+    }
+    this.#forget()
+  }
+
+  /** The token when the store can say synchronously that it is fresh; `undefined`: ask `required()`. */
+  fresh (): SpotifyToken | undefined {
+    const sessionId = this.#sessionId
+    return sessionId === undefined ? undefined : this.#services.tokens.fresh(sessionId)
+  }
+
+  /** The session's valid token, or a 401 (`FST_SPOTIFY_NO_SESSION`). */
+  required (): Promise<SpotifyToken> {
+    const sessionId = this.#sessionId
+    if (sessionId === undefined) return Promise.reject(new NoSessionError())
+    return this.#settle(this.#services.tokens.valid(sessionId)).then(orNoSession)
+  }
+
+  /** After Spotify answered 401 to `rejected`: a renewed token (or the one that replaced it), or a 401. */
+  renewed (rejected: string): Promise<SpotifyToken> {
+    const sessionId = this.#sessionId
+    if (sessionId === undefined) return Promise.reject(new NoSessionError())
+    return this.#settle(this.#services.tokens.refresh(sessionId, rejected)).then(orNoSession)
+  }
+
+  /** Called once the session is known to be over. */
+  protected forgotten (): void {}
+
+  #settle (loading: Promise<SpotifyToken | undefined>): Promise<SpotifyToken | undefined> {
+    return loading.then((token) => {
+      if (token === undefined) this.#forget()
+      return token
+    }, (err: unknown) => {
+      if (err instanceof SessionRevokedError) this.#forget()
+      throw err
+    })
+  }
+
+  #forget (): void {
+    this.#sessionId = undefined
+    this.forgotten()
+  }
+}
+
+function orNull (token: SpotifyToken | undefined): SpotifyToken | null {
+  return token ?? null
+}
+
+function orNoSession (token: SpotifyToken | undefined): SpotifyToken {
+  if (token === undefined) throw new NoSessionError()
+  return token
+}

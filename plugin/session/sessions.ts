@@ -1,0 +1,134 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import { TooEarlyError } from '../errors.js'
+import { storeCall } from '../failures.js'
+import type { SpotifyToken } from '../store/types.js'
+import { newSessionId, type SessionCookie } from './cookie.js'
+import { Session, type SessionServices, type SpotifySession } from './session.js'
+
+/** What `request.spotify` offers a handler: the request's session, and its cookie. */
+export interface SpotifyRequest extends SpotifySession {
+  /** This request's session id, or `undefined` without a valid session cookie. */
+  readonly sessionId: string | undefined
+  /** Ends the session (`end()`) and clears the cookie. */
+  logout (): Promise<void>
+}
+
+/** A request's session: a `Session` whose id comes from the cookie, and whose end clears it. */
+export class RequestSession extends Session implements SpotifyRequest {
+  readonly #cookie: SessionCookie
+  readonly #reply: FastifyReply
+
+  constructor (services: SessionServices, cookie: SessionCookie, reply: FastifyReply, sessionId: string | undefined) {
+    super(services, sessionId)
+    this.#cookie = cookie
+    this.#reply = reply
+  }
+
+  logout (): Promise<void> {
+    return this.end()
+  }
+
+  protected override forgotten (): void {
+    // The browser stops sending a cookie that can no longer work.
+    this.#cookie.clear(this.#reply)
+  }
+}
+
+const kSession = Symbol('fastify-spotify-auth.session')
+const kReply = Symbol('fastify-spotify-auth.reply')
+
+interface Slots {
+  [kSession]: RequestSession | null
+  [kReply]: FastifyReply | null
+}
+
+/**
+ * The home of sessions: which session a request has (from its signed
+ * cookie, built once per request and shared by `request.spotify`, the proxy
+ * and `authenticate`), how one begins (login) and how one is reached outside
+ * any request (a background job). Cookies are read and written here and in
+ * `RequestSession`, nowhere else.
+ */
+export class Sessions {
+  readonly #services: SessionServices
+  readonly #cookie: SessionCookie
+
+  constructor (services: SessionServices, cookie: SessionCookie) {
+    this.#services = services
+    this.#cookie = cookie
+  }
+
+  /**
+   * Declares the per-request slots. `request.spotify` needs the reply (to set
+   * or clear the cookie), which a request does not reference: one assignment
+   * per request keeps it at hand, and the session itself is only built when
+   * something reads it.
+   */
+  static prepare (app: FastifyInstance): void {
+    app.decorateRequest(kSession, null)
+    app.decorateRequest(kReply, null)
+    app.addHook('onRequest', (request, reply, done) => {
+      (request as unknown as Slots)[kReply] = reply
+      done()
+    })
+  }
+
+  /** The session of a request, with or without its reply at hand. */
+  of (request: FastifyRequest, reply?: FastifyReply): RequestSession {
+    const slots = request as unknown as Slots
+    let session = slots[kSession]
+    if (session === null) {
+      const known = reply ?? slots[kReply]
+      if (known === null) throw new TooEarlyError()
+      session = new RequestSession(this.#services, this.#cookie, known, this.#cookie.read(request, known))
+      slots[kSession] = session
+    }
+    return session
+  }
+
+  /** A session outside any request: no cookie is read or written. */
+  open (sessionId: string): Session {
+    return new Session(this.#services, sessionId)
+  }
+
+  /**
+   * A login's new session: the browser's previous session ends, and the token
+   * is stored under a new id (an id planted before login is never promoted:
+   * session fixation). `accept` (the app's `onLogin`) runs before the browser
+   * gets the cookie; when it throws, the new session is deleted again.
+   */
+  async begin (request: FastifyRequest, reply: FastifyReply, token: SpotifyToken,
+    accept: (sessionId: string) => Promise<void> | void): Promise<string> {
+    const { store } = this.#services
+    const previous = this.of(request, reply).sessionId
+    if (previous !== undefined) await storeCall(() => store.delete(previous))
+    const sessionId = newSessionId()
+    await storeCall(() => store.set(sessionId, token))
+    try {
+      await accept(sessionId)
+    } catch (err) {
+      await storeCall(() => store.delete(sessionId))
+      throw err
+    }
+    this.#cookie.write(reply, sessionId);
+    (request as unknown as Slots)[kSession] = new RequestSession(this.#services, this.#cookie, reply, sessionId)
+    return sessionId
+  }
+
+  /**
+   * `fastify.spotify.authenticate`: 401 unless the request has a valid
+   * session, refreshed first when needed. When the store can tell at once
+   * that the token is fresh, the route goes on without a promise.
+   */
+  authenticate (request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<unknown> | undefined {
+    const session = this.of(request, reply)
+    if (done !== undefined && session.fresh() !== undefined) {
+      done()
+      return undefined
+    }
+    const checking = session.required()
+    if (done === undefined) return checking
+    checking.then(() => done(), done)
+    return undefined
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The behaviour every token store must have, as a test suite a store's
+ * author runs against it: `fastify-spotify-auth/testing`. It asserts with
+ * `node:assert`, so it runs under any runner whose test object has
+ * `test(name, fn)`: tap's `t`, or node:test's test context.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import type { SpotifyToken, TokenStore } from '../store/types.js'
+
+/** The part of a test runner the suite uses: tap's `t` and node:test's context both fit. */
+export interface ContractRunner {
+  test (name: string, fn: () => Promise<void>): unknown
+}
+
+/** What the store under test offers beyond the required methods. */
+export interface ContractOptions {
+  /**
+   * The store offers `lock`: test that it is taken, refused while held,
+   * released only by its holder, and expires by itself. Default false.
+   */
+  lock?: boolean
+  /**
+   * The `ttlMs` the lock tests ask for. A store may hold its lock longer (the
+   * Redis store adds its own command time), so keep it short. Default 100.
+   */
+  lockTtl?: number
+  /** How long the suite waits, at most, for a lock to expire by itself, in ms. Default 10 000. */
+  lockExpiryWait?: number
+}
+
+/** A token as the plugin would store it; `n` makes each one distinct. */
+export function sampleToken (n = 0, refreshes = 0): SpotifyToken {
+  return {
+    accessToken: `BQ-access-${n}-${refreshes}`,
+    refreshToken: `AQ-refresh-${n}`,
+    expiresAt: 1_800_000_000 + n,
+    scope: ['user-read-private', 'playlist-read-private'],
+    obtainedAt: 1_799_996_400 + n,
+    refreshes
+  }
+}
+
+/** A new session id of the plugin's shape (43 base64url characters). */
+export function sampleSessionId (): string {
+  return randomBytes(32).toString('base64url')
+}
+
+/**
+ * Runs the store contract. `create` makes a store for each case (a fresh one,
+ * or one shared: every case uses new session ids).
+ *
+ * ```ts
+ * import { testTokenStore } from 'fastify-spotify-auth/testing'
+ * t.test('my store', (t) => testTokenStore(t, () => myStore(), { lock: true }))
+ * ```
+ */
+export async function testTokenStore (t: ContractRunner, create: () => TokenStore | Promise<TokenStore>, options: ContractOptions = {}): Promise<void> {
+  await t.test('get of an unknown session is undefined', async () => {
+    const store = await create()
+    assert.equal(await store.get(sampleSessionId()), undefined)
+  })
+
+  await t.test('set then get returns the same plain data', async () => {
+    const store = await create()
+    const id = sampleSessionId()
+    const token = sampleToken(1)
+    await store.set(id, token)
+    const read = await store.get(id)
+    assert.deepEqual(read, token)
+    assert.deepEqual(JSON.parse(JSON.stringify(read)), token, 'survives JSON: plain data')
+  })
+
+  await t.test('set overwrites; sessions are independent', async () => {
+    const store = await create()
+    const a = sampleSessionId()
+    const b = sampleSessionId()
+    await store.set(a, sampleToken(1))
+    await store.set(b, sampleToken(2))
+    await store.set(a, sampleToken(3))
+    assert.deepEqual(await store.get(a), sampleToken(3))
+    assert.deepEqual(await store.get(b), sampleToken(2))
+  })
+
+  await t.test('delete removes; deleting twice or an unknown session is fine', async () => {
+    const store = await create()
+    const id = sampleSessionId()
+    await store.set(id, sampleToken(1))
+    await store.delete(id)
+    assert.equal(await store.get(id), undefined)
+    await store.delete(id)
+    await store.delete(sampleSessionId())
+  })
+
+  await t.test('delete with an expected version deletes only that version', async () => {
+    const store = await create()
+    const id = sampleSessionId()
+    const first = sampleToken(1, 0)
+    const second = sampleToken(1, 1)
+    await store.set(id, first)
+    await store.update(id, first, second)
+    await store.delete(id, first)
+    assert.deepEqual(await store.get(id), second, 'a record that moved on is kept')
+    await store.delete(id, second)
+    assert.equal(await store.get(id), undefined, 'the expected version is deleted')
+    await store.delete(id, second)
+  })
+
+  await t.test('update writes over the expected version', async () => {
+    const store = await create()
+    const id = sampleSessionId()
+    const first = sampleToken(1, 0)
+    const second = sampleToken(1, 1)
+    await store.set(id, first)
+    assert.equal(await store.update(id, first, second), true)
+    assert.deepEqual(await store.get(id), second)
+  })
+
+  await t.test('update over a stale version fails and keeps the newer record', async () => {
+    const store = await create()
+    const id = sampleSessionId()
+    const first = sampleToken(1, 0)
+    const winner = sampleToken(1, 1)
+    const loser = { ...sampleToken(1, 1), accessToken: 'BQ-loser' }
+    await store.set(id, first)
+    assert.equal(await store.update(id, first, winner), true)
+    assert.equal(await store.update(id, first, loser), false)
+    assert.deepEqual(await store.get(id), winner)
+  })
+
+  await t.test('update of a deleted session fails and does not resurrect it', async () => {
+    const store = await create()
+    const id = sampleSessionId()
+    const first = sampleToken(1, 0)
+    await store.set(id, first)
+    await store.delete(id)
+    assert.equal(await store.update(id, first, sampleToken(1, 1)), false)
+    assert.equal(await store.get(id), undefined)
+  })
+
+  if (options.lock === true) await testLock(t, create, options.lockTtl ?? 100, options.lockExpiryWait ?? 10_000)
+}
+
+type Lock = NonNullable<TokenStore['lock']>
+
+async function lockOf (create: () => TokenStore | Promise<TokenStore>): Promise<{ lock: Lock, store: TokenStore }> {
+  const store = await create()
+  assert.equal(typeof store.lock, 'function', 'the store offers lock')
+  return { lock: store.lock as Lock, store }
+}
+
+async function testLock (t: ContractRunner, create: () => TokenStore | Promise<TokenStore>, ttl: number, expiryWait: number): Promise<void> {
+  await t.test('lock: taken once, refused while held, free again after release', async () => {
+    const { lock, store } = await lockOf(create)
+    const id = sampleSessionId()
+    const release = await lock.call(store, id, ttl * 100)
+    assert.equal(typeof release, 'function', 'a free lock is taken')
+    assert.equal(await lock.call(store, id, ttl * 100), undefined, 'refused while held')
+    const other = await lock.call(store, sampleSessionId(), ttl * 100)
+    assert.equal(typeof other, 'function', 'locks of other sessions are independent')
+    await (release as () => Promise<void>)()
+    const again = await lock.call(store, id, ttl * 100)
+    assert.equal(typeof again, 'function', 'free again after release')
+    await again?.()
+    await other?.()
+  })
+
+  await t.test('lock: concurrent takers, one wins', async () => {
+    const { lock, store } = await lockOf(create)
+    const id = sampleSessionId()
+    const results = await Promise.all(Array.from({ length: 10 }, () => lock.call(store, id, ttl * 100)))
+    const winners = results.filter((release) => release !== undefined)
+    assert.equal(winners.length, 1)
+    await winners[0]?.()
+  })
+
+  await t.test('lock: a release after the lock expired and was taken again does not free the new holder', async () => {
+    const { lock, store } = await lockOf(create)
+    const id = sampleSessionId()
+    const first = await lock.call(store, id, ttl) as () => Promise<void>
+    const second = await takenOnceExpired(lock, store, id, ttl, expiryWait)
+    await first()
+    assert.equal(await lock.call(store, id, ttl), undefined, 'the old holder released nothing of the new one')
+    await second()
+  })
+
+  await t.test('lock: expires by itself, so a holder that died blocks no one for long', async () => {
+    const { lock, store } = await lockOf(create)
+    const id = sampleSessionId()
+    const startedAt = Date.now()
+    await lock.call(store, id, ttl)
+    const release = await takenOnceExpired(lock, store, id, ttl, expiryWait)
+    assert.ok(Date.now() - startedAt >= ttl, 'not before its ttl')
+    await release()
+  })
+}
+
+/** Polls until the lock can be taken again (it expired), within `wait` ms; never sooner than `ttl`. */
+async function takenOnceExpired (lock: Lock, store: TokenStore, id: string, ttl: number, wait: number): Promise<() => Promise<void>> {
+  const deadline = Date.now() + wait
+  for (;;) {
+    const release = await lock.call(store, id, ttl)
+    if (release !== undefined) return release
+    assert.ok(Date.now() < deadline, `the lock did not expire within ${wait} ms`)
+    await new Promise((resolve) => setTimeout(resolve, Math.max(5, ttl / 10)))
+  }
+}
