@@ -5,8 +5,7 @@
  *   npx tsx bench/profile.ts [--target 3] [--duration 10] [--connections 50] [--interval 250]
  *   npx tsx bench/profile.ts --analyse <file.cpuprofile> [--callers writev]
  *
- * Targets: 1, 2, 3, 4a, 4b, and the got-free experiments x-undici,
- * x-undici-stream, x-http. Writes bench/results/profiles/<target>-<date>.cpuprofile
+ * Targets: 1, 2, 3, 4a, 4b. Writes bench/results/profiles/<target>-<date>.cpuprofile
  * and bench/results/profile-<target>.json.
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
@@ -68,9 +67,7 @@ function urlOf (info: ServerInfo, target: string): string {
     case '4a': return `${info.appUrl}/bare`
     case '4b': return `${info.appUrl}/authed`
   }
-  const path = info.experiments[target.replace(/^x-/, '')]
-  if (path === undefined) throw new Error(`bench: unknown target ${target}`)
-  return info.appUrl + path
+  throw new Error(`bench: unknown target ${target}`)
 }
 
 if (args.analyse !== undefined) {
@@ -89,7 +86,6 @@ if (args.analyse !== undefined) {
   const dir = join(results, 'profiles', `${target}-${new Date().toISOString().replace(/[:.]/g, '-')}`)
   await mkdir(dir, { recursive: true })
   const server = await startServers({
-    experiments: target.startsWith('x-'),
     nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', String(Number(args.interval))]
   })
   const url = urlOf(server.info, target)

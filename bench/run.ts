@@ -1,5 +1,5 @@
 /**
- * Side-by-side benchmark of the authenticated proxy (GitHub issue 5).
+ * Side-by-side benchmark of the authenticated proxy against @fastify/http-proxy.
  *
  *   npx tsx bench/run.ts [--connections 50] [--duration 5] [--rounds 5] [--warmup 2] [--quiet-wait 5]
  *                        [--storm 1000] [--storms 3] [--sessions 100000]

@@ -1,6 +1,6 @@
 /**
- * The demo's configuration: every environment variable of SPEC §6 (plus
- * `EMULATOR_TOKEN_TTL`), read and checked in one pure function, so that a bad
+ * The demo's configuration: every environment variable of demo/README.md
+ * ("Settings"), read and checked in one pure function, so that a bad
  * value stops start-up with one line that names the variable and the fix.
  */
 import { randomBytes } from 'node:crypto'

@@ -1,6 +1,6 @@
 /**
- * `npm start`: the demo server. Configured by environment variables (README,
- * "Run the demo"); without SPOTIFY_CLIENT_ID it runs offline on the embedded
+ * `npm start`: the demo server. Configured by environment variables
+ * (demo/README.md, "Settings"); without SPOTIFY_CLIENT_ID it runs offline on the embedded
  * Spotify emulator. A bad setting stops it with one line on stderr and exit
  * code 1; SIGINT or SIGTERM close the server, the emulator and the store.
  */

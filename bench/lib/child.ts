@@ -6,8 +6,6 @@ import type { Command, Reply, ServerInfo } from './protocol.js'
 export const TSX_LOADER = import.meta.resolve('tsx')
 
 export interface ServerProcessOptions {
-  /** Register the got-free forwarders of bench/experiments too. */
-  experiments?: boolean
   /** Extra node flags for the server process (e.g. --cpu-prof). */
   nodeFlags?: readonly string[]
   /** How long the servers may take to start, ms. */
@@ -30,7 +28,7 @@ export interface ServerProcess {
  */
 export function startServers (options: ServerProcessOptions = {}): Promise<ServerProcess> {
   const entry = fileURLToPath(new URL('./servers.ts', import.meta.url))
-  const child: ChildProcess = fork(entry, options.experiments === true ? ['--experiments'] : [], {
+  const child: ChildProcess = fork(entry, [], {
     execArgv: ['--import', TSX_LOADER, ...(options.nodeFlags ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
   })

@@ -10,8 +10,6 @@ export interface ServerInfo {
   /** `spotify_session=…` of a logged-in session with a fresh token. */
   cookie: string
   emulatorUrl: string
-  /** Paths of the got-free forwarders, when the server runs with experiments. */
-  experiments: Record<string, string>
 }
 
 export interface CpuSample {

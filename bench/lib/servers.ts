@@ -24,8 +24,6 @@ const SMALL = { ok: true }
 const EXPIRED_TTL = 30
 const FRESH_TTL = 3600
 
-const experiments = process.argv.includes('--experiments')
-
 function send (message: Reply): void {
   process.send?.(message)
 }
@@ -49,11 +47,6 @@ await app.register(spotifyAuth, {
 })
 app.get('/bare', async () => SMALL)
 app.get('/authed', { onRequest: app.spotify.authenticate }, async () => SMALL)
-let experimentPaths: Record<string, string> = {}
-if (experiments) {
-  const { forwarders } = await import('../experiments/forwarders.js')
-  experimentPaths = await forwarders(app, upstream.url)
-}
 await app.listen({ host: '127.0.0.1', port: 0, backlog: 2048 })
 
 const peer: FastifyInstance = Fastify({ logger: false })
@@ -176,7 +169,6 @@ send({
     appUrl: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`,
     peerUrl: `http://127.0.0.1:${(peer.server.address() as { port: number }).port}`,
     cookie: await login(true),
-    emulatorUrl: emulator.url,
-    experiments: experimentPaths
+    emulatorUrl: emulator.url
   }
 })
