@@ -35,7 +35,6 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_
  * otherwise. `what` names the endpoint in the message ("the Web API").
  */
 export function upstreamFailure (cause: unknown, what: string): Error {
-  if (isSpotifyAuthError(cause)) return cause
   if (TIMEOUT_CODES.has((cause as { code?: unknown } | null | undefined)?.code as string)) {
     return new UpstreamTimeoutError(because(cause))
   }
@@ -44,7 +43,7 @@ export function upstreamFailure (cause: unknown, what: string): Error {
 
 /** Any failure of the token store (down, slow, a custom store's bug): 503. */
 export function storeFailure (cause: unknown): Error {
-  return isSpotifyAuthError(cause) ? cause : new StoreUnavailableError(because(cause))
+  return new StoreUnavailableError(because(cause))
 }
 
 function rethrowStoreFailure (cause: unknown): never {
