@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { SCOPES } from '../plugin/emulator/index.js'
+import { redirectUriProblem } from '../plugin/redirect-uri.js'
 
 /** A bad environment variable: the message is one line saying what to fix. */
 export class DemoConfigError extends Error {
@@ -95,16 +96,9 @@ const RESERVED = /^\/(login|logout|spotify(\/.*)?|demo(\/.*)?)?$/
 
 function redirectUriOf (env: Env, host: string, port: number): URL {
   const raw = read(env, 'SPOTIFY_REDIRECT_URI') ?? defaultRedirectUri(host, port)
-  const example = `http://127.0.0.1:${port}/callback`
-  const url = URL.canParse(raw) ? new URL(raw) : undefined
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    fail(`SPOTIFY_REDIRECT_URI must be an absolute http(s) URL such as ${example} (got ${shown(raw)})`)
-  }
-  if (url.hostname === 'localhost') fail(`SPOTIFY_REDIRECT_URI must not use localhost, which Spotify refuses: use ${example}`)
-  if (url.protocol === 'http:' && url.hostname !== '127.0.0.1' && url.hostname !== '[::1]') {
-    fail(`SPOTIFY_REDIRECT_URI must use https, or plain http only on 127.0.0.1 or [::1] as Spotify requires (got ${shown(raw)})`)
-  }
-  if (url.search !== '' || url.hash !== '') fail(`SPOTIFY_REDIRECT_URI must not have a query or a fragment (got ${shown(raw)})`)
+  const problem = redirectUriProblem(raw)
+  if (problem !== undefined) fail(`SPOTIFY_REDIRECT_URI ${problem}, such as http://127.0.0.1:${port}/callback (got ${shown(raw)})`)
+  const url = new URL(raw)
   if (RESERVED.test(url.pathname)) {
     fail('SPOTIFY_REDIRECT_URI\'s path must not be one the demo serves (/, /login, /logout, /spotify/…, /demo/…): use /callback')
   }

@@ -7,6 +7,7 @@
 import createError from '@fastify/error'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { HTTPError } from 'got'
+import { errorBody, type SpotifyErrorBody } from '../plugin/index.js'
 import { htmlHeaders, renderError, type PageContext } from './html.js'
 
 /** The Web API answered the demo's own call (`GET /v1/me`) with an error status. */
@@ -26,13 +27,8 @@ export function apiFailure (err: unknown): unknown {
     : `HTTP ${status}`)
 }
 
-/** The body of every JSON error, in the shape the Web API itself uses. */
-export interface DemoErrorBody {
-  error: { status: number, message: string, code: string }
-}
-
-/** Codes whose messages are written to be shown: the plugin's and the demo's. */
-const SHOWN = /^(FST_SPOTIFY_|DEMO_)/
+/** The demo's own codes are written to be shown, like the plugin's. */
+const DEMO_CODE = /^DEMO_/
 
 /** Title and explanation of the errors a user can run into. */
 const EXPLANATIONS: Record<string, readonly [title: string, text: string]> = {
@@ -65,22 +61,15 @@ export function wantsHtml (request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').includes('text/html')
 }
 
-/** What may be shown of an error: its status, and its message and code when they are ours or a 4xx. */
-export function errorBody (error: FastifyError): DemoErrorBody['error'] {
-  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600
-    ? error.statusCode
-    : 500
-  const code = typeof error.code === 'string' ? error.code : undefined
-  return status < 500 || (code !== undefined && SHOWN.test(code))
-    ? { status, message: error.message, code: code ?? 'DEMO_ERROR' }
-    // Not ours and a 5xx: its message may quote anything (a secret, a path).
-    : { status, message: 'Internal Server Error', code: 'FST_SPOTIFY_INTERNAL' }
+/** The plugin's rule for what may be shown of an error, with the demo's own codes shown too. */
+export function demoErrorBody (error: FastifyError): SpotifyErrorBody['error'] {
+  return errorBody(error, (code) => DEMO_CODE.test(code))
 }
 
 /** The app's error handler; `context` gives the page context of a response. */
 export function demoErrorHandler (context: () => PageContext) {
   return function handleDemoError (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    const body = errorBody(error)
+    const body = demoErrorBody(error)
     if (body.status >= 500) {
       request.log.error({ err: error }, 'request failed')
     } else {

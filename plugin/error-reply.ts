@@ -21,25 +21,32 @@ export function useErrorHandler (scope: FastifyInstance, app: FastifyInstance, o
     : spotifyErrorReply)
 }
 
-function spotifyErrorReply (error: FastifyError, request: FastifyRequest, reply: FastifyReply): unknown {
+/**
+ * What may be shown of an error: its status, and its message and code when
+ * the error is the plugin's (or `shown` says its code is to be shown) or a
+ * 4xx. Anything else is a 500 whose message may quote anything (a secret, a
+ * path): it becomes `Internal Server Error`, `FST_SPOTIFY_INTERNAL`.
+ */
+export function errorBody (error: FastifyError, shown: (code: string) => boolean = () => false): SpotifyErrorBody['error'] {
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600
     ? error.statusCode
     : 500
-  const exposed = isSpotifyAuthError(error) || status < 500
+  const code = typeof error.code === 'string' ? error.code : undefined
+  const exposed = status < 500 || isSpotifyAuthError(error) || (code !== undefined && shown(code))
+  return exposed
+    ? { status, message: error.message, code: code ?? errorCodes.INTERNAL }
+    : { status, message: 'Internal Server Error', code: errorCodes.INTERNAL }
+}
+
+function spotifyErrorReply (error: FastifyError, request: FastifyRequest, reply: FastifyReply): unknown {
+  const body = errorBody(error)
   // A summary, not the error: no stack trace in any log line, and nothing
   // of what a foreign error may carry (request options, headers).
-  const err = { type: error.name, code: error.code, message: error.message, statusCode: status, ...(error.cause === undefined ? {} : because(error.cause)) }
-  if (status >= 500) {
+  const err = { type: error.name, code: error.code, message: error.message, statusCode: body.status, ...(error.cause === undefined ? {} : because(error.cause)) }
+  if (body.status >= 500) {
     request.log.error({ err }, 'fastify-spotify-auth: request failed')
   } else {
     request.log.info({ err }, 'fastify-spotify-auth: request refused')
   }
-  const body: SpotifyErrorBody = {
-    error: {
-      status,
-      message: exposed ? error.message : 'Internal Server Error',
-      code: exposed && typeof error.code === 'string' ? error.code : errorCodes.INTERNAL
-    }
-  }
-  return reply.code(status).send(body)
+  return reply.code(body.status).send({ error: body } satisfies SpotifyErrorBody)
 }

@@ -120,7 +120,7 @@ export {
   type CauseSummary,
   type SpotifyErrorCode
 } from './errors.js'
-export type { SpotifyErrorBody } from './error-reply.js'
+export { errorBody, type SpotifyErrorBody } from './error-reply.js'
 export type { ApiRetryOptions, LoginEvent, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
 export type { SpotifySession } from './session/session.js'
 export type { SpotifyRequest } from './session/sessions.js'

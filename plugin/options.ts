@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { InvalidOptionError } from './errors.js'
+import { redirectUriProblem } from './redirect-uri.js'
 import { memoryStore } from './store/memory.js'
 import type { SpotifyToken, StoreFactory, TokenStore } from './store/types.js'
 
@@ -116,7 +117,6 @@ export interface ResolvedOptions {
   onRefresh: SpotifyAuthOptions['onRefresh']
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]'])
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
@@ -171,15 +171,9 @@ function baseUrl (value: unknown, name: string, fallback: string): string {
 
 function redirectUriOf (value: unknown): URL {
   const raw = requiredString(value, 'redirectUri')
-  const url = URL.canParse(raw) ? new URL(raw) : undefined
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    fail('options.redirectUri must be an absolute http(s) URL')
-  }
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
-    fail('options.redirectUri must use https, or http on 127.0.0.1 or [::1] (Spotify refuses other plain-http hosts, localhost included)')
-  }
-  if (url.search !== '' || url.hash !== '') fail('options.redirectUri must not have a query or a fragment')
-  return url
+  const problem = redirectUriProblem(raw)
+  if (problem !== undefined) fail(`options.redirectUri ${problem}`)
+  return new URL(raw)
 }
 
 function secretsOf (value: unknown): string[] {
@@ -282,7 +276,9 @@ export function resolveOptions (options: unknown): ResolvedOptions {
   return {
     clientId: requiredString(options.clientId, 'clientId'),
     clientSecret: requiredString(options.clientSecret, 'clientSecret'),
-    redirectUri: redirect.href,
+    // Exactly as configured: Spotify compares the string, and the URL
+    // parser's normal form (lower-cased host, no default port) may differ.
+    redirectUri: options.redirectUri as string,
     callbackPath,
     secrets: secretsOf(options.secret),
     scopes: scopesOf(options.scopes),

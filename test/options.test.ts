@@ -17,7 +17,9 @@ const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['redirectUri missing', { redirectUri: undefined }, /options\.redirectUri must be a non-empty string/],
   ['redirectUri relative', { redirectUri: '/callback' }, /options\.redirectUri must be an absolute http\(s\) URL/],
   ['redirectUri ftp', { redirectUri: 'ftp://127.0.0.1/callback' }, /options\.redirectUri must be an absolute http\(s\) URL/],
-  ['redirectUri localhost', { redirectUri: 'http://localhost:5543/callback' }, /options\.redirectUri must use https, or http on 127\.0\.0\.1/],
+  ['redirectUri localhost', { redirectUri: 'http://localhost:5543/callback' }, /options\.redirectUri must not use localhost/],
+  ['redirectUri https localhost', { redirectUri: 'https://localhost/callback' }, /options\.redirectUri must not use localhost/],
+  ['redirectUri plain http elsewhere', { redirectUri: 'http://app.example/callback' }, /options\.redirectUri must use https, or plain http only on 127\.0\.0\.1 or \[::1\]/],
   ['redirectUri with query', { redirectUri: 'https://app.example/cb?x=1' }, /options\.redirectUri must not have a query/],
   ['redirectUri same as login', { redirectUri: 'https://app.example/login' }, /options\.redirectUri path must differ from options\.loginPath/],
   ['secret short', { secret: 'short' }, /options\.secret must be at least 32 characters/],
@@ -115,6 +117,7 @@ t.test('explicit values are kept and normalised once', async (t) => {
   t.equal(resolved.apiUrl, 'http://127.0.0.1:9999')
   t.same(resolved.cookie, { name: '__Host-s', secure: true, sameSite: 'strict', domain: 'app.example', maxAge: null })
   t.equal(resolveOptions({ ...valid, redirectUri: 'http://[::1]:5543/cb' }).callbackPath, '/cb', 'IPv6 loopback allowed')
+  t.equal(resolveOptions({ ...valid, redirectUri: 'https://App.Example.com:443/cb' }).redirectUri, 'https://App.Example.com:443/cb', 'sent exactly as configured')
 })
 
 t.test('memoryStore validates its own options', async (t) => {
