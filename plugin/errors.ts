@@ -79,6 +79,13 @@ export const RefreshBusyError = createError(
   'FST_SPOTIFY_REFRESH_BUSY', 'The session is being refreshed elsewhere: try again', 503, Error, false)
 
 /**
+ * A URL given to one of the plugin's got clients is not under
+ * `{apiUrl}/v1/`: the session's bearer token is never sent there.
+ */
+export const ForeignUrlError = createError(
+  'FST_SPOTIFY_FOREIGN_URL', 'Refused to send the Spotify token outside the Web API', 400, Error, false)
+
+/**
  * Every code an error of the plugin can carry, for an app's error handler to
  * switch on: `if (error.code === errorCodes.NO_SESSION) …`.
  */
@@ -96,6 +103,7 @@ export const errorCodes = Object.freeze({
   STORE_UNAVAILABLE: 'FST_SPOTIFY_STORE_UNAVAILABLE',
   TOO_EARLY: 'FST_SPOTIFY_TOO_EARLY',
   REFRESH_BUSY: 'FST_SPOTIFY_REFRESH_BUSY',
+  FOREIGN_URL: 'FST_SPOTIFY_FOREIGN_URL',
   /** Sent in a response body only: an error that is not the plugin's, hidden behind a 500. */
   INTERNAL: 'FST_SPOTIFY_INTERNAL'
 } as const)

@@ -11,7 +11,7 @@ import type { SpotifySession } from './session/session.js'
 import { Sessions, type SpotifyRequest } from './session/sessions.js'
 import { SessionTokens } from './session/tokens.js'
 import { createAgents, destroyAgents } from './spotify/agents.js'
-import { createApiClient, sessionClient } from './spotify/api-client.js'
+import { createApiClient, sessionClient, webApiUrlCheck } from './spotify/api-client.js'
 import { createTokenEndpoint } from './spotify/token-endpoint.js'
 import type { TokenStore } from './store/types.js'
 
@@ -57,6 +57,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     store,
     endpoint,
     refreshMargin: options.refreshMargin,
+    refreshCooldown: options.refreshCooldown,
     // A lock outlives the token call it guards, so it never expires while the
     // holder can still write.
     lockTtl: options.timeout + 1000,
@@ -64,10 +65,11 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     log: app.log
   })
   const apiClient = createApiClient(options, agents)
+  const underWebApi = webApiUrlCheck(options.apiUrl)
   const sessions = new Sessions({
     tokens,
     store,
-    clientFor: (session) => sessionClient(apiClient, session)
+    clientFor: (session) => sessionClient(apiClient, session, underWebApi)
   }, createSessionCookie(options))
 
   Sessions.prepare(app)
@@ -105,6 +107,7 @@ export { spotifyAuth }
 export {
   errorCodes,
   AuthorizationDeniedError,
+  ForeignUrlError,
   InvalidCodeError,
   InvalidOptionError,
   InvalidPathError,

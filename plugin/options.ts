@@ -57,6 +57,13 @@ export interface SpotifyAuthOptions {
   showDialog?: boolean
   /** Milliseconds before expiry from which a token counts as expired. Default 60 000. */
   refreshMargin?: number
+  /**
+   * Milliseconds after a token was obtained during which a 401 from the Web
+   * API does not refresh it again: the 401 is answered as it came. Spotify
+   * does not refuse a token it has just issued, so a burst of 401s then is
+   * not worth a burst of token calls. Default 5 000.
+   */
+  refreshCooldown?: number
   /** Default `https://accounts.spotify.com`. */
   accountsUrl?: string
   /** Default `https://api.spotify.com`. */
@@ -107,6 +114,7 @@ export interface ResolvedOptions {
   pkce: boolean
   showDialog: boolean
   refreshMargin: number
+  refreshCooldown: number
   accountsUrl: string
   apiUrl: string
   timeout: number
@@ -290,6 +298,7 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     pkce: optionalBoolean(options.pkce, 'pkce', true),
     showDialog: optionalBoolean(options.showDialog, 'showDialog', false),
     refreshMargin: optionalNumber(options.refreshMargin, 'refreshMargin', 60_000, 0),
+    refreshCooldown: optionalNumber(options.refreshCooldown, 'refreshCooldown', 5_000, 0),
     accountsUrl: baseUrl(options.accountsUrl, 'accountsUrl', 'https://accounts.spotify.com'),
     apiUrl: baseUrl(options.apiUrl, 'apiUrl', 'https://api.spotify.com'),
     timeout: optionalNumber(options.timeout, 'timeout', 10_000, 1),

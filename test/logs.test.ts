@@ -5,7 +5,7 @@ t.test('a whole session logged at trace level contains no token, code, state, co
   const secrets = new Set<string>([CLIENT_SECRET, SECRET])
   const built = await build(t, {
     emulator: { accessTokenTtl: 30, rotateRefreshTokens: true },
-    plugin: { timeout: 300 },
+    plugin: { timeout: 300, refreshCooldown: 0 },
     before (app) {
       app.get('/token', async (request) => await request.spotify.getToken())
       // A Spotify 404 through request.spotify.api, left to Fastify's default

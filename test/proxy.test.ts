@@ -151,7 +151,7 @@ t.test('no session: 401 without any upstream call', async (t) => {
 })
 
 t.test('upstream 401: one refresh, one retry', async (t) => {
-  const { login, request, emulator } = await build(t)
+  const { login, request, emulator } = await build(t, { plugin: { refreshCooldown: 0 } })
   const { jar } = await login()
   emulator.control.resetCounters()
   emulator.control.unauthorizeApiCalls(1)
@@ -162,7 +162,7 @@ t.test('upstream 401: one refresh, one retry', async (t) => {
 })
 
 t.test('upstream 401 twice: the second goes back to the client as it came', async (t) => {
-  const { login, request, emulator } = await build(t)
+  const { login, request, emulator } = await build(t, { plugin: { refreshCooldown: 0 } })
   const { jar } = await login()
   emulator.control.resetCounters()
   emulator.control.unauthorizeApiCalls(2)
@@ -185,6 +185,26 @@ t.test('upstream 401 after a logout elsewhere answers 401 with no retry', async 
   t.equal(response.json().error.code, 'FST_SPOTIFY_NO_SESSION')
   t.equal(emulator.control.counters.api, 1, 'no retry')
   t.equal(emulator.control.counters.refresh_token, 0, 'no refresh for a session that is gone')
+})
+
+t.test('refresh amplification: 401s to a token younger than refreshCooldown make no token call', async (t) => {
+  const { login, request, emulator, app } = await build(t)
+  const { jar } = await login()
+  emulator.control.resetCounters()
+  emulator.control.unauthorizeApiCalls(20)
+  for (let i = 0; i < 20; i++) {
+    const response = await request(jar, { url: '/spotify/me' })
+    t.equal(response.statusCode, 401, 'the upstream 401 as it came')
+  }
+  t.equal(emulator.control.counters.refresh_token, 0, 'no refresh for a token just obtained')
+  t.equal(emulator.control.counters.api, 20, 'no retry either')
+  // Once the token is older than the cooldown, a 401 refreshes it again.
+  const id = (jar.cookies.get('spotify_session') as string).split('.')[0] as string
+  const stored = await app.spotify.store.get(id) as NonNullable<Awaited<ReturnType<typeof app.spotify.store.get>>>
+  await app.spotify.store.update(id, stored, { ...stored, obtainedAt: stored.obtainedAt - 6, refreshes: stored.refreshes + 1 })
+  emulator.control.unauthorizeApiCalls(1)
+  t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 200)
+  t.equal(emulator.control.counters.refresh_token, 1)
 })
 
 t.test('a case-insensitive router cannot smuggle a path past the prefix check', async (t) => {

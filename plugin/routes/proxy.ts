@@ -115,13 +115,14 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
     const path = upstreamBase + safe + (queryAt === -1 ? '' : raw.slice(queryAt))
 
     const session = sessions.of(request, reply)
-    let token = session.fresh() ?? await session.required()
+    const token = session.fresh() ?? await session.required()
     let response = await forward(request, path, token)
     if (response.status === 401) {
       // Refused before its time: renew once, retry once; a second 401 goes
-      // back to the client as it came.
-      token = await session.renewed(token.accessToken)
-      response = await forward(request, path, token)
+      // back to the client as it came, and so does a 401 to a token too
+      // young to be refreshed again.
+      const renewed = await session.renewed(token.accessToken)
+      if (renewed.accessToken !== token.accessToken) response = await forward(request, path, renewed)
     }
     return reply.code(response.status).headers(returnedHeaders(response.headers, request.method === 'HEAD')).send(response.body)
   }

@@ -24,6 +24,8 @@ export interface SessionTokensOptions {
   endpoint: TokenEndpoint
   /** Milliseconds before `expiresAt` from which a token counts as expired. */
   refreshMargin: number
+  /** Milliseconds after `obtainedAt` during which a rejected token is not refreshed again. */
+  refreshCooldown: number
   /** The store lock's TTL in ms: longer than a token call may take (`timeout`). */
   lockTtl: number
   onRefresh: ((sessionId: string, token: SpotifyToken) => Promise<void> | void) | undefined
@@ -42,6 +44,7 @@ export class SessionTokens {
   readonly #store: TokenStore
   readonly #endpoint: TokenEndpoint
   readonly #margin: number
+  readonly #cooldown: number
   readonly #lockTtl: number
   readonly #onRefresh: SessionTokensOptions['onRefresh']
   readonly #log: FastifyBaseLogger
@@ -53,6 +56,7 @@ export class SessionTokens {
     this.#peek = peekOf(options.store)
     this.#endpoint = options.endpoint
     this.#margin = options.refreshMargin
+    this.#cooldown = options.refreshCooldown
     this.#lockTtl = options.lockTtl
     this.#onRefresh = options.onRefresh
     this.#log = options.log
@@ -76,12 +80,14 @@ export class SessionTokens {
   /**
    * Refreshes now, whatever the expiry, joining a refresh already running.
    * With `rejected` (an access token Spotify answered 401 to), only if that
-   * token is still the stored one: when someone else has replaced it, theirs
-   * is used.
+   * token is still the stored one (when someone else has replaced it, theirs
+   * is used) and older than `refreshCooldown` (a younger one comes back
+   * unchanged: the caller passes the 401 on).
    */
   async refresh (sessionId: string, rejected?: string): Promise<SpotifyToken | undefined> {
     const token = await this.#read(sessionId)
-    if (token === undefined || (rejected !== undefined && token.accessToken !== rejected)) return token
+    if (token === undefined) return undefined
+    if (rejected !== undefined && (token.accessToken !== rejected || token.obtainedAt * 1000 + this.#cooldown > Date.now())) return token
     return await this.#refresh(sessionId, token)
   }
 

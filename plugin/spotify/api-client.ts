@@ -1,8 +1,27 @@
-import got, { type Got, type RequestError } from 'got'
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import got, { type Got, type OptionsInit, type RequestError } from 'got'
+import { ForeignUrlError } from '../errors.js'
 import { isSpotifyAuthError, upstreamFailure } from '../failures.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Session } from '../session/session.js'
 import type { Agents } from './agents.js'
+
+/**
+ * The access token of each request, by the request's headers object: got
+ * hands that very object to the request function below, which adds the
+ * `Authorization` header to a copy. The bearer is never in got's options,
+ * which every got error carries (`ParseError` and `CancelError` without
+ * passing through any hook).
+ */
+const bearerOf = new WeakMap<object, string>()
+
+const withBearer = ((url: URL, native: RequestOptions, callback?: (response: IncomingMessage) => void): ClientRequest => {
+  const token = bearerOf.get(native.headers as object)
+  const headers = token === undefined ? native.headers : { ...native.headers, authorization: `Bearer ${token}` }
+  return (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { ...native, headers }, callback)
+}) as unknown as OptionsInit['request']
 
 /**
  * The got instance behind every `request.spotify.api`: built once, so that a
@@ -15,6 +34,7 @@ export function createApiClient (options: ResolvedOptions, agents: Agents): Got 
     timeout: { request: options.timeout },
     followRedirect: false,
     agent: agents,
+    request: withBearer,
     retry: {
       limit: options.retry.limit,
       methods: ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'],
@@ -26,11 +46,8 @@ export function createApiClient (options: ResolvedOptions, agents: Agents): Got 
     hooks: {
       beforeError: [
         (error) => {
-          // got keeps the request options on its errors, our bearer token
-          // included, and a logger prints every enumerable property: redact
-          // the header and hide the options from serialisers.
-          const headers = error.options?.headers
-          if (headers?.authorization !== undefined) headers.authorization = 'Bearer [redacted]'
+          // got keeps the request options on its errors, and a logger prints
+          // every enumerable property: hide them from serialisers.
           Object.defineProperty(error, 'options', { value: error.options, enumerable: false, writable: true, configurable: true })
           // An error of ours thrown in a hook (no session, a refused refresh)
           // comes out as it is; a call that got no answer becomes a 502/504.
@@ -43,20 +60,35 @@ export function createApiClient (options: ResolvedOptions, agents: Agents): Got 
   })
 }
 
-const BEARER = 'Bearer '.length
+/**
+ * Whether `url` (as got will request it, dot segments resolved) lies under
+ * `{apiUrl}/v1/`: the only place a bearer token may go. got ignores
+ * `prefixUrl` for an absolute URL, and a caller may override `prefixUrl`
+ * itself, so the final URL is what is checked.
+ */
+export function webApiUrlCheck (apiUrl: string): (url: URL | string | undefined) => boolean {
+  const base = new URL(`${apiUrl}/v1/`)
+  return (url) => {
+    if (url === undefined) return false
+    const target = new URL(url)
+    return target.origin === base.origin && target.pathname.startsWith(base.pathname) && target.username === '' && target.password === ''
+  }
+}
 
 /**
- * A session's `api`. The session id stays in the session, never in got's
- * options (which end up on error objects); a session that is gone or revoked
- * is forgotten by the session itself, as with `getToken()`.
+ * A session's `api`. The session id stays in the session and the bearer in
+ * `bearerOf`, never in got's options; a session that is gone or revoked is
+ * forgotten by the session itself, as with `getToken()`. The bearer goes only
+ * to `{apiUrl}/v1/`.
  */
-export function sessionClient (base: Got, session: Session): Got {
+export function sessionClient (base: Got, session: Session, underWebApi: (url: URL | string | undefined) => boolean): Got {
   return base.extend({
     hooks: {
       beforeRequest: [
         async (requestOptions) => {
+          if (!underWebApi(requestOptions.url)) throw new ForeignUrlError()
           const token = await session.required()
-          requestOptions.headers.authorization = `Bearer ${token.accessToken}`
+          bearerOf.set(requestOptions.headers, token.accessToken)
         }
       ],
       afterResponse: [
@@ -64,10 +96,12 @@ export function sessionClient (base: Got, session: Session): Got {
           if (response.statusCode !== 401) return response
           // The token was refused before its time (revoked upstream, or a
           // sibling rotated it): renew once and retry once. got drops this
-          // hook for the retry, so a second 401 comes back as it is.
-          const used = (response.request.options.headers.authorization as string).slice(BEARER)
+          // hook for the retry, so a second 401 comes back as it is; so does
+          // a 401 to a token too young to be refreshed again.
+          const used = bearerOf.get(response.request.options.headers) as string
           const token = await session.renewed(used)
-          return retryWithMergedOptions({ headers: { authorization: `Bearer ${token.accessToken}` } })
+          if (token.accessToken === used) return response
+          return retryWithMergedOptions({})
         }
       ]
     }
