@@ -85,6 +85,14 @@ export const RefreshBusyError = createError(
 export const ForeignUrlError = createError(
   'FST_SPOTIFY_FOREIGN_URL', 'Refused to send the Spotify token outside the Web API', 400, Error, false)
 
+/** An unsafe request (POST, PUT, PATCH, DELETE) from another origin than the app's. */
+export const CrossSiteRequestError = createError(
+  'FST_SPOTIFY_CROSS_SITE', 'Cross-site request refused', 403, Error, false)
+
+/** A Web API response larger than the proxy's `proxyResponseLimit`. */
+export const UpstreamTooLargeError = createError(
+  'FST_SPOTIFY_UPSTREAM_TOO_LARGE', 'The Web API response is too large to pass on', 502, Error, false)
+
 /**
  * Every code an error of the plugin can carry, for an app's error handler to
  * switch on: `if (error.code === errorCodes.NO_SESSION) …`.
@@ -104,6 +112,8 @@ export const errorCodes = Object.freeze({
   TOO_EARLY: 'FST_SPOTIFY_TOO_EARLY',
   REFRESH_BUSY: 'FST_SPOTIFY_REFRESH_BUSY',
   FOREIGN_URL: 'FST_SPOTIFY_FOREIGN_URL',
+  CROSS_SITE: 'FST_SPOTIFY_CROSS_SITE',
+  UPSTREAM_TOO_LARGE: 'FST_SPOTIFY_UPSTREAM_TOO_LARGE',
   /** Sent in a response body only: an error that is not the plugin's, hidden behind a 500. */
   INTERNAL: 'FST_SPOTIFY_INTERNAL'
 } as const)

@@ -107,6 +107,7 @@ export { spotifyAuth }
 export {
   errorCodes,
   AuthorizationDeniedError,
+  CrossSiteRequestError,
   ForeignUrlError,
   InvalidCodeError,
   InvalidOptionError,
@@ -120,6 +121,7 @@ export {
   TooEarlyError,
   UpstreamError,
   UpstreamTimeoutError,
+  UpstreamTooLargeError,
   type CauseSummary,
   type SpotifyErrorCode
 } from './errors.js'

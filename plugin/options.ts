@@ -49,6 +49,20 @@ export interface SpotifyAuthOptions {
   logoutPath?: string
   /** Default `/spotify`; `false` turns the proxy off. */
   proxyPrefix?: string | false
+  /**
+   * Largest request body the proxy reads, in bytes, once it knows the
+   * request has a session. Default 393 216: the Web API's largest request, a
+   * playlist cover (a JPEG of up to 256 KB, base64-encoded).
+   */
+  proxyBodyLimit?: number
+  /** Largest Web API response the proxy passes on, in bytes; past it: 502. Default 10 MiB. */
+  proxyResponseLimit?: number
+  /**
+   * Origins besides the app's own (the origin of `redirectUri`) whose pages
+   * may send unsafe requests (POST, PUT, PATCH, DELETE) to the proxy and to
+   * logout: say, a single-page app served from another origin.
+   */
+  trustedOrigins?: readonly string[]
   /** Where the browser goes after login and logout. Default `/`. */
   successRedirect?: string
   /** PKCE S256 on the login. Default true. */
@@ -110,6 +124,10 @@ export interface ResolvedOptions {
   loginPath: string
   logoutPath: string
   proxyPrefix: string | false
+  proxyBodyLimit: number
+  proxyResponseLimit: number
+  /** The app's origin and `trustedOrigins`. */
+  allowedOrigins: ReadonlySet<string>
   successRedirect: string
   pkce: boolean
   showDialog: boolean
@@ -219,6 +237,23 @@ export function checkedStore (value: unknown, what: string): TokenStore {
   return value as TokenStore
 }
 
+function allowedOriginsOf (value: unknown, redirect: URL): Set<string> {
+  if (value === undefined) return new Set([redirect.origin])
+  if (!Array.isArray(value)) fail('options.trustedOrigins must be an array of origins such as https://app.example')
+  for (const origin of value) {
+    if (typeof origin !== 'string' || !URL.canParse(origin) || new URL(origin).origin !== origin) {
+      fail('options.trustedOrigins must be an array of origins such as https://app.example (scheme, host and port; no path)')
+    }
+  }
+  return new Set([redirect.origin, ...value as string[]])
+}
+
+function wholeNumber (value: unknown, name: string, fallback: number): number {
+  const n = optionalNumber(value, name, fallback, 1)
+  if (!Number.isInteger(n)) fail(`options.${name} must be an integer`)
+  return n
+}
+
 function errorHandlerOf (value: unknown): 'spotify' | 'app' {
   if (value === undefined) return 'spotify'
   if (value !== 'spotify' && value !== 'app') fail('options.errorHandler must be "spotify" or "app"')
@@ -294,6 +329,9 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     loginPath,
     logoutPath,
     proxyPrefix,
+    proxyBodyLimit: wholeNumber(options.proxyBodyLimit, 'proxyBodyLimit', 393_216),
+    proxyResponseLimit: wholeNumber(options.proxyResponseLimit, 'proxyResponseLimit', 10 * 1024 * 1024),
+    allowedOrigins: allowedOriginsOf(options.trustedOrigins, redirect),
     successRedirect: successRedirectOf(options.successRedirect),
     pkce: optionalBoolean(options.pkce, 'pkce', true),
     showDialog: optionalBoolean(options.showDialog, 'showDialog', false),

@@ -227,6 +227,7 @@ t.test('a session Spotify revoked: a readable page, then the logged-out page', a
   const { app, emulator } = await startDemo(t)
   const browser = new Browser(app)
   await browser.login()
+  await browser.ageToken()
   emulator!.control.revokeAll()
   const page = await browser.request({ url: '/' })
   isPage(t, page, 401)

@@ -10,8 +10,9 @@ t.test('verified cookies are remembered in a bounded table; reads stay right pas
     clientId: 'id', clientSecret: 's', redirectUri: 'http://127.0.0.1:5543/callback', secret: SECRET
   }))
   const signer = signerFactory(SECRET)
-  const reply = {} as FastifyReply
-  const read = (value: string) => cookie.read({ cookies: { spotify_session: value } } as unknown as FastifyRequest, reply)
+  const cleared: string[] = []
+  const reply = { clearCookie (name: string) { cleared.push(name) } } as unknown as FastifyReply
+  const read = (value: string) => cookie.read({ cookies: { spotify_session: value }, headers: { cookie: `spotify_session=${value}` } } as unknown as FastifyRequest, reply)
   const ids = Array.from({ length: 10_050 }, () => newSessionId())
   const signed = ids.map((id) => signer.sign(id))
   let wrong = 0
@@ -19,5 +20,7 @@ t.test('verified cookies are remembered in a bounded table; reads stay right pas
   t.equal(wrong, 0, `${ids.length} sessions read back right`)
   t.equal(read(signed[0] as string), ids[0], 'an evicted value is verified again')
   t.equal(read(signed[10_049] as string), ids[10_049], 'a remembered one is still right')
+  t.same(cleared, [])
   t.equal(read((signed[1] as string).slice(0, -2) + 'xx'), undefined, 'a forged signature is never remembered as valid')
+  t.same(cleared, ['spotify_session'], 'and the browser is told to drop it')
 })

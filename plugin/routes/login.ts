@@ -6,16 +6,19 @@ import {
 } from '../errors.js'
 import { because } from '../failures.js'
 import type { ResolvedOptions } from '../options.js'
+import { prefixedName } from '../session/cookie.js'
 import type { Sessions } from '../session/sessions.js'
 import type { SpotifyToken } from '../store/types.js'
 import { clientRefused, TokenRefusedError, type TokenEndpoint } from '../spotify/token-endpoint.js'
 
-/** Cookies that live only between the login redirect and the callback. */
+/** Cookies that live only between the login redirect and the callback (`__Host-` when secure). */
 export const FLOW_COOKIES = {
   state: 'spotify_auth_state',
   verifier: 'spotify_auth_verifier',
   returnTo: 'spotify_auth_return'
 } as const
+
+type FlowCookie = keyof typeof FLOW_COOKIES
 
 const FLOW_MAX_AGE = 10 * 60
 const DECORATION = 'spotifyOAuth2'
@@ -75,6 +78,8 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     sameSite: 'lax' as const,
     secure: options.cookie.secure
   }
+  const names = Object.fromEntries(Object.entries(FLOW_COOKIES)
+    .map(([key, name]) => [key, prefixedName(name, options.cookie.secure, undefined)])) as Record<FlowCookie, string>
 
   // @fastify/oauth2 builds the authorize URL and owns the state and PKCE
   // verifier cookies. The code exchange goes through our own token endpoint
@@ -94,8 +99,8 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     callbackUriParams: options.showDialog ? { show_dialog: 'true' } : {},
     scope: options.scopes,
     ...(options.pkce ? { pkce: 'S256' as const } : {}),
-    redirectStateCookieName: FLOW_COOKIES.state,
-    verifierCookieName: FLOW_COOKIES.verifier,
+    redirectStateCookieName: names.state,
+    verifierCookieName: names.verifier,
     // Its default leaves Path unset, so the cookie would not reach a callback
     // outside the login path's directory.
     cookie: { ...flowCookie, maxAge: FLOW_MAX_AGE }
@@ -108,9 +113,9 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     if (options.scopes.length === 0) authorizeUrl.searchParams.delete('scope')
     const returnTo = safeReturnTo(request.query.returnTo)
     if (returnTo === undefined) {
-      reply.clearCookie(FLOW_COOKIES.returnTo, flowCookie)
+      reply.clearCookie(names.returnTo, flowCookie)
     } else {
-      reply.setCookie(FLOW_COOKIES.returnTo, returnTo, { ...flowCookie, maxAge: FLOW_MAX_AGE })
+      reply.setCookie(names.returnTo, returnTo, { ...flowCookie, maxAge: FLOW_MAX_AGE })
     }
     return reply.redirect(authorizeUrl.href, 302)
   })
@@ -138,13 +143,14 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     logSerializers: { req: redactedRequest }
   }, async (request: FastifyRequest<{ Querystring: CallbackQuery }>, reply: FastifyReply) => {
     const { state, code, error } = request.query
-    const stateCookie = request.cookies[FLOW_COOKIES.state]
-    const verifier = request.cookies[FLOW_COOKIES.verifier]
-    const returnTo = safeReturnTo(request.cookies[FLOW_COOKIES.returnTo])
-    // Single use, whatever the outcome.
-    for (const name of Object.values(FLOW_COOKIES)) reply.clearCookie(name, flowCookie)
+    const verifier = request.cookies[names.verifier]
+    const returnTo = safeReturnTo(request.cookies[names.returnTo])
+    // A callback whose state is not this browser's login in progress (an
+    // older tab, a cross-site link) leaves that login alone.
+    if (!sameState(state, request.cookies[names.state])) throw new InvalidStateError()
+    // This login's callback: single use, whatever the outcome from here.
+    for (const name of Object.values(names)) reply.clearCookie(name, flowCookie)
 
-    if (!sameState(state, stateCookie)) throw new InvalidStateError()
     if (error !== undefined) throw new AuthorizationDeniedError(errorCodeOf(error))
     if (typeof code !== 'string' || code === '') throw new MissingCodeError()
     if (options.pkce && verifier === undefined) throw new InvalidStateError()

@@ -1,11 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { Pool, type Dispatcher } from 'undici'
-import { InvalidPathError } from '../errors.js'
+import { CrossSiteRequestError, InvalidPathError, UpstreamTooLargeError } from '../errors.js'
 import { upstreamFailure } from '../failures.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Sessions } from '../session/sessions.js'
 import { safeApiPath } from '../spotify/api-path.js'
+import { fromAllowedOrigin, UNSAFE_METHODS } from './same-origin.js'
 import type { SpotifyToken } from '../store/types.js'
 
 /**
@@ -65,6 +66,43 @@ interface Forwarded {
 }
 
 /**
+ * Proxied responses come from the app's origin with the upstream's content
+ * type: a browser must neither sniff them into something else nor run them
+ * as a page of the app.
+ */
+const SANDBOX_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; sandbox"
+} as const
+
+const kTarget = Symbol('fastify-spotify-auth.proxy-target')
+const kToken = Symbol('fastify-spotify-auth.proxy-token')
+
+interface Checked {
+  [kTarget]: string | null
+  [kToken]: SpotifyToken | null
+}
+
+/** The whole body, or a 502 past `limit` bytes (announced or counted), without reading further. */
+async function bodyWithin (body: Dispatcher.ResponseData['body'], announced: string | string[] | undefined, limit: number): Promise<Buffer> {
+  if (typeof announced === 'string' && Number(announced) > limit) {
+    body.destroy()
+    throw new UpstreamTooLargeError()
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length
+    if (size > limit) {
+      body.destroy()
+      throw new UpstreamTooLargeError()
+    }
+    chunks.push(chunk as Buffer)
+  }
+  return chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size)
+}
+
+/**
  * `{ANY} {proxyPrefix}/*` → `{apiUrl}/v1/*` with the session's bearer token.
  *
  * Forwarded with undici, not got: got normalises ~40 options per request,
@@ -72,8 +110,11 @@ interface Forwarded {
  * undici's pool, which @fastify/http-proxy itself uses, keeps up. got stays
  * the client of `request.spotify.api` and of the token endpoint.
  *
- * Registered in its own scope: the body is taken as raw bytes, whatever its
- * type, so that it is forwarded untouched and can be sent again after a 401.
+ * The path, the origin of an unsafe request and the session are checked in
+ * `onRequest`, before a byte of the body is read: a request that will be
+ * refused costs no memory. Registered in its own scope: the body is taken
+ * as raw bytes, whatever its type, so that it is forwarded untouched and can
+ * be sent again after a 401.
  */
 export async function proxyRoutes (scope: FastifyInstance, services: ProxyServices): Promise<void> {
   const { options, sessions } = services
@@ -91,43 +132,85 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
 
   scope.removeAllContentTypeParsers()
   scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
+  scope.decorateRequest(kTarget, null)
+  scope.decorateRequest(kToken, null)
 
-  async function forward (request: FastifyRequest, path: string, token: SpotifyToken): Promise<Forwarded> {
-    try {
-      const response = await pool.request({
-        method: request.method as Dispatcher.HttpMethod,
-        path,
-        headers: forwardedHeaders(request.headers, token),
-        body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body as Buffer | undefined ?? null
-      })
-      return { status: response.statusCode, headers: response.headers, body: Buffer.from(await response.body.arrayBuffer()) }
-    } catch (cause) {
-      throw upstreamFailure(cause, 'the Web API')
-    }
-  }
-
-  async function handler (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  function target (request: FastifyRequest): string {
     const raw = request.url
     const queryAt = raw.indexOf('?')
     const rawPath = queryAt === -1 ? raw : raw.slice(0, queryAt)
     const safe = rawPath.startsWith(routePrefix) ? safeApiPath(rawPath.slice(routePrefix.length)) : undefined
     if (safe === undefined) throw new InvalidPathError()
-    const path = upstreamBase + safe + (queryAt === -1 ? '' : raw.slice(queryAt))
+    return upstreamBase + safe + (queryAt === -1 ? '' : raw.slice(queryAt))
+  }
 
+  function check (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const checked = request as unknown as Checked
+    try {
+      checked[kTarget] = target(request)
+      if (UNSAFE_METHODS.has(request.method) && !fromAllowedOrigin(request, options.allowedOrigins)) throw new CrossSiteRequestError()
+    } catch (err) {
+      done(err as Error)
+      return
+    }
     const session = sessions.of(request, reply)
-    const token = session.fresh() ?? await session.required()
+    const fresh = session.fresh()
+    if (fresh !== undefined) {
+      checked[kToken] = fresh
+      done()
+      return
+    }
+    session.required().then((token) => {
+      checked[kToken] = token
+      done()
+    }, done)
+  }
+
+  async function forward (request: FastifyRequest, path: string, token: SpotifyToken): Promise<Forwarded> {
+    let response: Dispatcher.ResponseData
+    try {
+      response = await pool.request({
+        method: request.method as Dispatcher.HttpMethod,
+        path,
+        headers: forwardedHeaders(request.headers, token),
+        body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body as Buffer | undefined ?? null
+      })
+    } catch (cause) {
+      throw upstreamFailure(cause, 'the Web API')
+    }
+    try {
+      return { status: response.statusCode, headers: response.headers, body: await bodyWithin(response.body, response.headers['content-length'], options.proxyResponseLimit) }
+    } catch (cause) {
+      if (cause instanceof UpstreamTooLargeError) throw cause
+      throw upstreamFailure(cause, 'the Web API')
+    }
+  }
+
+  async function handler (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const checked = request as unknown as Checked
+    const path = checked[kTarget] as string
+    const token = checked[kToken] as SpotifyToken
     let response = await forward(request, path, token)
     if (response.status === 401) {
       // Refused before its time: renew once, retry once; a second 401 goes
       // back to the client as it came, and so does a 401 to a token too
       // young to be refreshed again.
-      const renewed = await session.renewed(token.accessToken)
+      const renewed = await sessions.of(request, reply).renewed(token.accessToken)
       if (renewed.accessToken !== token.accessToken) response = await forward(request, path, renewed)
     }
-    return reply.code(response.status).headers(returnedHeaders(response.headers, request.method === 'HEAD')).send(response.body)
+    return reply.code(response.status)
+      .headers(returnedHeaders(response.headers, request.method === 'HEAD'))
+      .headers(SANDBOX_HEADERS)
+      .send(response.body)
   }
 
   // The Web API's methods only: TRACE would echo our bearer back to the
   // client from an upstream that supports it.
-  scope.route({ method: PROXIED_METHODS, url: `${options.proxyPrefix as string}/*`, handler })
+  scope.route({
+    method: PROXIED_METHODS,
+    url: `${options.proxyPrefix as string}/*`,
+    bodyLimit: options.proxyBodyLimit,
+    onRequest: check,
+    handler
+  })
 }

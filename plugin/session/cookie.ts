@@ -20,15 +20,37 @@ export interface SessionCookie {
    * with an older secret is re-signed with the current one on the way out.
    */
   read (request: FastifyRequest, reply: FastifyReply): string | undefined
+  /** Whether the request carries the cookie at all, valid or not. */
+  sent (request: FastifyRequest): boolean
   write (reply: FastifyReply, sessionId: string): void
   clear (reply: FastifyReply): void
+}
+
+/**
+ * The name a cookie gets: with `secure`, the `__Host-` prefix (or
+ * `__Secure-` when it names a `domain`), which browsers only accept from a
+ * secure origin, host-only and with `Path=/`: a sibling subdomain or a
+ * plain-http hop can no longer plant one.
+ */
+export function prefixedName (name: string, secure: boolean, domain: string | undefined): string {
+  if (!secure || /^__(host|secure)-/i.test(name)) return name
+  return domain === undefined ? `__Host-${name}` : `__Secure-${name}`
+}
+
+/** Whether the raw `Cookie` header holds `name` more than once (a cookie tossed in beside ours). */
+function sentTwice (header: string | undefined, name: string): boolean {
+  const needle = `${name}=`
+  // Cheap first: a second occurrence anywhere, then an exact count.
+  if (header === undefined || header.indexOf(needle) === header.lastIndexOf(needle)) return false
+  return header.split(';').filter((pair) => pair.trim().startsWith(needle)).length > 1
 }
 
 export function createSessionCookie (options: ResolvedOptions): SessionCookie {
   // Our own signer, not request.unsignCookie: the app may have registered
   // @fastify/cookie with a secret of its own, or none.
   const signer = signerFactory(options.secrets)
-  const { name, secure, sameSite, domain, maxAge } = options.cookie
+  const { secure, sameSite, domain, maxAge } = options.cookie
+  const name = prefixedName(options.cookie.name, secure, domain)
   const attributes = {
     path: '/',
     httpOnly: true,
@@ -55,17 +77,27 @@ export function createSessionCookie (options: ResolvedOptions): SessionCookie {
   return {
     read (request, reply) {
       const raw = request.cookies[name]
-      if (raw === undefined) return undefined
+      // Two cookies of our name (one planted with another Path or Domain,
+      // which the browser sends first): neither is trusted.
+      if (raw === undefined || sentTwice(request.headers.cookie, name)) return undefined
       const known = verified.get(raw)
       if (known !== undefined) return known
       const unsigned = signer.unsign(raw)
-      if (!unsigned.valid || !SESSION_ID.test(unsigned.value)) return undefined
+      if (!unsigned.valid || !SESSION_ID.test(unsigned.value)) {
+        // Forged, or signed by a secret no longer in the list: it can never
+        // work again, so the browser stops sending it.
+        reply.clearCookie(name, attributes)
+        return undefined
+      }
       if (unsigned.renew) {
         write(reply, unsigned.value)
       } else {
         remember(raw, unsigned.value)
       }
       return unsigned.value
+    },
+    sent (request) {
+      return request.cookies[name] !== undefined
     },
     write,
     clear (reply) {

@@ -17,11 +17,14 @@ export interface SpotifyRequest extends SpotifySession {
 export class RequestSession extends Session implements SpotifyRequest {
   readonly #cookie: SessionCookie
   readonly #reply: FastifyReply
+  readonly #hasCookie: boolean
 
-  constructor (services: SessionServices, cookie: SessionCookie, reply: FastifyReply, sessionId: string | undefined) {
+  /** `hasCookie`: the browser holds a session cookie (valid or not), so forgetting must clear it. */
+  constructor (services: SessionServices, cookie: SessionCookie, reply: FastifyReply, sessionId: string | undefined, hasCookie: boolean) {
     super(services, sessionId)
     this.#cookie = cookie
     this.#reply = reply
+    this.#hasCookie = hasCookie
   }
 
   logout (): Promise<void> {
@@ -29,8 +32,9 @@ export class RequestSession extends Session implements SpotifyRequest {
   }
 
   protected override forgotten (): void {
-    // The browser stops sending a cookie that can no longer work.
-    this.#cookie.clear(this.#reply)
+    // The browser stops sending a cookie that can no longer work; a browser
+    // that sent none gets no Set-Cookie at all.
+    if (this.#hasCookie) this.#cookie.clear(this.#reply)
   }
 }
 
@@ -80,7 +84,7 @@ export class Sessions {
     if (session === null) {
       const known = reply ?? slots[kReply]
       if (known === null) throw new TooEarlyError()
-      session = new RequestSession(this.#services, this.#cookie, known, this.#cookie.read(request, known))
+      session = new RequestSession(this.#services, this.#cookie, known, this.#cookie.read(request, known), this.#cookie.sent(request))
       slots[kSession] = session
     }
     return session
@@ -111,7 +115,7 @@ export class Sessions {
       throw err
     }
     this.#cookie.write(reply, sessionId);
-    (request as unknown as Slots)[kSession] = new RequestSession(this.#services, this.#cookie, reply, sessionId)
+    (request as unknown as Slots)[kSession] = new RequestSession(this.#services, this.#cookie, reply, sessionId, true)
     return sessionId
   }
 
