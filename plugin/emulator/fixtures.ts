@@ -270,3 +270,17 @@ export const libraries: ReadonlyMap<string, readonly string[]> = new Map([
   ['bob', [...idsOf('bob'), idOf('alice', 'Road Trip 2024'), idOf('alice', 'Morning Focus')]],
   ['carol', idsOf('carol')]
 ])
+
+/** A browse category (Extended Quota Mode only). */
+export interface FixtureCategory {
+  readonly id: string
+  readonly name: string
+  readonly icon: FixtureImage
+}
+
+/** The browse categories, in listing order. */
+export const categories: readonly FixtureCategory[] = ['Focus', 'Chill', 'Workout', 'Decades', 'Indie', 'Jazz', 'Sleep'].map((name) => ({
+  id: name.toLowerCase(),
+  name,
+  icon: image('category:' + name, 274)
+}))
