@@ -59,9 +59,12 @@ function modeOf (value: EmulatorMode | undefined): EmulatorMode {
   return value
 }
 
-/** The allow-list: every fixture user unless given; at most five in Development Mode. */
+/**
+ * The allow-list: the first five fixture users unless given, so that the
+ * sixth (frank) shows what an unregistered user meets.
+ */
 function allowListOf (value: string[] | undefined, mode: EmulatorMode): string[] {
-  if (value === undefined) return users.map((u) => u.id)
+  if (value === undefined) return users.slice(0, MAX_DEVELOPMENT_USERS).map((u) => u.id)
   if (!Array.isArray(value) || !value.every((id) => typeof id === 'string' && isUser(id))) {
     throw new TypeError(`emulator: options.allowList must be an array of fixture user ids (${users.map((u) => u.id).join(', ')})`)
   }

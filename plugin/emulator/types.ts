@@ -22,7 +22,7 @@ export interface EmulatorOptions {
   /**
    * Fixture user ids registered under "User Management"; in Development Mode
    * other users get 403 "User not registered in the Developer Dashboard".
-   * At most 5. Default: every fixture user.
+   * At most 5. Default: the first five fixture users (all but `frank`).
    */
   allowList?: string[]
   /** Interface to listen on. Default `'127.0.0.1'`. */
