@@ -201,16 +201,16 @@ t.test('GET /v1/playlists/{id} returns the full playlist to those who may see it
     type: 'playlist',
     uri: `spotify:playlist:${long.id}`,
     items: {
-      href: `${emulator.url}/v1/playlists/${long.id}/items?offset=0&limit=100`,
-      limit: 100,
-      next: `${emulator.url}/v1/playlists/${long.id}/items?offset=100&limit=100`,
+      href: `${emulator.url}/v1/playlists/${long.id}/items?offset=0&limit=50`,
+      limit: 50,
+      next: `${emulator.url}/v1/playlists/${long.id}/items?offset=50&limit=50`,
       offset: 0,
       previous: null,
       total: 130
     }
   })
   t.notOk('tracks' in p, 'Development Mode playlists carry items, not tracks')
-  t.equal(p.items.items.length, 100)
+  t.equal(p.items.items.length, 50)
   const item = p.items.items[0]
   t.same(item.track, item.item, 'entries still carry the deprecated track twin')
   t.match(item, {

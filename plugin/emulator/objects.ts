@@ -251,16 +251,17 @@ export function simplifiedPlaylist (view: View, p: FixturePlaylist): Json {
 }
 
 /**
- * The full playlist object: followers, and the first 100 entries as a
- * paging object when `withItems` (Development Mode shows them only to the
- * owner and collaborators).
+ * The full playlist object: followers, and the first entries as a paging
+ * object when `withItems` (Development Mode shows them only to the owner
+ * and collaborators). Each page has its endpoint's largest limit (50 for
+ * `/items`, 100 for the older `/tracks`), so its `next` link works there.
  */
 export function fullPlaylist (view: View, p: FixturePlaylist, withItems: boolean): Json {
   const { items: _ref, tracks: _tracks, ...rest } = simplifiedPlaylist(view, p)
   const playlist: Json = { ...rest, followers: { href: null, total: p.followers } }
   if (!withItems) return playlist
   const render = (entry: FixturePlaylistItem): Json => playlistItem(view, entry)
-  playlist.items = paging(view, `/v1/playlists/${p.id}/items`, {}, p.items, 0, 100, render)
+  playlist.items = paging(view, `/v1/playlists/${p.id}/items`, {}, p.items, 0, 50, render)
   if (view.extended) playlist.tracks = paging(view, `/v1/playlists/${p.id}/tracks`, {}, p.items, 0, 100, render)
   return playlist
 }
