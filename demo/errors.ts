@@ -33,8 +33,7 @@ const FORBIDDEN_HINTS: ReadonlyArray<readonly [spotifySays: string, hint: string
 ]
 
 function bodyText (body: unknown): string {
-  if (typeof body === 'string') return body
-  return Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body ?? '')
+  return Buffer.isBuffer(body) ? body.toString('utf8') : String(body)
 }
 
 /** The error of a failed `request.spotify.api` call, as the demo reports it. */

@@ -89,7 +89,9 @@ t.test('edits are checked like Spotify checks them', async (t) => {
   t.same((await api(emulator, `/v1/playlists/${byName('alice', 'Morning Focus').id}/items`, bob, { method: 'POST', body })).json,
     { error: { status: 403, message: 'Forbidden' } }, 'only owners and collaborators edit')
   t.equal((await api(emulator, `/v1/playlists/${byName('alice', 'Road Trip 2024').id}/items`, bob, { method: 'POST', body })).status, 201, 'a collaborator may')
-  t.equal((await api(emulator, path, bob, { method: 'POST', body })).status, 404, 'an unseen private playlist is unknown')
+  for (const method of ['POST', 'PUT', 'DELETE']) {
+    t.equal((await api(emulator, path, bob, { method, body })).status, 404, `${method}: an unseen private playlist is unknown`)
+  }
   const publicOnly = emulator.control.issueTokens('alice', ['playlist-modify-public']).access_token
   t.same((await api(emulator, path, publicOnly, { method: 'POST', body })).json, { error: { status: 403, message: 'Insufficient client scope' } })
   const morning = byName('alice', 'Morning Focus')
