@@ -95,7 +95,8 @@ export const CLIENT_SCRIPT = String.raw`
     const name = document.createElement('strong')
     name.textContent = p.name
     const about = document.createElement('span')
-    const tracks = (p.tracks || p.items || {}).total
+    // Playlists carry 'items' since 2026; 'tracks' is the name older answers used.
+    const tracks = (p.items || p.tracks || {}).total
     about.textContent = [
       tracks === undefined ? null : tracks + (tracks === 1 ? ' track' : ' tracks'),
       p.owner && p.owner.display_name ? 'by ' + p.owner.display_name : null,

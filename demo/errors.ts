@@ -18,13 +18,33 @@ export const SpotifyApiError = createError<'DEMO_SPOTIFY_API_ERROR', [detail: st
 export const PageNotFoundError = createError<'DEMO_NOT_FOUND', [what: string]>(
   'DEMO_NOT_FOUND', 'There is no page at %s', 404)
 
+/**
+ * Spotify's 403s mean different things, told apart by their body: the user
+ * is not on the app's allow-list (plain text), the app's owner has no
+ * Premium, or the token lacks a scope. Only the first two are about a
+ * Development Mode app's dashboard settings.
+ */
+const FORBIDDEN_HINTS: ReadonlyArray<readonly [spotifySays: string, hint: string]> = [
+  ['User not registered in the Developer Dashboard',
+    'this Spotify user is not on the app\'s allow-list: a development mode app only lets in the (at most five) users listed under "User Management" in its dashboard'],
+  ['Active premium subscription required for the owner of the app',
+    'the app\'s owner has no active Premium subscription, which Spotify requires of an app in development mode'],
+  ['Insufficient client scope',
+    'the session lacks a scope this request needs: log out and in again to grant it']
+]
+
+function bodyText (body: unknown): string {
+  return Buffer.isBuffer(body) ? body.toString('utf8') : String(body)
+}
+
 /** The error of a failed `request.spotify.api` call, as the demo reports it. */
 export function apiFailure (err: unknown): unknown {
   if (!(err instanceof HTTPError)) return err
   const status = err.response.statusCode
-  return new SpotifyApiError(status === 403
-    ? 'HTTP 403: an app in development mode only lets in the Spotify users listed under "User Management" in its dashboard'
-    : `HTTP ${status}`)
+  if (status !== 403) return new SpotifyApiError(`HTTP ${status}`)
+  const text = bodyText(err.response.body)
+  const hint = FORBIDDEN_HINTS.find(([says]) => text.includes(says))?.[1] ?? 'Spotify refused the request'
+  return new SpotifyApiError(`HTTP 403: ${hint}`)
 }
 
 /** The demo's own codes are written to be shown, like the plugin's. */

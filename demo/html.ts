@@ -147,14 +147,15 @@ and the server-side access token as it counts down and refreshes.</p>
 </main>`)
 }
 
-/** What the logged-in page shows of `/v1/me` (fields may be missing without the matching scope). */
+/**
+ * What the logged-in page shows of `/v1/me`: only what a Development Mode
+ * app gets (Spotify no longer sends such apps country, product, email or
+ * followers, whatever the scopes).
+ */
 export interface Profile {
   readonly id: string
   readonly display_name?: string | null
   readonly images?: ReadonlyArray<{ readonly url: string }> | null
-  readonly country?: string
-  readonly product?: string
-  readonly email?: string
 }
 
 /** What the browser may know about the token: never the token itself. */
@@ -184,12 +185,6 @@ function avatar (profile: Profile, name: string): string {
   return `<div class="avatar" id="avatar" aria-hidden="true">${escapeHtml(name.slice(0, 1).toUpperCase())}</div>`
 }
 
-function fact (id: string, value: string | undefined, scope: string): string {
-  return value === undefined
-    ? `<dd id="${id}" class="note">not shared (needs the ${scope} scope)</dd>`
-    : `<dd id="${id}">${escapeHtml(value)}</dd>`
-}
-
 /** The page of a logged-in user: profile, token panel, playlists (loaded by the script). */
 export function renderLoggedIn (context: PageContext, profile: Profile, token: TokenInfo): string {
   const name = profile.display_name ?? profile.id
@@ -207,8 +202,6 @@ ${avatar(profile, name)}
 <h1 id="display-name">${escapeHtml(name)}</h1>
 <dl>
 <dt>Spotify id</dt><dd id="user-id">${escapeHtml(profile.id)}</dd>
-<dt>Country</dt>${fact('country', profile.country, 'user-read-private')}
-<dt>Product</dt>${fact('product', profile.product, 'user-read-private')}
 </dl>
 </div>
 </section>

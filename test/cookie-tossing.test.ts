@@ -82,7 +82,8 @@ t.test('two tabs: an older tab\'s callback, or a cross-site one, does not break 
 t.test('logout refuses other origins, and sends no Set-Cookie to a browser without a session', async (t) => {
   const { login, request, app } = await build(t)
   const { jar } = await login()
-  for (const headers of [{ origin: 'http://127.0.0.1:6666' }, { 'sec-fetch-site': 'same-site' }]) {
+  const foreign: Array<Record<string, string>> = [{ origin: 'http://127.0.0.1:6666' }, { 'sec-fetch-site': 'same-site' }]
+  for (const headers of foreign) {
     const response = await request(jar, { method: 'POST', url: '/logout', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: '' })
     t.equal(response.statusCode, 403)
     t.equal(response.json().error.code, 'FST_SPOTIFY_CROSS_SITE')

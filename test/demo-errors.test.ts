@@ -1,6 +1,8 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { demoErrorBody, demoErrorHandler } from '../demo/errors.js'
+import got from 'got'
+import { apiFailure, demoErrorBody, demoErrorHandler } from '../demo/errors.js'
+import { start } from './helpers/emulator-helpers.js'
 import type { PageContext } from '../demo/html.js'
 import { escapeHtml, renderLoggedIn } from '../demo/html.js'
 import { tokenInfo } from '../demo/routes.js'
@@ -80,4 +82,15 @@ t.test('a profile without a display name shows the user id', async (t) => {
   t.match(html, /<h1 id="display-name">user&lt;1&gt;<\/h1>/)
   t.match(html, /<div class="avatar" id="avatar" aria-hidden="true">U<\/div>/)
   t.match(html, /<span id="expires-in">1:01<\/span>/)
+})
+
+t.test('a 403 for a missing scope gets its own hint', async (t) => {
+  const emulator = await start(t)
+  const token = emulator.control.issueTokens('alice', []).access_token
+  const failure = await got(`${emulator.url}/v1/me/top/artists`, { headers: { authorization: `Bearer ${token}` }, retry: { limit: 0 } }).json().catch((err: unknown) => err)
+  t.match((apiFailure(failure) as Error).message, /HTTP 403: the session lacks a scope this request needs/)
+  const buffered = await got(`${emulator.url}/v1/me/top/artists`, { headers: { authorization: `Bearer ${token}` }, retry: { limit: 0 }, responseType: 'buffer' }).catch((err: unknown) => err)
+  t.match((apiFailure(buffered) as Error).message, /lacks a scope/, 'whatever the body type')
+  const other = new Error('not from got')
+  t.equal(apiFailure(other), other)
 })

@@ -56,15 +56,15 @@ t.test('unauthorizeApiCalls answers 401 even with a valid token', async (t) => {
   t.equal((await api(emulator, '/v1/me', accessToken)).status, 200)
 })
 
-t.test('GET /v1/me shows email and private fields only with their scopes', async (t) => {
+t.test('GET /v1/me shows what a Development Mode app gets, whatever the scopes', async (t) => {
   const emulator = await start(t)
   const profile = async (scopes: string[]): Promise<any> => (await api(emulator, '/v1/me', emulator.control.issueTokens('alice', scopes).access_token)).json
 
   const bare = await profile([])
   t.same(bare, {
+    account_id: bare.account_id,
     display_name: 'Alice Andersson',
     external_urls: { spotify: 'https://open.spotify.com/user/alice' },
-    followers: { href: null, total: 128 },
     href: `${emulator.url}/v1/users/alice`,
     id: 'alice',
     images: [
@@ -74,30 +74,13 @@ t.test('GET /v1/me shows email and private fields only with their scopes', async
     type: 'user',
     uri: 'spotify:user:alice'
   })
+  t.match(bare.account_id, /^[0-9A-Za-z]{22}$/)
   t.match(bare.images[0].url, new RegExp(`^${emulator.url}/images/[0-9A-Za-z]{22}$`))
-
-  const email = await profile(['user-read-email'])
-  t.equal(email.email, 'alice@example.com')
-  t.notOk('country' in email)
-
-  const priv = await profile(['user-read-private'])
-  t.notOk('email' in priv)
-  t.match(priv, { country: 'SE', product: 'premium', explicit_content: { filter_enabled: false, filter_locked: false } })
+  t.same(await profile(['user-read-private', 'user-read-email']), bare, 'country, email, product, explicit_content and followers are gone')
 
   const bob = (await api(emulator, '/v1/me', emulator.control.issueTokens('bob', ['user-read-private']).access_token)).json
   t.same(bob.images, [], 'the free user has no picture')
-  t.equal(bob.product, 'free')
-})
-
-t.test('GET /v1/users/{id} shows a public profile', async (t) => {
-  const emulator = await start(t)
-  const { access_token: accessToken } = emulator.control.issueTokens('alice', ['user-read-private', 'user-read-email'])
-  const carol = await api(emulator, '/v1/users/carol', accessToken)
-  t.equal(carol.json.display_name, 'Carol Chen')
-  t.notOk('email' in carol.json)
-  const missing = await api(emulator, '/v1/users/nobody', accessToken)
-  t.equal(missing.status, 404)
-  t.same(missing.json, { error: { status: 404, message: 'Resource not found' } })
+  t.not(bob.account_id, bare.account_id)
 })
 
 t.test('GET /v1/me/playlists pages with absolute next/previous links', async (t) => {
@@ -117,13 +100,13 @@ t.test('GET /v1/me/playlists pages with absolute next/previous links', async (t)
   })
   t.equal(first.items.length, 20)
   t.same(Object.keys(first.items[0]).sort(), [
-    'collaborative', 'description', 'external_urls', 'href', 'id', 'images', 'name', 'owner',
-    'primary_color', 'public', 'snapshot_id', 'tracks', 'type', 'uri'
+    'collaborative', 'description', 'external_urls', 'href', 'id', 'images', 'items', 'name', 'owner',
+    'public', 'snapshot_id', 'type', 'uri'
   ])
   t.match(first.items[0], {
     type: 'playlist',
     owner: { id: 'carol', display_name: 'Carol Chen', type: 'user' },
-    tracks: { href: `${emulator.url}/v1/playlists/${first.items[0].id}/tracks`, total: Number },
+    items: { href: `${emulator.url}/v1/playlists/${first.items[0].id}/items`, total: Number },
     uri: `spotify:playlist:${first.items[0].id}`
   })
 
@@ -201,7 +184,7 @@ t.test('GET /v1/playlists/{id} returns the full playlist to those who may see it
   const bob = emulator.control.issueTokens('bob', []).access_token
   const long = byName('alice', 'Everything, Long')
 
-  const res = await api(emulator, `/v1/playlists/${long.id}`, bob)
+  const res = await api(emulator, `/v1/playlists/${long.id}`, alice)
   t.equal(res.status, 200)
   const p = res.json
   t.match(p, {
@@ -217,22 +200,24 @@ t.test('GET /v1/playlists/{id} returns the full playlist to those who may see it
     snapshot_id: String,
     type: 'playlist',
     uri: `spotify:playlist:${long.id}`,
-    tracks: {
-      href: `${emulator.url}/v1/playlists/${long.id}/tracks?offset=0&limit=100`,
-      limit: 100,
-      next: `${emulator.url}/v1/playlists/${long.id}/tracks?offset=100&limit=100`,
+    items: {
+      href: `${emulator.url}/v1/playlists/${long.id}/items?offset=0&limit=50`,
+      limit: 50,
+      next: `${emulator.url}/v1/playlists/${long.id}/items?offset=50&limit=50`,
       offset: 0,
       previous: null,
       total: 130
     }
   })
-  t.equal(p.tracks.items.length, 100)
-  const item = p.tracks.items[0]
+  t.notOk('tracks' in p, 'Development Mode playlists carry items, not tracks')
+  t.equal(p.items.items.length, 50)
+  const item = p.items.items[0]
+  t.same(item.track, item.item, 'entries still carry the deprecated track twin')
   t.match(item, {
     added_at: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
     added_by: { id: 'alice', type: 'user', uri: 'spotify:user:alice' },
     is_local: false,
-    track: {
+    item: {
       album: { album_type: String, artists: Array, id: /^[0-9A-Za-z]{22}$/, images: Array, name: String, release_date: String, type: 'album' },
       artists: [{ id: String, name: String, type: 'artist' }],
       duration_ms: Number,
@@ -240,12 +225,16 @@ t.test('GET /v1/playlists/{id} returns the full playlist to those who may see it
       external_ids: { isrc: String },
       id: /^[0-9A-Za-z]{22}$/,
       name: String,
-      popularity: Number,
       type: 'track',
       uri: /^spotify:track:/
     }
   })
-  t.ok(p.tracks.items.some((i: any) => i.track.artists.length > 1), 'some tracks have several artists')
+  t.notOk('popularity' in item.item || 'available_markets' in item.item, 'Development Mode tracks lack popularity and markets')
+  t.ok(p.items.items.some((i: any) => i.item.artists.length > 1), 'some tracks have several artists')
+
+  const notMine = await api(emulator, `/v1/playlists/${long.id}`, bob)
+  t.equal(notMine.status, 200, 'a public playlist is visible to others')
+  t.notOk('items' in notMine.json, 'but its entries only to the owner and collaborators')
 
   // Private: only the owner; collaborative: owner and collaborators.
   const diary = byName('alice', 'Private Diary')
@@ -261,27 +250,46 @@ t.test('GET /v1/playlists/{id} returns the full playlist to those who may see it
   t.equal((await api(emulator, '/v1/playlists/0000000000000000000000', alice)).status, 404)
   const empty = (await api(emulator, `/v1/playlists/${byName('alice', 'Empty for Now').id}`, alice)).json
   t.same(empty.images, [])
-  t.equal(empty.tracks.total, 0)
-  t.equal(empty.tracks.next, null)
+  t.equal(empty.items.total, 0)
+  t.equal(empty.items.next, null)
 })
 
-t.test('GET /v1/playlists/{id}/tracks pages up to 100 items', async (t) => {
+t.test('GET /v1/playlists/{id}/items pages up to 50 entries, for owners and collaborators only', async (t) => {
   const emulator = await start(t)
-  const token = emulator.control.issueTokens('bob', []).access_token
+  const token = emulator.control.issueTokens('alice', []).access_token
   const long = byName('alice', 'Everything, Long')
-  const base = `${emulator.url}/v1/playlists/${long.id}/tracks`
+  const base = `${emulator.url}/v1/playlists/${long.id}/items`
 
-  const first = (await api(emulator, `/v1/playlists/${long.id}/tracks`, token)).json
+  const first = (await api(emulator, `/v1/playlists/${long.id}/items`, token)).json
   t.match(first, { href: `${base}?offset=0&limit=20`, limit: 20, offset: 0, total: 130, next: `${base}?offset=20&limit=20`, previous: null })
   t.equal(first.items.length, 20)
 
-  const second = (await api(emulator, `/v1/playlists/${long.id}/tracks?limit=100&offset=100`, token)).json
-  t.equal(second.items.length, 30)
-  t.equal(second.next, null)
-  t.equal(second.previous, `${base}?offset=0&limit=100`)
+  // Follow `next` across all three pages of 50.
+  const seen: string[] = []
+  let next: string | null = `${base}?limit=50`
+  let pages = 0
+  while (next !== null) {
+    const page: any = (await call(next, { headers: { authorization: `Bearer ${token}` } })).json
+    seen.push(...page.items.map((i: any) => i.item.id))
+    next = page.next
+    pages++
+  }
+  t.equal(pages, 3)
+  t.same(seen, long.items.map((i) => i.trackId))
 
-  t.same((await api(emulator, `/v1/playlists/${long.id}/tracks?limit=101`, token)).json, { error: { status: 400, message: 'Invalid limit' } })
-  t.equal((await api(emulator, `/v1/playlists/${byName('alice', 'Private Diary').id}/tracks`, token)).status, 404)
+  const last = (await api(emulator, `/v1/playlists/${long.id}/items?limit=50&offset=100`, token)).json
+  t.equal(last.items.length, 30)
+  t.equal(last.next, null)
+  t.equal(last.previous, `${base}?offset=50&limit=50`)
+
+  t.same((await api(emulator, `/v1/playlists/${long.id}/items?limit=51`, token)).json, { error: { status: 400, message: 'Invalid limit' } })
+
+  const bob = emulator.control.issueTokens('bob', []).access_token
+  const other = await api(emulator, `/v1/playlists/${long.id}/items`, bob)
+  t.equal(other.status, 403, 'another user\'s public playlist: Development Mode refuses its entries')
+  t.same(other.json, { error: { status: 403, message: 'Forbidden' } })
+  t.equal((await api(emulator, `/v1/playlists/${byName('alice', 'Road Trip 2024').id}/items`, bob)).status, 200, 'a collaborator reads them')
+  t.equal((await api(emulator, `/v1/playlists/${byName('alice', 'Private Diary').id}/items`, bob)).status, 404)
 })
 
 t.test('creating playlists: scopes, owner, validation', async (t) => {
@@ -299,7 +307,7 @@ t.test('creating playlists: scopes, owner, validation', async (t) => {
     collaborative: false,
     owner: { id: 'bob' },
     followers: { total: 0 },
-    tracks: { total: 0, items: [] },
+    items: { total: 0, items: [] },
     type: 'playlist'
   })
   const fetched = await api(emulator, `/v1/playlists/${created.json.id}`, both)
@@ -308,7 +316,7 @@ t.test('creating playlists: scopes, owner, validation', async (t) => {
   t.equal(listed.items[0].id, created.json.id, 'the newest playlist is listed first')
   t.equal(listed.total, libraries.get('bob')!.length + 1)
 
-  const collab = await post('/v1/users/bob/playlists', both, JSON.stringify({ name: 'Together', public: false, collaborative: true }))
+  const collab = await post('/v1/me/playlists', both, JSON.stringify({ name: 'Together', public: false, collaborative: true }))
   t.equal(collab.status, 201)
   t.match(collab.json, { public: false, collaborative: true })
 
@@ -318,9 +326,9 @@ t.test('creating playlists: scopes, owner, validation', async (t) => {
   t.equal((await post('/v1/me/playlists', privateOnly, '{"name":"open"}')).status, 403)
   t.equal((await post('/v1/me/playlists', privateOnly, '{"name":"closed","public":false}')).status, 201)
 
-  const other = await post('/v1/users/alice/playlists', both, '{"name":"x"}')
-  t.equal(other.status, 403)
-  t.same(other.json, { error: { status: 403, message: 'You cannot create a playlist for another user' } })
+  const removed = await post('/v1/users/bob/playlists', both, '{"name":"x"}')
+  t.equal(removed.status, 403, 'Development Mode creates playlists through /me/playlists only')
+  t.same(removed.json, { error: { status: 403, message: 'Forbidden' } })
 
   const invalid: Array<[string, string]> = [
     ['not json', 'Error parsing JSON.'],
@@ -367,7 +375,7 @@ t.test('apiRequests records every /v1 call as received', async (t) => {
   emulator.control.clearApiRequests()
   t.equal(emulator.control.apiRequests.length, 0)
   emulator.control.resetCounters()
-  t.same(emulator.control.counters, { authorization_code: 0, refresh_token: 0, api: 0 })
+  t.same(emulator.control.counters, { authorization_code: 0, refresh_token: 0, client_credentials: 0, api: 0 })
 })
 
 t.test('unknown routes answer 404 Service not found', async (t) => {
@@ -404,7 +412,7 @@ t.test('failApiCalls answers the given status in Spotify\'s shape', async (t) =>
   const emulator = await start(t)
   const token = emulator.control.issueTokens('bob', []).access_token
   emulator.control.failApiCalls(1, 502)
-  t.same((await api(emulator, '/v1/me', token)).json, { error: { status: 502, message: 'Bad gateway' } })
+  t.same((await api(emulator, '/v1/me', token)).json, { error: { status: 502, message: 'Bad gateway.' } })
   emulator.control.failApiCalls(1, 599)
   const odd = await api(emulator, '/v1/me')
   t.equal(odd.status, 599)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { EmulatorAuthorizeError, users } from '../plugin/emulator/index.js'
-import { CLIENT_ID, REDIRECT_URI, authorizeParams, call, pkce, start, token, type Answer } from './helpers/emulator-helpers.js'
+import { CLIENT_ID, REDIRECT_URI, authorizeParams, basic, call, pkce, start, token, type Answer } from './helpers/emulator-helpers.js'
 
 function authorizeUrl (url: string, params: Record<string, string>): string {
   return `${url}/authorize?${new URLSearchParams(params).toString()}`
@@ -27,7 +27,7 @@ t.test('an unknown or missing client gets an error page, never a redirect', asyn
 
 t.test('a redirect URI must match a registered one exactly', async (t) => {
   const emulator = await start(t)
-  for (const uri of [REDIRECT_URI + '/', REDIRECT_URI.replace('127.0.0.1', 'localhost'), REDIRECT_URI + '?x=1', 'https://evil.example/callback']) {
+  for (const uri of [REDIRECT_URI + '/', REDIRECT_URI.replace('5543', '5544'), REDIRECT_URI + '?x=1', 'https://evil.example/callback', 'not a url']) {
     const res = await call(authorizeUrl(emulator.url, authorizeParams({ redirect_uri: uri })))
     t.equal(res.status, 400, uri)
     t.equal(res.headers.get('location'), null)
@@ -196,7 +196,8 @@ t.test('control.authorize returns the redirect URL or throws with the OAuth erro
   t.throws(() => emulator.control.authorize(authorizeParams(), 'mallory'), /unknown user mallory/)
   const cases: Array<[Record<string, string>, string, RegExp]> = [
     [{ client_id: 'nope' }, 'invalid_client', /^invalid_client: Invalid client$/],
-    [{ redirect_uri: 'http://x/' }, 'invalid_client', /Invalid redirect URI/],
+    [{ redirect_uri: 'https://x/' }, 'invalid_client', /Invalid redirect URI/],
+    [{ redirect_uri: 'http://x/' }, 'invalid_client', /Insecure redirect URI/],
     [{ scope: 'nope' }, 'invalid_scope', /Invalid scope: nope/],
     [{ response_type: 'token' }, 'unsupported_response_type', /response_type/]
   ]
@@ -240,5 +241,44 @@ t.test('a browser round trip: the consent form as rendered, Agree, then the code
   t.equal(tokens.json.scope, 'user-read-email')
   const me = await call(`${emulator.url}/v1/me`, { headers: { authorization: `Bearer ${tokens.json.access_token}` } })
   t.equal(me.json.id, 'carol')
-  t.equal(me.json.email, 'carol@example.org')
+  t.notOk('email' in me.json, 'a Development Mode app gets no email, even with user-read-email')
+})
+
+t.test('insecure redirect URIs are refused with an error page, registered or not', async (t) => {
+  const insecure = ['http://localhost:5543/callback', 'http://localhost/callback', 'https://localhost/callback', 'http://example.com/callback', 'http://10.0.0.5:8080/cb']
+  const emulator = await start(t, {
+    clients: [{ clientId: 'app', clientSecret: 's', redirectUris: [...insecure, 'https://app.example/cb'] }]
+  })
+  for (const uri of insecure) {
+    const res = await call(authorizeUrl(emulator.url, authorizeParams({ client_id: 'app', redirect_uri: uri })))
+    t.equal(res.status, 400, uri)
+    t.equal(res.headers.get('location'), null, 'never redirected to')
+    t.match(res.text, 'INVALID_CLIENT: Insecure redirect URI', uri)
+  }
+  for (const uri of ['https://app.example/cb']) {
+    t.equal((await call(authorizeUrl(emulator.url, authorizeParams({ client_id: 'app', redirect_uri: uri })))).status, 200, uri)
+  }
+})
+
+t.test('a loopback redirect URI registered without a port matches any port', async (t) => {
+  const emulator = await start(t, {
+    clients: [{ clientId: 'native', clientSecret: 's', redirectUris: ['http://127.0.0.1/callback', 'http://[::1]/cb', 'http://127.0.0.1:7000/fixed', 'https://app.example/cb'] }],
+    autoApprove: true
+  })
+  const tryUri = async (uri: string): Promise<number> =>
+    (await call(authorizeUrl(emulator.url, authorizeParams({ client_id: 'native', redirect_uri: uri })))).status
+  for (const uri of ['http://127.0.0.1:49152/callback', 'http://127.0.0.1:8080/callback', 'http://127.0.0.1/callback', 'http://[::1]:5000/cb']) {
+    t.equal(await tryUri(uri), 302, `${uri} is accepted`)
+  }
+  for (const uri of ['http://127.0.0.1:7001/fixed', 'http://127.0.0.1:8080/other', 'http://127.0.0.2:8080/callback',
+    'http://127.0.0.1:8080/callback?x=1', 'http://127.0.0.1:8080/callback#f', 'https://127.0.0.1:8080/callback', 'https://app.example:8443/cb']) {
+    t.equal(await tryUri(uri), 400, `${uri} is refused`)
+  }
+  // The code is bound to the URI the app sent, port included.
+  const location = new URL((await call(authorizeUrl(emulator.url, authorizeParams({ client_id: 'native', redirect_uri: 'http://127.0.0.1:49152/callback' })))).headers.get('location')!)
+  t.equal(location.origin, 'http://127.0.0.1:49152')
+  const exchange = async (redirectUri: string): Promise<any> => (await token(emulator, {
+    grant_type: 'authorization_code', code: location.searchParams.get('code')!, redirect_uri: redirectUri
+  }, basic('native', 's'))).json
+  t.equal((await exchange('http://127.0.0.1:49152/callback')).token_type, 'Bearer')
 })

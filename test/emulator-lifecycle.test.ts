@@ -88,8 +88,8 @@ t.test('control switches refuse bad counts', async (t) => {
 })
 
 t.test('fixtures are deterministic and consistent', async (t) => {
-  t.equal(users.length, 3)
-  t.same(users.map((u) => u.id), ['alice', 'bob', 'carol'])
+  t.equal(users.length, 6)
+  t.same(users.map((u) => u.id), ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'])
   t.ok(users.some((u) => u.product === 'premium' && u.images.length > 0))
   t.ok(users.some((u) => u.product === 'free' && u.images.length === 0))
   t.ok(libraries.get('carol')!.length >= 45)

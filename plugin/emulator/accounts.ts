@@ -1,7 +1,7 @@
 /**
  * accounts.spotify.com: `GET /authorize`, the consent form's
  * `POST /authorize/decision`, and `POST /api/token` for the
- * `authorization_code` and `refresh_token` grants.
+ * `authorization_code`, `refresh_token` and `client_credentials` grants.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
@@ -9,7 +9,7 @@ import { AUTHORIZE_PARAMS, EmulatorAuthorizeError, approve, deny, errorRedirect,
 import { HTML_HEADERS, renderConsentPage, renderErrorPage } from './consent-page.js'
 import { users } from './fixtures.js'
 import { NO_STORE, hangUntilClose, oauthError, oauthErrorCode, oauthErrorHandler, rawQuery, statusMessage } from './http.js'
-import { hang, issueTokens, refreshTokens, take, type Client, type EmulatorState } from './state.js'
+import { hang, issueAppToken, issueTokens, refreshExpiry, refreshTokens, take, type Client, type EmulatorState } from './state.js'
 
 export interface AccountsOptions {
   state: EmulatorState
@@ -115,7 +115,9 @@ export const accountsRoutes: FastifyPluginAsync<AccountsOptions> = async (app, {
   app.post('/api/token', async (request, reply) => {
     const body = form(request.body)
     const grantType = body.get('grant_type')
-    if (grantType === 'authorization_code' || grantType === 'refresh_token') state.counters[grantType]++
+    if (grantType === 'authorization_code' || grantType === 'refresh_token' || grantType === 'client_credentials') {
+      state.counters[grantType]++
+    }
 
     const hold = state.tokenHolds.shift()
     if (hold !== undefined) {
@@ -129,20 +131,27 @@ export const accountsRoutes: FastifyPluginAsync<AccountsOptions> = async (app, {
     }
 
     if (grantType === null) return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type parameter is missing')
-    if (grantType !== 'authorization_code' && grantType !== 'refresh_token') {
-      return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be authorization_code or refresh_token')
+    if (grantType !== 'authorization_code' && grantType !== 'refresh_token' && grantType !== 'client_credentials') {
+      return oauthError(reply, 400, 'unsupported_grant_type', 'grant_type must be authorization_code, refresh_token or client_credentials')
     }
 
     const creds = credentials(request.headers.authorization, body)
     const client = creds === undefined ? undefined : state.clients.get(creds.clientId)
-    if (creds === undefined || client === undefined ||
-        (creds.secret !== undefined && !sameSecret(creds.secret, client.clientSecret))) {
-      return oauthError(reply, 400, 'invalid_client', 'Invalid client')
+    if (creds === undefined || client === undefined) return oauthError(reply, 400, 'invalid_client', 'Invalid client')
+    // A known client with a wrong secret gets Spotify's more precise wording.
+    if (creds.secret !== undefined && !sameSecret(creds.secret, client.clientSecret)) {
+      return oauthError(reply, 400, 'invalid_client', 'Invalid client secret')
     }
+    const authenticated = creds.secret !== undefined
 
+    if (grantType === 'client_credentials') {
+      // An app token needs the secret: a public client has nothing to prove itself with.
+      if (!authenticated) return oauthError(reply, 400, 'invalid_client', 'Invalid client')
+      return reply.headers(NO_STORE).send(issueAppToken(state, client.clientId))
+    }
     return grantType === 'authorization_code'
-      ? exchangeCode(state, reply, body, client, creds.secret !== undefined)
-      : refresh(state, reply, body, client, creds.secret !== undefined)
+      ? exchangeCode(state, reply, body, client, authenticated)
+      : refresh(state, reply, body, client, authenticated)
   })
 }
 
@@ -166,16 +175,18 @@ function exchangeCode (state: EmulatorState, reply: FastifyReply, body: URLSearc
   if (record.redirectUri !== redirectUri) return oauthError(reply, 400, 'invalid_grant', 'Invalid redirect URI')
 
   const verifier = body.get('code_verifier')
+  if (record.codeChallenge !== undefined && verifier === null) return oauthError(reply, 400, 'invalid_request', 'code_verifier required')
   const pkceOk = record.codeChallenge === undefined
     ? verifier === null
-    : verifier !== null && s256(verifier) === record.codeChallenge
+    : s256(verifier!) === record.codeChallenge
   if (!pkceOk) return oauthError(reply, 400, 'invalid_grant', 'code_verifier was incorrect')
 
   return reply.headers(NO_STORE).send(issueTokens(state, {
     clientId: client.clientId,
     userId: record.userId,
     scopes: record.scopes,
-    publicClient: record.codeChallenge !== undefined
+    publicClient: record.codeChallenge !== undefined,
+    refreshExpiresAt: refreshExpiry(state)
   }))
 }
 
@@ -187,5 +198,9 @@ function refresh (state: EmulatorState, reply: FastifyReply, body: URLSearchPara
     return oauthError(reply, 400, 'invalid_grant', 'Invalid refresh token')
   }
   if (!authenticated && !grant.publicClient) return oauthError(reply, 400, 'invalid_client', 'Invalid client')
+  if (state.now() >= grant.refreshExpiresAt) {
+    state.refreshTokens.delete(token)
+    return oauthError(reply, 400, 'invalid_grant', 'Refresh token expired')
+  }
   return reply.headers(NO_STORE).send(refreshTokens(state, token, grant))
 }

@@ -3,6 +3,7 @@
  * form's decision and `control.authorize()`, so all three are equally strict.
  */
 import { users } from './fixtures.js'
+import { isInsecureRedirectUri, matchesRedirectUri } from './redirect-uri.js'
 import { parseScopes, unknownScope } from './scopes.js'
 import { issueCode, type Client, type EmulatorState } from './state.js'
 
@@ -54,7 +55,10 @@ export function validateAuthorize (state: EmulatorState, params: URLSearchParams
   const client = state.clients.get(params.get('client_id') ?? '')
   if (client === undefined) throw new EmulatorAuthorizeError('invalid_client', 'Invalid client')
   const redirectUri = params.get('redirect_uri') ?? ''
-  if (!client.redirectUris.includes(redirectUri)) throw new EmulatorAuthorizeError('invalid_client', 'Invalid redirect URI')
+  if (isInsecureRedirectUri(redirectUri)) throw new EmulatorAuthorizeError('invalid_client', 'Insecure redirect URI')
+  if (!client.redirectUris.some((registered) => matchesRedirectUri(registered, redirectUri))) {
+    throw new EmulatorAuthorizeError('invalid_client', 'Invalid redirect URI')
+  }
 
   const appState = params.get('state')
   const refuse = (error: string, description: string): EmulatorAuthorizeError =>

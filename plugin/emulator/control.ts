@@ -2,7 +2,8 @@
 import { approve, isUser, validateAuthorize } from './authorize.js'
 import { users } from './fixtures.js'
 import { parseScopes, unknownScope } from './scopes.js'
-import { addClient, arm, hold, issueTokens, type EmulatorState } from './state.js'
+import { MAX_DEVELOPMENT_USERS } from './development-mode.js'
+import { addClient, arm, hold, issueAppToken, issueTokens, refreshExpiry, type EmulatorState } from './state.js'
 import type { EmulatorControl } from './types.js'
 
 function checkStatus (status: number, min: number, name: string): number {
@@ -25,6 +26,7 @@ export function createControl (state: EmulatorState): EmulatorControl {
     resetCounters () {
       state.counters.authorization_code = 0
       state.counters.refresh_token = 0
+      state.counters.client_credentials = 0
       state.counters.api = 0
     },
     get apiRequests () {
@@ -38,6 +40,25 @@ export function createControl (state: EmulatorState): EmulatorControl {
     },
     setOmitRefreshToken (on) {
       state.omitRefreshToken = on
+    },
+    setOmitRefreshScope (on) {
+      state.omitRefreshScope = on
+    },
+    setRefreshTokenTtl (seconds) {
+      state.refreshTokenTtl = checkSeconds(seconds, 'refreshTokenTtl')
+    },
+    setOwnerPremium (on) {
+      state.ownerPremium = on
+    },
+    allowUser (userId) {
+      if (!isUser(userId)) throw new Error(`emulator: unknown user ${userId}`)
+      if (state.mode === 'development' && !state.allowList.has(userId) && state.allowList.size >= MAX_DEVELOPMENT_USERS) {
+        throw new RangeError(`emulator: a Development Mode app allows at most ${MAX_DEVELOPMENT_USERS} users`)
+      }
+      state.allowList.add(userId)
+    },
+    disallowUser (userId) {
+      state.allowList.delete(userId)
     },
     setAccessTokenTtl (seconds) {
       state.accessTokenTtl = checkSeconds(seconds, 'accessTokenTtl')
@@ -90,7 +111,11 @@ export function createControl (state: EmulatorState): EmulatorControl {
       const granted = parseScopes(scopes.join(' '))
       const unknown = unknownScope(granted)
       if (unknown !== undefined) throw new Error(`emulator: unknown scope ${unknown}`)
-      return issueTokens(state, { clientId, userId, scopes: granted, publicClient: false })
+      return issueTokens(state, { clientId, userId, scopes: granted, publicClient: false, refreshExpiresAt: refreshExpiry(state) })
+    },
+    issueAppToken (clientId = state.clients.keys().next().value!) {
+      if (!state.clients.has(clientId)) throw new Error(`emulator: unknown client ${clientId}`)
+      return issueAppToken(state, clientId)
     },
     authorize (params, userId = users[0]!.id) {
       if (!isUser(userId)) throw new Error(`emulator: unknown user ${userId}`)

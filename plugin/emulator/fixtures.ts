@@ -1,5 +1,5 @@
 /**
- * The emulator's catalogue: three users, their playlists and the tracks in
+ * The emulator's catalogue: six users, their playlists and the tracks in
  * them. Everything is derived from fixed seeds (no randomness, no clock), so
  * every emulator instance and every test run sees the same ids and order.
  * The records are plain data; `objects.ts` turns them into Spotify's JSON.
@@ -176,6 +176,37 @@ export const users: readonly FixtureUser[] = [
     explicit_content: { filter_enabled: false, filter_locked: true },
     followers: 2048,
     images: [image('user:carol:300', 300), image('user:carol:64', 64)]
+  },
+  // Three more, so that an allow-list can be full (five users) with someone left out.
+  {
+    id: 'dave',
+    display_name: 'Dave Diaz',
+    email: 'dave@example.com',
+    country: 'BR',
+    product: 'premium',
+    explicit_content: { filter_enabled: false, filter_locked: false },
+    followers: 17,
+    images: []
+  },
+  {
+    id: 'erin',
+    display_name: 'Erin Eriksen',
+    email: 'erin@example.net',
+    country: 'NO',
+    product: 'free',
+    explicit_content: { filter_enabled: false, filter_locked: false },
+    followers: 5,
+    images: []
+  },
+  {
+    id: 'frank',
+    display_name: 'Frank Fischer',
+    email: 'frank@example.org',
+    country: 'AT',
+    product: 'premium',
+    explicit_content: { filter_enabled: false, filter_locked: false },
+    followers: 0,
+    images: []
   }
 ]
 
@@ -247,7 +278,10 @@ const specs: PlaylistSpec[] = [
       followers: (n * 13) % 50,
       trackCount: 3 + (n % 10)
     }
-  })
+  }),
+  { name: "Dave's Mix", description: '', ownerId: 'dave', public: true, followers: 2, trackCount: 6 },
+  { name: "Erin's Favourites", description: '', ownerId: 'erin', public: true, followers: 1, trackCount: 4 },
+  { name: "Frank's Finds", description: '', ownerId: 'frank', public: true, followers: 0, trackCount: 5 }
 ]
 
 /** Every fixture playlist, owned ones and the ones other users follow. */
@@ -268,5 +302,22 @@ function idOf (ownerId: string, name: string): string {
 export const libraries: ReadonlyMap<string, readonly string[]> = new Map([
   ['alice', [...idsOf('alice'), idOf('carol', 'Focus #01'), idOf('carol', 'Acoustic #16')]],
   ['bob', [...idsOf('bob'), idOf('alice', 'Road Trip 2024'), idOf('alice', 'Morning Focus')]],
-  ['carol', idsOf('carol')]
+  ['carol', idsOf('carol')],
+  ['dave', idsOf('dave')],
+  ['erin', idsOf('erin')],
+  ['frank', idsOf('frank')]
 ])
+
+/** A browse category (Extended Quota Mode only). */
+export interface FixtureCategory {
+  readonly id: string
+  readonly name: string
+  readonly icon: FixtureImage
+}
+
+/** The browse categories, in listing order. */
+export const categories: readonly FixtureCategory[] = ['Focus', 'Chill', 'Workout', 'Decades', 'Indie', 'Jazz', 'Sleep'].map((name) => ({
+  id: name.toLowerCase(),
+  name,
+  icon: image('category:' + name, 274)
+}))

@@ -16,6 +16,8 @@ export function rawPath (url: string): string {
 
 /** `Service Unavailable` → `Service unavailable`: the way Spotify words its messages. */
 export function statusMessage (status: number): string {
+  // Spotify's gateway words this one with a full stop.
+  if (status === 502) return 'Bad gateway.'
   const text = STATUS_CODES[status] ?? 'Unknown error'
   return text.charAt(0) + text.slice(1).toLowerCase()
 }

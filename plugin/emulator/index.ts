@@ -14,19 +14,25 @@ import { accountsRoutes } from './accounts.js'
 import { apiRoutes } from './api.js'
 import { isUser } from './authorize.js'
 import { createControl } from './control.js'
+import { addCors } from './cors.js'
+import { MAX_DEVELOPMENT_USERS } from './development-mode.js'
 import { users } from './fixtures.js'
 import { apiError, apiErrorHandler } from './http.js'
 import { imageRoutes } from './images.js'
 import { createState } from './state.js'
-import type { EmulatorOptions, SpotifyEmulator } from './types.js'
+import type { EmulatorMode, EmulatorOptions, SpotifyEmulator } from './types.js'
 
 export type {
-  EmulatorApiRequest, EmulatorClient, EmulatorControl, EmulatorOptions, EmulatorTokenResponse, SpotifyEmulator
+  EmulatorApiRequest, EmulatorAppTokenResponse, EmulatorClient, EmulatorControl, EmulatorCounters, EmulatorMode,
+  EmulatorOptions, EmulatorTokenResponse, SpotifyEmulator
 } from './types.js'
 export { EmulatorAuthorizeError } from './authorize.js'
 export { SCOPES } from './scopes.js'
-export { users, playlists, tracks, albums, artists, libraries } from './fixtures.js'
-export type { FixtureUser, FixturePlaylist, FixturePlaylistItem, FixtureTrack, FixtureAlbum, FixtureArtist, FixtureImage } from './fixtures.js'
+export { users, playlists, tracks, albums, artists, libraries, categories } from './fixtures.js'
+export type {
+  FixtureUser, FixturePlaylist, FixturePlaylistItem, FixtureTrack, FixtureAlbum, FixtureArtist, FixtureImage, FixtureCategory
+} from './fixtures.js'
+export { PREMIUM_REQUIRED, USER_NOT_REGISTERED } from './development-mode.js'
 
 /** The client id of the application registered when `options.clients` is not given. */
 export const DEFAULT_CLIENT_ID = 'emulator-client-id'
@@ -41,9 +47,30 @@ function seconds (value: number | undefined, fallback: number, name: string): nu
   return value
 }
 
-function flag (value: boolean | undefined, name: string): boolean {
-  if (value === undefined) return false
+function flag (value: boolean | undefined, name: string, fallback = false): boolean {
+  if (value === undefined) return fallback
   if (typeof value !== 'boolean') throw new TypeError(`emulator: options.${name} must be a boolean`)
+  return value
+}
+
+function modeOf (value: EmulatorMode | undefined): EmulatorMode {
+  if (value === undefined) return 'development'
+  if (value !== 'development' && value !== 'extended') throw new TypeError("emulator: options.mode must be 'development' or 'extended'")
+  return value
+}
+
+/**
+ * The allow-list: the first five fixture users unless given, so that the
+ * sixth (frank) shows what an unregistered user meets.
+ */
+function allowListOf (value: string[] | undefined, mode: EmulatorMode): string[] {
+  if (value === undefined) return users.slice(0, MAX_DEVELOPMENT_USERS).map((u) => u.id)
+  if (!Array.isArray(value) || !value.every((id) => typeof id === 'string' && isUser(id))) {
+    throw new TypeError(`emulator: options.allowList must be an array of fixture user ids (${users.map((u) => u.id).join(', ')})`)
+  }
+  if (mode === 'development' && new Set(value).size > MAX_DEVELOPMENT_USERS) {
+    throw new TypeError(`emulator: options.allowList may name at most ${MAX_DEVELOPMENT_USERS} users in development mode`)
+  }
   return value
 }
 
@@ -79,12 +106,18 @@ export async function createSpotifyEmulator (options: EmulatorOptions = {}): Pro
   const now = options.now ?? Date.now
   if (typeof now !== 'function') throw new TypeError('emulator: options.now must be a function')
 
+  const mode = modeOf(options.mode)
+
   const state = createState({
     now,
+    mode,
     accessTokenTtl: seconds(options.accessTokenTtl, 3600, 'accessTokenTtl'),
     codeTtl: seconds(options.codeTtl, 600, 'codeTtl'),
+    refreshTokenTtl: options.refreshTokenTtl === undefined ? undefined : seconds(options.refreshTokenTtl, 0, 'refreshTokenTtl'),
     rotateRefreshTokens: flag(options.rotateRefreshTokens, 'rotateRefreshTokens'),
-    omitRefreshToken: flag(options.omitRefreshToken, 'omitRefreshToken'),
+    omitRefreshToken: flag(options.omitRefreshToken, 'omitRefreshToken', true),
+    omitRefreshScope: flag(options.omitRefreshScope, 'omitRefreshScope', true),
+    allowList: allowListOf(options.allowList, mode),
     clients
   })
   const approveAs = autoApproveUser(options.autoApprove)
@@ -93,6 +126,8 @@ export async function createSpotifyEmulator (options: EmulatorOptions = {}): Pro
     logger: options.logger ?? false,
     // close() must not wait for keep-alive sockets or hanging requests.
     forceCloseConnections: true,
+    // Clients differ on `/v1/me/` against `/v1/me`; Spotify serves both.
+    routerOptions: { ignoreTrailingSlash: true },
     // Malformed URLs (bad percent-encoding) get Spotify's error shape too.
     frameworkErrors: (_err, _request, reply) => apiError(reply, 400, 'Bad request')
   })
@@ -101,6 +136,7 @@ export async function createSpotifyEmulator (options: EmulatorOptions = {}): Pro
   app.addHook('preClose', async () => {
     for (const release of [...state.hanging]) release()
   })
+  addCors(app)
   await app.register(accountsRoutes, { state, autoApproveUser: approveAs })
   await app.register(apiRoutes, { state, prefix: '/v1' })
   await app.register(imageRoutes)
@@ -119,6 +155,7 @@ export async function createSpotifyEmulator (options: EmulatorOptions = {}): Pro
     url,
     accountsUrl: url,
     apiUrl: url,
+    mode,
     control: createControl(state),
     close () {
       closing ??= app.close()

@@ -6,7 +6,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import { libraries, playlists, type FixturePlaylist } from './fixtures.js'
-import type { EmulatorApiRequest, EmulatorClient, EmulatorTokenResponse } from './types.js'
+import type {
+  EmulatorApiRequest, EmulatorAppTokenResponse, EmulatorClient, EmulatorCounters, EmulatorMode, EmulatorTokenResponse
+} from './types.js'
 
 export interface Client {
   readonly clientId: string
@@ -28,11 +30,17 @@ export interface AuthorizationCode {
 /** One authorization: what a refresh token and its access tokens stand for. */
 export interface Grant {
   readonly clientId: string
-  readonly userId: string
+  /** `null` for an app token (`client_credentials`), which acts for no user. */
+  readonly userId: string | null
   readonly scopes: readonly string[]
   /** Issued through PKCE: the client may refresh with its id alone. */
   readonly publicClient: boolean
+  /** When the refresh token dies, whatever refreshes or rotations happened since. */
+  readonly refreshExpiresAt: number
 }
+
+/** A grant for a user, as a code exchange or `control.issueTokens` makes it. */
+export type UserGrant = Grant & { readonly userId: string }
 
 export interface AccessToken {
   readonly grant: Grant
@@ -49,15 +57,23 @@ export interface EmulatorState {
   /** Set once the server listens; used for absolute `href`/`next` links. */
   baseUrl: string
   readonly now: () => number
+  readonly mode: EmulatorMode
   accessTokenTtl: number
   readonly codeTtl: number
+  /** Seconds; `undefined`: six calendar months. */
+  refreshTokenTtl: number | undefined
   rotateRefreshTokens: boolean
   omitRefreshToken: boolean
+  omitRefreshScope: boolean
+  /** Whether the app owner has Premium, which Development Mode requires. */
+  ownerPremium: boolean
+  /** The users registered under "User Management". */
+  readonly allowList: Set<string>
   readonly clients: Map<string, Client>
   readonly codes: Map<string, AuthorizationCode>
   readonly refreshTokens: Map<string, Grant>
   readonly accessTokens: Map<string, AccessToken>
-  readonly counters: { authorization_code: number, refresh_token: number, api: number }
+  readonly counters: EmulatorCounters
   readonly apiRequests: EmulatorApiRequest[]
   apiResponseHeaders: Record<string, string | string[]>
   readonly failToken: Switch
@@ -74,14 +90,20 @@ export interface EmulatorState {
   readonly playlists: Map<string, FixturePlaylist>
   /** Each user's library (playlist ids in listing order), copied so creating a playlist touches only this instance. */
   readonly libraries: Map<string, string[]>
+  /** The URIs each user saved with `PUT /me/library`, playlists excepted (those live in `libraries`). */
+  readonly saved: Map<string, Set<string>>
 }
 
 export interface StateOptions {
   now: () => number
+  mode: EmulatorMode
   accessTokenTtl: number
   codeTtl: number
+  refreshTokenTtl: number | undefined
   rotateRefreshTokens: boolean
   omitRefreshToken: boolean
+  omitRefreshScope: boolean
+  allowList: readonly string[]
   clients: readonly EmulatorClient[]
 }
 
@@ -89,15 +111,20 @@ export function createState (options: StateOptions): EmulatorState {
   const state: EmulatorState = {
     baseUrl: '',
     now: options.now,
+    mode: options.mode,
     accessTokenTtl: options.accessTokenTtl,
     codeTtl: options.codeTtl,
+    refreshTokenTtl: options.refreshTokenTtl,
     rotateRefreshTokens: options.rotateRefreshTokens,
     omitRefreshToken: options.omitRefreshToken,
+    omitRefreshScope: options.omitRefreshScope,
+    ownerPremium: true,
+    allowList: new Set(options.allowList),
     clients: new Map(),
     codes: new Map(),
     refreshTokens: new Map(),
     accessTokens: new Map(),
-    counters: { authorization_code: 0, refresh_token: 0, api: 0 },
+    counters: { authorization_code: 0, refresh_token: 0, client_credentials: 0, api: 0 },
     apiRequests: [],
     apiResponseHeaders: {},
     failToken: { count: 0, value: 0 },
@@ -109,7 +136,8 @@ export function createState (options: StateOptions): EmulatorState {
     tokenHolds: [],
     hanging: new Set(),
     playlists: new Map(playlists.map((p) => [p.id, p])),
-    libraries: new Map([...libraries].map(([userId, ids]) => [userId, [...ids]]))
+    libraries: new Map([...libraries].map(([userId, ids]) => [userId, [...ids]])),
+    saved: new Map([...libraries.keys()].map((userId) => [userId, new Set<string>()]))
   }
   for (const client of options.clients) addClient(state, client)
   return state
@@ -165,8 +193,20 @@ function issueAccessToken (state: EmulatorState, grant: Grant): string {
   return value
 }
 
-/** A fresh access and refresh token for a grant, as a code exchange returns them. */
-export function issueTokens (state: EmulatorState, grant: Grant): EmulatorTokenResponse {
+/**
+ * When a refresh token from an authorization made now dies: Spotify counts
+ * six months from the authorization, so a calendar date, not a fixed span.
+ */
+export function refreshExpiry (state: EmulatorState): number {
+  const now = state.now()
+  if (state.refreshTokenTtl !== undefined) return now + state.refreshTokenTtl * 1000
+  const date = new Date(now)
+  date.setUTCMonth(date.getUTCMonth() + 6)
+  return date.getTime()
+}
+
+/** A fresh access and refresh token for a user's grant, as a code exchange returns them. */
+export function issueTokens (state: EmulatorState, grant: UserGrant): EmulatorTokenResponse {
   const refreshToken = secretString('AQ', 96)
   state.refreshTokens.set(refreshToken, grant)
   return {
@@ -178,24 +218,33 @@ export function issueTokens (state: EmulatorState, grant: Grant): EmulatorTokenR
   }
 }
 
+/** An app token: no user, no scope, nothing to refresh. */
+export function issueAppToken (state: EmulatorState, clientId: string): EmulatorAppTokenResponse {
+  const grant: Grant = { clientId, userId: null, scopes: [], publicClient: false, refreshExpiresAt: 0 }
+  return { access_token: issueAccessToken(state, grant), token_type: 'Bearer', expires_in: state.accessTokenTtl }
+}
+
 /**
  * A refresh response. Rotation invalidates the old refresh token but leaves
- * access tokens already issued valid until they expire, as Spotify does.
+ * access tokens already issued valid until they expire, as Spotify does; the
+ * new token keeps the grant, and so its expiry.
  */
-export function refreshTokens (state: EmulatorState, refreshToken: string, grant: Grant): Omit<EmulatorTokenResponse, 'refresh_token'> & { refresh_token?: string } {
-  const response = {
+export function refreshTokens (state: EmulatorState, refreshToken: string, grant: Grant): Record<string, string | number> {
+  const response: Record<string, string | number> = {
     access_token: issueAccessToken(state, grant),
-    token_type: 'Bearer' as const,
-    scope: grant.scopes.join(' '),
+    token_type: 'Bearer',
     expires_in: state.accessTokenTtl
   }
-  let next = refreshToken
+  if (!state.omitRefreshScope) response.scope = grant.scopes.join(' ')
   if (state.rotateRefreshTokens) {
     state.refreshTokens.delete(refreshToken)
-    next = secretString('AQ', 96)
+    const next = secretString('AQ', 96)
     state.refreshTokens.set(next, grant)
+    response.refresh_token = next
+  } else if (!state.omitRefreshToken) {
+    response.refresh_token = refreshToken
   }
-  return state.omitRefreshToken ? response : { ...response, refresh_token: next }
+  return response
 }
 
 /** Uses one call of a switch if any are left. */

@@ -8,8 +8,23 @@ export interface EmulatorClient {
   name?: string
 }
 
+/**
+ * Spotify's quota modes. A new app is in Development Mode: Premium owner, at
+ * most five allow-listed users, and a reduced Web API. Extended Quota Mode
+ * keeps the older endpoints and fields.
+ */
+export type EmulatorMode = 'development' | 'extended'
+
 /** Options of {@link createSpotifyEmulator}. */
 export interface EmulatorOptions {
+  /** The app's quota mode. Default `'development'`. */
+  mode?: EmulatorMode
+  /**
+   * Fixture user ids registered under "User Management"; in Development Mode
+   * other users get 403 "User not registered in the Developer Dashboard".
+   * At most 5. Default: the first five fixture users (all but `frank`).
+   */
+  allowList?: string[]
   /** Interface to listen on. Default `'127.0.0.1'`. */
   host?: string
   /** Port to listen on. Default `0` (any free port). */
@@ -25,10 +40,20 @@ export interface EmulatorOptions {
   accessTokenTtl?: number
   /** Lifetime of authorization codes in seconds. Default 600. */
   codeTtl?: number
+  /**
+   * Lifetime of a refresh token in seconds, counted from the user's
+   * authorization; refreshing does not extend it. Default: six calendar months.
+   */
+  refreshTokenTtl?: number
   /** Refresh responses carry a new refresh token and the old one stops working. Default `false`. */
   rotateRefreshTokens?: boolean
-  /** Refresh responses carry no `refresh_token` field at all, as Spotify often does. Default `false`. */
+  /**
+   * Without rotation, refresh responses carry no `refresh_token` field, as
+   * Spotify does. `false`: they repeat the current one. Default `true`.
+   */
   omitRefreshToken?: boolean
+  /** Refresh responses carry no `scope` field. Default `true`. */
+  omitRefreshScope?: boolean
   /** Fastify's `logger` option. Default `false`. */
   logger?: boolean | object
   /** The clock, in milliseconds. Default `Date.now`; tests pass their own to move time. */
@@ -42,6 +67,21 @@ export interface EmulatorTokenResponse {
   readonly scope: string
   readonly expires_in: number
   readonly refresh_token: string
+}
+
+/** A `client_credentials` token response: no user, so no scope and no refresh token. */
+export interface EmulatorAppTokenResponse {
+  readonly access_token: string
+  readonly token_type: 'Bearer'
+  readonly expires_in: number
+}
+
+/** Calls seen: token calls by grant type (failed ones included), and `/v1` calls. */
+export interface EmulatorCounters {
+  authorization_code: number
+  refresh_token: number
+  client_credentials: number
+  api: number
 }
 
 /** One `/v1` request as the emulator received it. */
@@ -59,13 +99,22 @@ export interface EmulatorApiRequest {
 /** Switches and probes for tests: what the emulator saw, and how it should misbehave next. */
 export interface EmulatorControl {
   /** `POST /api/token` calls by `grant_type` (failed ones included) and `/v1` calls. A live object. */
-  readonly counters: { authorization_code: number, refresh_token: number, api: number }
+  readonly counters: EmulatorCounters
   resetCounters(): void
   /** Every `/v1` request, newest last. */
   readonly apiRequests: ReadonlyArray<EmulatorApiRequest>
   clearApiRequests(): void
   setRotateRefreshTokens(on: boolean): void
   setOmitRefreshToken(on: boolean): void
+  setOmitRefreshScope(on: boolean): void
+  /** Lifetime in seconds of refresh tokens from authorizations made from now on. */
+  setRefreshTokenTtl(seconds: number): void
+  /** `false`: the app owner's Premium lapses; in Development Mode every `/v1` call answers 403. */
+  setOwnerPremium(on: boolean): void
+  /** Puts a fixture user on the app's allow-list. Throws beyond 5 users in Development Mode. */
+  allowUser(userId: string): void
+  /** Takes a user off the allow-list; in Development Mode their tokens get 403 on every `/v1` call. */
+  disallowUser(userId: string): void
   /** Lifetime in seconds of access tokens issued from now on. */
   setAccessTokenTtl(seconds: number): void
   /** A later refresh with this token answers `invalid_grant`; its access tokens stay valid until they expire. */
@@ -96,6 +145,8 @@ export interface EmulatorControl {
   setApiResponseHeaders(headers: Record<string, string | string[]>): void
   /** Registers another application. Throws on an invalid or duplicate client. */
   addClient(client: EmulatorClient): void
+  /** Mints an app token as the `client_credentials` grant would. */
+  issueAppToken(clientId?: string): EmulatorAppTokenResponse
   /** Mints tokens as a code exchange would, without the browser flow. Throws on an unknown user, client or scope. */
   issueTokens(userId: string, scopes: string[], clientId?: string): EmulatorTokenResponse
   /**
@@ -114,6 +165,7 @@ export interface SpotifyEmulator {
   readonly accountsUrl: string
   /** Same as `url`: pass it as the plugin's `apiUrl`. */
   readonly apiUrl: string
+  readonly mode: EmulatorMode
   readonly control: EmulatorControl
   /** Stops the server, drops hanging requests and leaves nothing running. */
   close(): Promise<void>
