@@ -27,12 +27,12 @@ export function useErrorHandler (scope: FastifyInstance, app: FastifyInstance, o
  * 4xx. Anything else is a 500 whose message may quote anything (a secret, a
  * path): it becomes `Internal Server Error`, `FST_SPOTIFY_INTERNAL`.
  */
-export function errorBody (error: FastifyError, shown: (code: string) => boolean = () => false): SpotifyErrorBody['error'] {
+export function errorBody (error: FastifyError, shown?: (code: string) => boolean): SpotifyErrorBody['error'] {
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600
     ? error.statusCode
     : 500
   const code = typeof error.code === 'string' ? error.code : undefined
-  const exposed = status < 500 || isSpotifyAuthError(error) || (code !== undefined && shown(code))
+  const exposed = status < 500 || isSpotifyAuthError(error) || (code !== undefined && shown?.(code) === true)
   return exposed
     ? { status, message: error.message, code: code ?? errorCodes.INTERNAL }
     : { status, message: 'Internal Server Error', code: errorCodes.INTERNAL }

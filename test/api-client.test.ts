@@ -53,6 +53,15 @@ t.test('api: a second 401 comes back as an HTTP error, without the bearer in its
   t.equal(emulator.control.counters.api, 2)
 })
 
+t.test('api: a 401 to a token younger than refreshCooldown comes back without a token call', async (t) => {
+  const { request, jar, emulator } = await withProbe(t)
+  emulator.control.unauthorizeApiCalls(1)
+  const body = (await request(jar, { url: '/probe' })).json()
+  t.equal(body.upstream, 401)
+  t.equal(emulator.control.counters.refresh_token, 0)
+  t.equal(emulator.control.counters.api, 1, 'no retry')
+})
+
 t.test('api: 429 is retried after a short Retry-After', async (t) => {
   const { request, jar, emulator } = await withProbe(t)
   emulator.control.rateLimitApiCalls(1, 0)

@@ -93,7 +93,7 @@ t.test('a bad variable stops start-up: exit code 1 and one line on stderr, no st
   const cases: Array<[Record<string, string>, string]> = [
     [{ PORT: 'abc' }, 'Cannot start the demo: PORT must be a whole number from 1 to 65535 (got "abc")'],
     [{ SPOTIFY_REDIRECT_URI: 'http://localhost:5543/callback' },
-      'Cannot start the demo: SPOTIFY_REDIRECT_URI must not use localhost, which Spotify refuses: use http://127.0.0.1:5543/callback'],
+      'Cannot start the demo: SPOTIFY_REDIRECT_URI must not use localhost, which Spotify refuses (use 127.0.0.1), such as http://127.0.0.1:5543/callback (got "http://localhost:5543/callback")'],
     [{ LOG_LEVEL: 'loud' }, 'Cannot start the demo: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")']
   ]
   for (const [env, message] of cases) {

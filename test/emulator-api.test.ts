@@ -360,7 +360,7 @@ t.test('creating playlists: scopes, owner, validation', async (t) => {
 })
 
 t.test('apiRequests records every /v1 call as received', async (t) => {
-  const emulator = await start(t)
+  const emulator = await start(t, { recordBodies: true })
   const token = emulator.control.issueTokens('bob', ['playlist-modify-public']).access_token
   await api(emulator, '/v1/me/playlists?limit=5&offset=0', token, { headers: { 'x-extra': 'yes' } })
   await api(emulator, '/v1/me/playlists', token, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"name":"raw ü"}' })
@@ -376,6 +376,18 @@ t.test('apiRequests records every /v1 call as received', async (t) => {
   t.equal(emulator.control.apiRequests.length, 0)
   emulator.control.resetCounters()
   t.same(emulator.control.counters, { authorization_code: 0, refresh_token: 0, client_credentials: 0, api: 0 })
+})
+
+t.test('apiRequests is a bounded ring, without bodies unless asked', async (t) => {
+  const emulator = await start(t, { recordRequests: 3 })
+  const token = emulator.control.issueTokens('bob', ['playlist-modify-public']).access_token
+  for (let i = 0; i < 5; i++) await api(emulator, `/v1/me/playlists?offset=${i}`, token, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"a big body"}' })
+  t.same(emulator.control.apiRequests.map((r) => r.query), ['offset=2', 'offset=3', 'offset=4'], 'the latest three')
+  t.same(emulator.control.apiRequests.map((r) => r.body), ['', '', ''], 'no bodies kept')
+  t.equal(emulator.control.counters.api, 5, 'every call still counted')
+  const none = await start(t, { recordRequests: 0 })
+  await api(none, '/v1/me', token)
+  t.same(none.control.apiRequests, [])
 })
 
 t.test('unknown routes answer 404 Service not found', async (t) => {

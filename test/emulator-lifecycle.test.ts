@@ -43,6 +43,8 @@ t.test('invalid options are refused with the option named', async (t) => {
     [{ accessTokenTtl: 1.5 }, /options\.accessTokenTtl/],
     [{ codeTtl: -1 }, /options\.codeTtl/],
     [{ rotateRefreshTokens: 'yes' }, /options\.rotateRefreshTokens/],
+    [{ recordRequests: -1 }, /options\.recordRequests must be a whole number/],
+    [{ recordBodies: 1 }, /options\.recordBodies must be a boolean/],
     [{ omitRefreshToken: 1 }, /options\.omitRefreshToken/],
     [{ clients: [] }, /options\.clients/],
     [{ clients: 'x' }, /options\.clients/],

@@ -18,3 +18,24 @@ t.test('because() summarises anything that was thrown', async (t) => {
   t.same(because(null).cause, { name: 'Error', code: undefined, message: 'null' })
   t.same(because({ name: 'TimeoutError', code: 'ETIMEDOUT', message: 'slow' }).cause, { name: 'TimeoutError', code: 'ETIMEDOUT', message: 'slow' })
 })
+
+t.test('errorBody shows what is ours or a 4xx, and hides any other 5xx', async (t) => {
+  const { errorBody } = await import('../plugin/index.js')
+  const foreign = Object.assign(new Error('password=hunter2'), { statusCode: 503, code: 'ECONNRESET' }) as never
+  t.same(errorBody(foreign), { status: 503, message: 'Internal Server Error', code: 'FST_SPOTIFY_INTERNAL' })
+  t.same(errorBody(foreign, (code) => code === 'ECONNRESET'), { status: 503, message: 'password=hunter2', code: 'ECONNRESET' }, 'unless the caller says its code is to be shown')
+  t.same(errorBody(Object.assign(new Error('bad input'), { statusCode: 400 }) as never), { status: 400, message: 'bad input', code: 'FST_SPOTIFY_INTERNAL' })
+  t.same(errorBody(new UpstreamError('down') as never), { status: 502, message: 'Spotify is unavailable: down', code: 'FST_SPOTIFY_UPSTREAM_ERROR' })
+})
+
+t.test('errorCodes lists the code of every exported error', async (t) => {
+  const exported = await import('../plugin/index.js')
+  const codes = new Set(Object.values(exported.errorCodes))
+  t.ok(Object.isFrozen(exported.errorCodes))
+  const constructors = Object.entries(exported).filter(([name]) => name.endsWith('Error'))
+  t.ok(constructors.length >= 15)
+  for (const [name, Make] of constructors) {
+    const error = new (Make as new (...args: string[]) => { code: string })('x')
+    t.ok(codes.has(error.code as never), `${name}: ${error.code}`)
+  }
+})

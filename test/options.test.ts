@@ -53,6 +53,12 @@ const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['retry not an object', { retry: 3 }, /options\.retry must be an object/],
   ['retry limit fractional', { retry: { limit: 1.5 } }, /options\.retry\.limit must be an integer/],
   ['retry maxRetryAfter negative', { retry: { maxRetryAfter: -1 } }, /options\.retry\.maxRetryAfter must be a number of at least 0/],
+  ['proxyBodyLimit fractional', { proxyBodyLimit: 1.5 }, /options\.proxyBodyLimit must be an integer/],
+  ['proxyResponseLimit zero', { proxyResponseLimit: 0 }, /options\.proxyResponseLimit must be a number of at least 1/],
+  ['refreshCooldown negative', { refreshCooldown: -1 }, /options\.refreshCooldown must be a number of at least 0/],
+  ['trustedOrigins a string', { trustedOrigins: 'https://a.example' }, /options\.trustedOrigins must be an array of origins/],
+  ['trustedOrigins with a path', { trustedOrigins: ['https://a.example/app'] }, /options\.trustedOrigins must be an array of origins/],
+  ['trustedOrigins not a URL', { trustedOrigins: [42] }, /options\.trustedOrigins must be an array of origins/],
   ['errorHandler unknown', { errorHandler: 'pino' }, /options\.errorHandler must be "spotify" or "app"/],
   ['store factory builds no store', { store: async () => ({ get () {} }) }, /the store built by options\.store must implement get, set, update and delete/]
 ]

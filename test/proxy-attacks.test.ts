@@ -71,6 +71,7 @@ t.test('unsafe methods from another origin are refused; safe ones and servers go
   const refused: Array<Record<string, string>> = [
     { origin: 'http://127.0.0.1:6666' }, // another port of the same host: same-site, so Lax sends the cookie
     { origin: 'null' },
+    { origin: 'null', 'sec-fetch-site': 'cross-site' },
     { 'sec-fetch-site': 'same-site' },
     { 'sec-fetch-site': 'cross-site' }
   ]
@@ -85,6 +86,7 @@ t.test('unsafe methods from another origin are refused; safe ones and servers go
   const allowed: Array<Record<string, string>> = [
     { origin: APP_ORIGIN, 'sec-fetch-site': 'same-origin' },
     { 'sec-fetch-site': 'same-origin' },
+    { origin: 'null', 'sec-fetch-site': 'same-origin' }, // a no-referrer page's own form
     { origin: 'https://spa.example', 'sec-fetch-site': 'cross-site' },
     {}
   ]
@@ -106,6 +108,22 @@ t.test('upstream responses past proxyResponseLimit are not buffered: 502', async
     t.equal(response.json().error.code, 'FST_SPOTIFY_UPSTREAM_TOO_LARGE')
   }
   t.equal((await request(jar, { url: `/spotify/big?size=${1024 * 1024}&chunked=1` })).statusCode, 200, 'up to the limit is fine')
+})
+
+t.test('an upstream that breaks off its response answers 502', async (t) => {
+  const url = await fakeUpstream(t, (app) => {
+    app.get('/v1/broken', async (_request, reply) => {
+      reply.hijack()
+      reply.raw.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' })
+      reply.raw.write('{"items": [')
+      setImmediate(() => reply.raw.destroy())
+    })
+  })
+  const { login, request } = await build(t, { plugin: { apiUrl: url } })
+  const { jar } = await login()
+  const response = await request(jar, { url: '/spotify/broken' })
+  t.equal(response.statusCode, 502)
+  t.equal(response.json().error.code, 'FST_SPOTIFY_UPSTREAM_ERROR')
 })
 
 t.test('proxied responses can be neither sniffed nor run as the app\'s pages', async (t) => {

@@ -23,6 +23,7 @@ t.test('proxied GET keeps the path and query string', async (t) => {
 
 t.test('proxied POST forwards the JSON body and content type', async (t) => {
   const { login, request, emulator } = await build(t, {
+    emulator: { recordBodies: true },
     plugin: { scopes: ['playlist-modify-private', 'playlist-read-private'] }
   })
   const { jar } = await login()

@@ -72,7 +72,7 @@ t.test('the stored scope is the granted one, not the requested one', async (t) =
 })
 
 t.test('invalid_grant: 401, the session is deleted, the next request makes no token call', async (t) => {
-  const { request, jar, emulator } = await loggedIn(t)
+  const { request, jar, emulator } = await loggedIn(t, { plugin: { refreshCooldown: 0 } })
   const token = (await request(jar, { url: '/token' })).json()
   emulator.control.revokeRefreshToken(token.refreshToken)
   emulator.control.expireAccessTokens()

@@ -22,7 +22,7 @@ export interface ApiOptions {
 export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { state }) => {
   const context = createApiContext(state)
 
-  // Keep every body as the exact text received, for `control.apiRequests`;
+  // Take every body as the exact text received (for `control.apiRequests`);
   // the routes that take JSON parse it themselves and answer in Spotify's shape.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => { done(null, body) })
@@ -39,13 +39,18 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { state }) 
   // sees every call it caused, misbehaving ones included.
   app.addHook('preHandler', async (request, reply) => {
     state.counters.api++
-    state.apiRequests.push({
-      method: request.method,
-      path: rawPath(request.url),
-      query: rawQuery(request.url),
-      headers: { ...request.headers },
-      body: typeof request.body === 'string' ? request.body : ''
-    })
+    // A bounded ring, bodies only when asked: a long-running emulator (the
+    // demo) must not keep every request it ever saw.
+    if (state.apiRequests.length >= state.recordRequests) state.apiRequests.shift()
+    if (state.recordRequests > 0) {
+      state.apiRequests.push({
+        method: request.method,
+        path: rawPath(request.url),
+        query: rawQuery(request.url),
+        headers: { ...request.headers },
+        body: state.recordBodies && typeof request.body === 'string' ? request.body : ''
+      })
+    }
 
     if (take(state.hangApi)) return hangUntilClose(request, reply, hang(state))
     if (take(state.rateLimitApi)) {

@@ -47,6 +47,12 @@ function seconds (value: number | undefined, fallback: number, name: string): nu
   return value
 }
 
+function count (value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 0) throw new TypeError(`emulator: options.${name} must be a whole number`)
+  return value
+}
+
 function flag (value: boolean | undefined, name: string, fallback = false): boolean {
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') throw new TypeError(`emulator: options.${name} must be a boolean`)
@@ -115,6 +121,8 @@ export async function createSpotifyEmulator (options: EmulatorOptions = {}): Pro
     codeTtl: seconds(options.codeTtl, 600, 'codeTtl'),
     refreshTokenTtl: options.refreshTokenTtl === undefined ? undefined : seconds(options.refreshTokenTtl, 0, 'refreshTokenTtl'),
     rotateRefreshTokens: flag(options.rotateRefreshTokens, 'rotateRefreshTokens'),
+    recordRequests: count(options.recordRequests, 100, 'recordRequests'),
+    recordBodies: flag(options.recordBodies, 'recordBodies'),
     omitRefreshToken: flag(options.omitRefreshToken, 'omitRefreshToken', true),
     omitRefreshScope: flag(options.omitRefreshScope, 'omitRefreshScope', true),
     allowList: allowListOf(options.allowList, mode),

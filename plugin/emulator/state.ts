@@ -65,6 +65,9 @@ export interface EmulatorState {
   rotateRefreshTokens: boolean
   omitRefreshToken: boolean
   omitRefreshScope: boolean
+  /** How many requests `apiRequests` keeps, and whether with their bodies. */
+  readonly recordRequests: number
+  readonly recordBodies: boolean
   /** Whether the app owner has Premium, which Development Mode requires. */
   ownerPremium: boolean
   /** The users registered under "User Management". */
@@ -103,6 +106,8 @@ export interface StateOptions {
   rotateRefreshTokens: boolean
   omitRefreshToken: boolean
   omitRefreshScope: boolean
+  recordRequests: number
+  recordBodies: boolean
   allowList: readonly string[]
   clients: readonly EmulatorClient[]
 }
@@ -118,6 +123,8 @@ export function createState (options: StateOptions): EmulatorState {
     rotateRefreshTokens: options.rotateRefreshTokens,
     omitRefreshToken: options.omitRefreshToken,
     omitRefreshScope: options.omitRefreshScope,
+    recordRequests: options.recordRequests,
+    recordBodies: options.recordBodies,
     ownerPremium: true,
     allowList: new Set(options.allowList),
     clients: new Map(),

@@ -48,6 +48,14 @@ export interface EmulatorOptions {
   /** Refresh responses carry a new refresh token and the old one stops working. Default `false`. */
   rotateRefreshTokens?: boolean
   /**
+   * How many of the latest `/v1` requests `control.apiRequests` keeps (a
+   * ring: the oldest goes first), so that a long-running emulator (the demo)
+   * does not grow. Default 100.
+   */
+  recordRequests?: number
+  /** Keep request bodies in `control.apiRequests` too. Default `false`: bodies read `''`. */
+  recordBodies?: boolean
+  /**
    * Without rotation, refresh responses carry no `refresh_token` field, as
    * Spotify does. `false`: they repeat the current one. Default `true`.
    */
@@ -92,7 +100,7 @@ export interface EmulatorApiRequest {
   /** The raw query string without the leading `?`; `''` when there is none. */
   readonly query: string
   readonly headers: Record<string, string | string[] | undefined>
-  /** The raw request body as UTF-8; `''` when there is none. */
+  /** The raw request body as UTF-8 with `recordBodies`; `''` when there is none or bodies are not recorded. */
   readonly body: string
 }
 

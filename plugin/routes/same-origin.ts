@@ -7,16 +7,19 @@ import type { FastifyRequest } from 'fastify'
  * (another port, a sibling subdomain), so the cookie alone proves nothing.
  *
  * The `Origin` header, which browsers send with every such request and
- * which a page cannot forge, decides when present: it must be the app's own
- * origin or one of `trustedOrigins`. Without it, `Sec-Fetch-Site`, when
- * present, must be `same-origin`. A request with neither (a server, curl, an
- * old client) comes from no browser page and goes through.
+ * which a page cannot forge, decides when it names an origin: it must be the
+ * app's own or one of `trustedOrigins`. A page with `Referrer-Policy:
+ * no-referrer` sends `Origin: null` on its own form posts, so then
+ * `Sec-Fetch-Site` decides: it must be `same-origin`. A request with neither
+ * header (a server, curl, an old client) comes from no browser page and goes
+ * through; an opaque `null` origin with nothing else to go by does not.
  */
 export function fromAllowedOrigin (request: FastifyRequest, allowed: ReadonlySet<string>): boolean {
   const origin = request.headers.origin
-  if (origin !== undefined) return allowed.has(origin)
+  if (origin !== undefined && origin !== 'null') return allowed.has(origin)
   const site = request.headers['sec-fetch-site']
-  return site === undefined || site === 'same-origin'
+  if (site !== undefined) return site === 'same-origin'
+  return origin === undefined
 }
 
 /** Methods that change something: the only ones a cross-site page must not send with the user's session. */

@@ -62,9 +62,7 @@ export class Session implements SpotifySession {
   }
 
   getToken (): Promise<SpotifyToken | null> {
-    const sessionId = this.#sessionId
-    if (sessionId === undefined) return Promise.resolve(null)
-    return this.#settle(this.#services.tokens.valid(sessionId)).then(orNull)
+    return this.#load((tokens, sessionId) => tokens.valid(sessionId)).then(orNull)
   }
 
   accessToken (): Promise<string> {
@@ -72,9 +70,7 @@ export class Session implements SpotifySession {
   }
 
   refresh (): Promise<SpotifyToken | null> {
-    const sessionId = this.#sessionId
-    if (sessionId === undefined) return Promise.resolve(null)
-    return this.#settle(this.#services.tokens.refresh(sessionId)).then(orNull)
+    return this.#load((tokens, sessionId) => tokens.refresh(sessionId)).then(orNull)
   }
 
   get api (): Got {
@@ -100,23 +96,22 @@ export class Session implements SpotifySession {
 
   /** The session's valid token, or a 401 (`FST_SPOTIFY_NO_SESSION`). */
   required (): Promise<SpotifyToken> {
-    const sessionId = this.#sessionId
-    if (sessionId === undefined) return Promise.reject(new NoSessionError())
-    return this.#settle(this.#services.tokens.valid(sessionId)).then(orNoSession)
+    return this.#load((tokens, sessionId) => tokens.valid(sessionId)).then(orNoSession)
   }
 
   /** After Spotify answered 401 to `rejected`: a renewed token (or the one that replaced it), or a 401. */
   renewed (rejected: string): Promise<SpotifyToken> {
-    const sessionId = this.#sessionId
-    if (sessionId === undefined) return Promise.reject(new NoSessionError())
-    return this.#settle(this.#services.tokens.refresh(sessionId, rejected)).then(orNoSession)
+    return this.#load((tokens, sessionId) => tokens.refresh(sessionId, rejected)).then(orNoSession)
   }
 
   /** Called once the session is known to be over. */
   protected forgotten (): void {}
 
-  #settle (loading: Promise<SpotifyToken | undefined>): Promise<SpotifyToken | undefined> {
-    return loading.then((token) => {
+  /** `load`'s token for this session, forgetting the session when it turns out gone or revoked. */
+  #load (load: (tokens: SessionTokens, sessionId: string) => Promise<SpotifyToken | undefined>): Promise<SpotifyToken | undefined> {
+    const sessionId = this.#sessionId
+    if (sessionId === undefined) return Promise.resolve(undefined)
+    return load(this.#services.tokens, sessionId).then((token) => {
       if (token === undefined) this.#forget()
       return token
     }, (err: unknown) => {

@@ -17,10 +17,12 @@ import type { Agents } from './agents.js'
  */
 const bearerOf = new WeakMap<object, string>()
 
+const send: Record<string, typeof httpRequest> = { 'http:': httpRequest, 'https:': httpsRequest }
+
 const withBearer = ((url: URL, native: RequestOptions, callback?: (response: IncomingMessage) => void): ClientRequest => {
-  const token = bearerOf.get(native.headers as object)
-  const headers = token === undefined ? native.headers : { ...native.headers, authorization: `Bearer ${token}` }
-  return (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { ...native, headers }, callback)
+  // Only requests that passed `sessionClient`'s check are made: the token is there.
+  const headers = { ...native.headers, authorization: `Bearer ${bearerOf.get(native.headers as object) as string}` }
+  return (send[url.protocol] as typeof httpRequest)(url, { ...native, headers }, callback)
 }) as unknown as OptionsInit['request']
 
 /**
@@ -66,10 +68,9 @@ export function createApiClient (options: ResolvedOptions, agents: Agents): Got 
  * `prefixUrl` for an absolute URL, and a caller may override `prefixUrl`
  * itself, so the final URL is what is checked.
  */
-export function webApiUrlCheck (apiUrl: string): (url: URL | string | undefined) => boolean {
+export function webApiUrlCheck (apiUrl: string): (url: URL) => boolean {
   const base = new URL(`${apiUrl}/v1/`)
   return (url) => {
-    if (url === undefined) return false
     const target = new URL(url)
     return target.origin === base.origin && target.pathname.startsWith(base.pathname) && target.username === '' && target.password === ''
   }
@@ -81,12 +82,12 @@ export function webApiUrlCheck (apiUrl: string): (url: URL | string | undefined)
  * forgotten by the session itself, as with `getToken()`. The bearer goes only
  * to `{apiUrl}/v1/`.
  */
-export function sessionClient (base: Got, session: Session, underWebApi: (url: URL | string | undefined) => boolean): Got {
+export function sessionClient (base: Got, session: Session, underWebApi: (url: URL) => boolean): Got {
   return base.extend({
     hooks: {
       beforeRequest: [
         async (requestOptions) => {
-          if (!underWebApi(requestOptions.url)) throw new ForeignUrlError()
+          if (!underWebApi(requestOptions.url as URL)) throw new ForeignUrlError()
           const token = await session.required()
           bearerOf.set(requestOptions.headers, token.accessToken)
         }
