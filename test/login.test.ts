@@ -103,7 +103,7 @@ t.test('returnTo: a same-origin path is followed', async (t) => {
 
 t.test('returnTo: open-redirect attempts are ignored', async (t) => {
   const { login } = await build(t, { plugin: { successRedirect: '/home' } })
-  for (const attempt of ['//evil.example', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', '/%0d%0aLocation:x', 'evil', '/\t/evil.example', '/€', '/a b', '/\u00e9']) {
+  for (const attempt of ['//evil.example', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', '/%0d%0aLocation:x', 'evil', '/\t/evil.example', '/€', '/a b', '/\u00e9', '/.//evil.example', '/..//evil.example', '/%2e%2e//evil.example', '/%2E//evil.example', '/a/../..//evil.example', '/./x']) {
     const { callback } = await login(undefined, attempt)
     t.equal(callback.headers.location, '/home', `${JSON.stringify(attempt)} is not followed`)
   }

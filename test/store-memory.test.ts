@@ -4,7 +4,7 @@ import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/
 
 t.test('memoryStore passes the TokenStore contract', (t) => testTokenStore(t, () => memoryStore()))
 
-t.test('memoryStore keeps at most maxSessions, dropping the least recently written', async (t) => {
+t.test('memoryStore keeps at most maxSessions, dropping the least recently used', async (t) => {
   const store = memoryStore({ maxSessions: 2 })
   const [a, b, c] = [sampleSessionId(), sampleSessionId(), sampleSessionId()]
   await store.set(a, sampleToken(1))
@@ -14,6 +14,11 @@ t.test('memoryStore keeps at most maxSessions, dropping the least recently writt
   t.same(await store.get(a), sampleToken(1, 1), 'rewritten recently: kept')
   t.equal(await store.get(b), undefined, 'oldest write: evicted')
   t.same(await store.get(c), sampleToken(3))
+  const d = sampleSessionId()
+  await store.get(a)
+  await store.set(d, sampleToken(4))
+  t.same(await store.get(a), sampleToken(1, 1), 'read recently: kept')
+  t.equal(await store.get(c), undefined, 'written after a, but not used since: evicted')
 })
 
 t.test('memoryStore drops a session once its ttl has passed since its token was obtained', async (t) => {

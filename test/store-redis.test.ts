@@ -68,6 +68,19 @@ t.test('redisStore', async (t) => {
     t.equal(await store.get(a), undefined, 'not even a record')
   })
 
+  await t.test('a record whose version was edited (a rollback past a logout or a refresh) reads as no session', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const store = await openStore({ client: redis, prefix })
+    const id = sampleSessionId()
+    await store.set(id, sampleToken(1, 0))
+    t.equal(await store.update(id, sampleToken(1, 0), sampleToken(1, 1)), true)
+    const [key] = await redis.keys(`${prefix}*`) as [string]
+    await redis.hset(key, 'v', '0')
+    t.equal(await store.get(id), undefined, 'the version is bound into the sealed record')
+    await redis.hset(key, 'v', '1')
+    t.same(await store.get(id), sampleToken(1, 1), 'put back, it opens again')
+  })
+
   await t.test('secret rotation: old records stay readable and move to the new key on write', async (t) => {
     const prefix = uniquePrefix(t, redis)
     const before = await openStore({ client: redis, prefix }, [OLD_SECRET])

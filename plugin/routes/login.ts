@@ -29,16 +29,23 @@ export interface LoginServices {
   sessions: Sessions
 }
 
+/** The base against which `returnTo` is resolved: any origin works, only a change of it matters. */
+const RETURN_BASE = 'http://return.invalid'
+
 /**
  * A same-origin path to go back to after login, or `undefined`. Anything a
  * browser could read as another origin (`//x`, `/\x`, `https://x`,
- * `javascript:`) is refused, not repaired.
+ * `javascript:`) is refused, not repaired, and so is a path with dot
+ * segments, raw or encoded (`/.//x` resolves to `//x`): the value is checked
+ * the way a browser's URL parser will read it.
  */
 export function safeReturnTo (value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length > 2048 || !value.startsWith('/')) return undefined
   // Printable ASCII only: anything else (controls, spaces, non-Latin-1) could
   // not even go out in a Location header; encode it in the link instead.
-  return value.startsWith('//') || value.includes('\\') || !/^[\x21-\x7e]+$/.test(value) ? undefined : value
+  if (typeof value !== 'string' || value.length > 2048 || !/^\/[\x21-\x7e]*$/.test(value) || value.includes('\\')) return undefined
+  const path = value.split(/[?#]/, 1)[0] as string
+  if (path.split('/').some((segment) => /^(\.|%2e){1,2}$/i.test(segment))) return undefined
+  return new URL(value, RETURN_BASE).origin === RETURN_BASE ? value : undefined
 }
 
 function sameState (query: unknown, cookie: string | undefined): boolean {

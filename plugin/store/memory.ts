@@ -2,7 +2,7 @@ import { kPeek } from './peek.js'
 import type { SpotifyToken, TokenStore } from './types.js'
 
 export interface MemoryStoreOptions {
-  /** Most sessions kept; the least recently written goes first. Default 10 000. */
+  /** Most sessions kept; the least recently used goes first. Default 10 000. */
   maxSessions?: number
   /**
    * How long a session lives after its token was obtained (login or last
@@ -32,8 +32,10 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
   const entries = new Map<string, SpotifyToken>()
 
   function write (sessionId: string, token: SpotifyToken): void {
-    // Re-inserting moves the key to the end of the Map's order, which makes
-    // the first key the least recently written one.
+    // Re-inserting moves the key to the end of the Map's order; reads do the
+    // same, which makes the first key the least recently used one. Evicting
+    // by use, not by write: a flood of new logins pushes out abandoned
+    // sessions, not the ones people are using.
     entries.delete(sessionId)
     entries.set(sessionId, token)
     if (entries.size > maxSessions) {
@@ -44,10 +46,9 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
   function read (sessionId: string): SpotifyToken | undefined {
     const token = entries.get(sessionId)
     if (token === undefined) return undefined
-    if (token.obtainedAt * 1000 + ttl <= Date.now()) {
-      entries.delete(sessionId)
-      return undefined
-    }
+    entries.delete(sessionId)
+    if (token.obtainedAt * 1000 + ttl <= Date.now()) return undefined
+    entries.set(sessionId, token)
     return token
   }
 

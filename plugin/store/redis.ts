@@ -32,11 +32,11 @@ const DAY = 24 * 60 * 60 * 1000
 // record sealed before a `secret` rotation is still found under its old name
 // and moves to the new one on its next write.
 
-/** → [index of the name found (1-based), sealed data] or nil. */
+/** → [index of the name found (1-based), sealed data, version] or nil. */
 const GET = `
 for i, key in ipairs(KEYS) do
-  local data = redis.call('HGET', key, 'd')
-  if data then return { i, data } end
+  local record = redis.call('HMGET', key, 'd', 'v')
+  if record[1] then return { i, record[1], record[2] } end
 end
 return nil`
 
@@ -154,24 +154,34 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number, com
     return sealer.names(sessionId).map((name) => `${prefix}s:${name}`)
   }
 
+  /**
+   * What a record is bound to: its key and its version. The version sits in
+   * plaintext beside the sealed data (the Lua compare-and-set reads it), so
+   * binding it means a record whose version was edited (to roll it back or
+   * to slip a write past the compare-and-set) no longer opens.
+   */
+  function boundTo (key: string, version: number | string): string {
+    return `${key}#${version}`
+  }
+
   return {
     async get (sessionId) {
       const keys = keysOf(sessionId)
-      const found = await run(() => commands[names.get]!(...keys)) as [number, string] | null
+      const found = await run(() => commands[names.get]!(...keys)) as [number, string, string] | null
       if (found === null) return undefined
-      const [index, data] = found
-      // A record that does not open (tampered with, or moved to another
-      // session's name) counts as no session, never as garbage.
-      return sealer.open(data, keys[index - 1] as string)
+      const [index, data, version] = found
+      // A record that does not open (tampered with, moved to another
+      // session's name, its version edited) counts as no session.
+      return sealer.open(data, boundTo(keys[index - 1] as string, version))
     },
     async set (sessionId, token) {
       const keys = keysOf(sessionId)
-      await run(() => commands[names.set]!(...keys, token.refreshes, sealer.seal(token, keys[0] as string), ttl))
+      await run(() => commands[names.set]!(...keys, token.refreshes, sealer.seal(token, boundTo(keys[0] as string, token.refreshes)), ttl))
     },
     async update (sessionId, previous, next) {
       const keys = keysOf(sessionId)
       const written = await run(() => commands[names.update]!(
-        ...keys, previous.refreshes, next.refreshes, sealer.seal(next, keys[0] as string), ttl))
+        ...keys, previous.refreshes, next.refreshes, sealer.seal(next, boundTo(keys[0] as string, next.refreshes)), ttl))
       return written === 1
     },
     async delete (sessionId, expected) {
