@@ -2,6 +2,7 @@
  * The demo app, built from a {@link DemoConfig} without listening, so that
  * tests start it on any port and `server.ts` stays a thin entry point.
  */
+import rateLimit from '@fastify/rate-limit'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import spotifyAuth from '../plugin/index.js'
 import {
@@ -39,13 +40,22 @@ export function loggerOptions (level: LogLevel, pretty: boolean, stream?: DemoOp
   return stream === undefined ? { level } : { level, stream }
 }
 
+/** Logins (and callbacks) per client address per minute. */
+export const LOGIN_RATE = 30
+
 /**
  * Builds the demo: the store, the emulator unless `config.spotify` is set,
  * the plugin, the pages and the error handler. Resolves once the app is
  * ready to listen; on failure, whatever was started is closed again.
  */
 export async function buildDemo (config: DemoConfig, options: DemoOptions = {}): Promise<Demo> {
-  const app = Fastify({ logger: loggerOptions(config.logLevel, options.pretty === true, options.logStream) })
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel, options.pretty === true, options.logStream),
+    // A client that trickles its request (or never sends the body it
+    // announced) is cut off instead of holding a connection and its memory.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000
+  })
   let store: DemoStore | undefined
   let emulator: SpotifyEmulator | undefined
   try {
@@ -73,6 +83,16 @@ export async function buildDemo (config: DemoConfig, options: DemoOptions = {}):
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
       done(null, new URLSearchParams(body as string))
     })
+
+    // Each login creates a session: at most LOGIN_RATE logins (and as many
+    // callbacks) per client address a minute, so that no one fills the
+    // session store or runs up the app's calls to Spotify.
+    app.addHook('onRoute', (route) => {
+      if (route.url === '/login' || route.url === new URL(config.redirectUri).pathname) {
+        route.config = { ...route.config, rateLimit: { max: LOGIN_RATE, timeWindow: 60_000 } }
+      }
+    })
+    await app.register(rateLimit, { global: false })
 
     await app.register(spotifyAuth, {
       clientId: config.spotify?.clientId ?? DEFAULT_CLIENT_ID,

@@ -357,3 +357,14 @@ t.test('close() stops the emulator too', async (t) => {
   await demo.close()
   await t.rejects(fetch(`${url}/v1/me`), 'the emulator is closed')
 })
+
+t.test('logins are rate-limited per client address', async (t) => {
+  const { app } = await startDemo(t)
+  const { LOGIN_RATE } = await import('../demo/app.js')
+  for (let i = 0; i < LOGIN_RATE; i++) t.equal((await app.inject('/login')).statusCode, 302)
+  const limited = await app.inject({ url: '/login', headers: { accept: 'application/json' } })
+  t.equal(limited.statusCode, 429)
+  t.ok(Number(limited.headers['retry-after']) > 0, 'with Retry-After')
+  t.equal((await app.inject({ url: '/login', remoteAddress: '127.0.0.2' })).statusCode, 302, 'another address is not limited')
+  t.equal((await app.inject('/callback?state=x')).statusCode, 403, 'the callback has its own budget')
+})
