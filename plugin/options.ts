@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { InvalidOptionError } from './errors.js'
 import { redirectUriProblem } from './redirect-uri.js'
+import { SCOPES } from './spotify/scopes.js'
 import { memoryStore } from './store/memory.js'
 import type { SpotifyToken, StoreFactory, TokenStore } from './store/types.js'
 
@@ -144,7 +145,6 @@ export interface ResolvedOptions {
 }
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
 function fail (message: string): never {
   throw new InvalidOptionError(message)
@@ -213,9 +213,11 @@ function secretsOf (value: unknown): string[] {
 
 function scopesOf (value: unknown): string[] {
   if (value === undefined) return []
-  if (!Array.isArray(value) || !value.every((scope) => typeof scope === 'string' && SCOPE.test(scope))) {
+  if (!Array.isArray(value) || !value.every((scope) => typeof scope === 'string')) {
     fail('options.scopes must be an array of scope names such as playlist-read-private')
   }
+  const unknown = (value as string[]).find((scope) => !SCOPES.has(scope))
+  if (unknown !== undefined) fail(`options.scopes has ${JSON.stringify(unknown.slice(0, 64))}, which is not a scope Spotify documents`)
   return [...new Set(value as string[])]
 }
 

@@ -26,7 +26,9 @@ const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['secret empty array', { secret: [] }, /options\.secret must be a string or a non-empty array/],
   ['secret array with a short one', { secret: [SECRET, 'short'] }, /options\.secret must be at least 32 characters/],
   ['scopes not an array', { scopes: 'user-read-private' }, /options\.scopes must be an array/],
-  ['scopes with a space', { scopes: ['a b'] }, /options\.scopes must be an array/],
+  ['scopes with a space', { scopes: ['a b'] }, /options\.scopes has "a b", which is not a scope Spotify documents/],
+  ['scopes with a number', { scopes: [1] }, /options\.scopes must be an array/],
+  ['scopes unknown to Spotify', { scopes: ['user-read-private', 'user-read-birthdate'] }, /options\.scopes has "user-read-birthdate", which is not a scope Spotify documents/],
   ['store incomplete', { store: { get () {} } }, /options\.store must implement get, set, update and delete/],
   ['store null', { store: null }, /options\.store must implement/],
   ['loginPath relative', { loginPath: 'login' }, /options\.loginPath must be a path/],
@@ -106,7 +108,7 @@ t.test('explicit values are kept and normalised once', async (t) => {
     ...valid,
     redirectUri: 'https://app.example/auth/spotify/callback',
     secret: [SECRET, SECRET + 'x'],
-    scopes: ['a', 'b', 'a'],
+    scopes: ['streaming', 'user-top-read', 'streaming'],
     store,
     proxyPrefix: false,
     successRedirect: 'https://app.example/home',
@@ -115,7 +117,7 @@ t.test('explicit values are kept and normalised once', async (t) => {
     cookie: { name: '__Host-s', domain: 'app.example', maxAge: null, sameSite: 'strict' }
   })
   t.equal(resolved.callbackPath, '/auth/spotify/callback')
-  t.same(resolved.scopes, ['a', 'b'], 'deduplicated')
+  t.same(resolved.scopes, ['streaming', 'user-top-read'], 'deduplicated')
   t.equal(resolved.store, store)
   t.equal(resolved.proxyPrefix, false)
   t.equal(resolved.successRedirect, 'https://app.example/home')

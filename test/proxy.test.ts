@@ -208,6 +208,16 @@ t.test('refresh amplification: 401s to a token younger than refreshCooldown make
   t.equal(emulator.control.counters.refresh_token, 1)
 })
 
+t.test('one trailing slash is forwarded as it is, as Spotify serves it', async (t) => {
+  const { login, request, emulator } = await build(t)
+  const { jar } = await login()
+  const response = await request(jar, { url: '/spotify/me/' })
+  t.equal(response.statusCode, 200)
+  t.type(response.json().id, 'string')
+  t.equal(emulator.control.apiRequests.at(-1)?.path, '/v1/me/')
+  t.equal((await request(jar, { url: '/spotify/me//' })).statusCode, 400, 'two are an empty segment')
+})
+
 t.test('a case-insensitive router cannot smuggle a path past the prefix check', async (t) => {
   const { login, request, emulator } = await build(t, { fastify: { caseSensitive: false } })
   const { jar } = await login()

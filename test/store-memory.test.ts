@@ -21,6 +21,16 @@ t.test('memoryStore keeps at most maxSessions, dropping the least recently used'
   t.equal(await store.get(c), undefined, 'written after a, but not used since: evicted')
 })
 
+t.test('memoryStore keeps a session until its refresh token expires', async (t) => {
+  const store = memoryStore()
+  const now = Math.floor(Date.now() / 1000)
+  const [live, dead] = [sampleSessionId(), sampleSessionId()]
+  await store.set(live, { ...sampleToken(1), refreshTokenExpiresAt: now + 60 })
+  await store.set(dead, { ...sampleToken(2), refreshTokenExpiresAt: now - 1 })
+  t.ok(await store.get(live), 'before: kept')
+  t.equal(await store.get(dead), undefined, 'after: gone, it could never be refreshed again')
+})
+
 t.test('memoryStore drops a session once its ttl has passed since its token was obtained', async (t) => {
   const store = memoryStore({ ttl: 50_000 })
   const now = Math.floor(Date.now() / 1000)

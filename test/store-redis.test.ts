@@ -40,8 +40,8 @@ t.test('redisStore', async (t) => {
     for (const secret of [token.accessToken, token.refreshToken, id, 'BQ-access', 'AQ-refresh', 'user-read-private']) {
       t.notOk(raw.includes(secret), `raw record does not contain ${secret}`)
     }
-    const ttl = await redis.pttl(key)
-    t.ok(ttl > 179 * 24 * 3600_000, 'TTL follows the refresh token (180 days), not the access token')
+    const expiresAt = Number(await redis.call('PEXPIRETIME', key))
+    t.equal(expiresAt, token.refreshTokenExpiresAt * 1000, 'kept until Spotify stops accepting the refresh token, not the access token')
   })
 
   await t.test('a record tampered with, moved or sealed by an unknown key reads as no session', async (t) => {
@@ -66,6 +66,15 @@ t.test('redisStore', async (t) => {
     t.equal(await store.get(a), undefined, 'unknown key id')
     await redis.hset(k1, 'd', 'garbage')
     t.equal(await store.get(a), undefined, 'not even a record')
+  })
+
+  await t.test('with ttl, a record lives that long after its last write', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const store = await openStore({ client: redis, prefix, ttl: 60_000 })
+    await store.set(sampleSessionId(), sampleToken(1))
+    const [key] = await redis.keys(`${prefix}*`) as [string]
+    const ttl = await redis.pttl(key)
+    t.ok(ttl > 55_000 && ttl <= 60_000, `${ttl} ms`)
   })
 
   await t.test('a record whose version was edited (a rollback past a logout or a refresh) reads as no session', async (t) => {

@@ -4,14 +4,17 @@
  * upstream's, a CDN's) resolve dot segments and may treat `\` as `/`, so
  * anything that could be read as leaving the prefix is refused rather than
  * normalised: `.` and `..` segments (percent-encoded too, in any case, and
- * encoded more than once), empty segments, backslashes and fragments.
+ * encoded more than once), empty segments (but for one trailing slash),
+ * backslashes and fragments.
  *
  * Returns the path unchanged (still percent-encoded, as the client sent it),
  * or `undefined` when it must be refused.
  */
 export function safeApiPath (path: string): string | undefined {
   if (path.includes('#')) return undefined
-  let decoded = path
+  // One trailing slash is how some clients write a path (`me/`), and the
+  // Web API serves it; the segments before it are checked as strictly.
+  let decoded = path.endsWith('/') ? path.slice(0, -1) : path
   // Three decoding rounds cover any double-decoding peer; what is still
   // encoded after them is refused rather than trusted.
   for (let round = 0; round < 4; round++) {

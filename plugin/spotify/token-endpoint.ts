@@ -94,19 +94,41 @@ function oauthErrorOf (body: unknown): string | undefined {
   return typeof error === 'string' && /^[\w.-]{1,64}$/.test(error) ? error : undefined
 }
 
+/** How long Spotify accepts a refresh token, from the user's authorization. */
+const REFRESH_TOKEN_MONTHS = 6
+
+/** `authorizedAt` plus six calendar months, as Spotify counts them: Unix seconds. */
+export function refreshTokenExpiry (authorizedAt: number): number {
+  const date = new Date(authorizedAt * 1000)
+  date.setUTCMonth(date.getUTCMonth() + REFRESH_TOKEN_MONTHS)
+  return Math.floor(date.getTime() / 1000)
+}
+
+/** What a token response leaves out and the previous token (or the login) provides. */
+interface Carried {
+  refreshToken: string
+  scope: readonly string[]
+  refreshes: number
+  authorizedAt: number
+}
+
 /**
  * The stored token for a token response: the refresh token and scope fall
- * back to the previous ones when Spotify leaves them out.
+ * back to the previous ones when Spotify leaves them out, and the time of
+ * the user's authorization carries over (a refresh does not extend the
+ * refresh token's life).
  */
-export function tokenFromResponse (body: TokenResponse, fallback: { refreshToken: string, scope: readonly string[], refreshes: number }): SpotifyToken {
+export function tokenFromResponse (body: TokenResponse, carried: Carried): SpotifyToken {
   const obtainedAt = Math.floor(Date.now() / 1000)
   return {
     accessToken: body.access_token,
-    refreshToken: body.refresh_token ?? fallback.refreshToken,
+    refreshToken: body.refresh_token ?? carried.refreshToken,
     expiresAt: obtainedAt + Math.floor(body.expires_in),
-    scope: body.scope === undefined ? fallback.scope : scopeList(body.scope),
+    scope: body.scope === undefined ? carried.scope : scopeList(body.scope),
     obtainedAt,
-    refreshes: fallback.refreshes
+    refreshes: carried.refreshes,
+    authorizedAt: carried.authorizedAt,
+    refreshTokenExpiresAt: refreshTokenExpiry(carried.authorizedAt)
   }
 }
 
@@ -153,11 +175,11 @@ export function createTokenEndpoint (options: TokenEndpointOptions): TokenEndpoi
       if (body.refresh_token === undefined) {
         throw new UpstreamError('the token endpoint sent no refresh token')
       }
-      return tokenFromResponse(body, { refreshToken: body.refresh_token, scope: options.scopes, refreshes: 0 })
+      return tokenFromResponse(body, { refreshToken: body.refresh_token, scope: options.scopes, refreshes: 0, authorizedAt: Math.floor(Date.now() / 1000) })
     },
     async refresh (token) {
       const body = await grant({ grant_type: 'refresh_token', refresh_token: token.refreshToken })
-      return tokenFromResponse(body, { refreshToken: token.refreshToken, scope: token.scope, refreshes: token.refreshes + 1 })
+      return tokenFromResponse(body, { refreshToken: token.refreshToken, scope: token.scope, refreshes: token.refreshes + 1, authorizedAt: token.authorizedAt })
     }
   }
 }

@@ -6,14 +6,12 @@ export interface MemoryStoreOptions {
   maxSessions?: number
   /**
    * How long a session lives after its token was obtained (login or last
-   * refresh), in ms. Default 180 days, about the life of a Spotify refresh
-   * token. Access-token expiry is never the store's business: a refresh
-   * renews the session.
+   * refresh), in ms. Default: until Spotify stops accepting its refresh
+   * token (`refreshTokenExpiresAt`). Access-token expiry is never the
+   * store's business: a refresh renews the access token.
    */
   ttl?: number
 }
-
-const DAY = 24 * 60 * 60 * 1000
 
 /**
  * A token store in this process's memory: the default, for one instance.
@@ -22,11 +20,11 @@ const DAY = 24 * 60 * 60 * 1000
  */
 export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
   const maxSessions = options.maxSessions ?? 10_000
-  const ttl = options.ttl ?? 180 * DAY
+  const ttl = options.ttl
   if (!Number.isInteger(maxSessions) || maxSessions < 1) {
     throw new TypeError('fastify-spotify-auth: memoryStore maxSessions must be a positive integer')
   }
-  if (!Number.isFinite(ttl) || ttl <= 0) {
+  if (ttl !== undefined && (!Number.isFinite(ttl) || ttl <= 0)) {
     throw new TypeError('fastify-spotify-auth: memoryStore ttl must be a positive number of ms')
   }
   const entries = new Map<string, SpotifyToken>()
@@ -47,7 +45,8 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
     const token = entries.get(sessionId)
     if (token === undefined) return undefined
     entries.delete(sessionId)
-    if (token.obtainedAt * 1000 + ttl <= Date.now()) return undefined
+    const lapsesAt = ttl === undefined ? token.refreshTokenExpiresAt * 1000 : token.obtainedAt * 1000 + ttl
+    if (lapsesAt <= Date.now()) return undefined
     entries.set(sessionId, token)
     return token
   }

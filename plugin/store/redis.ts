@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createSealer } from './sealing.js'
-import type { StoreContext, StoreFactory, TokenStore } from './types.js'
+import type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './types.js'
 
 /**
  * The part of an ioredis client the store uses. `new Redis(…)` from
@@ -19,14 +19,13 @@ export interface RedisStoreOptions {
   prefix?: string
   /**
    * How long a session lives after its last write (login or refresh), in ms.
-   * Default 180 days, about the life of a Spotify refresh token.
+   * Default: until Spotify stops accepting its refresh token
+   * (`refreshTokenExpiresAt`).
    */
   ttl?: number
   /** Longest wait for one Redis command, in ms, before the request gets 503. Default 2000. */
   commandTimeout?: number
 }
-
-const DAY = 24 * 60 * 60 * 1000
 
 // Every script takes the record's candidate names, newest key first: a
 // record sealed before a `secret` rotation is still found under its old name
@@ -40,18 +39,18 @@ for i, key in ipairs(KEYS) do
 end
 return nil`
 
-/** Creates or overwrites the record under the newest name. ARGV: version, data, ttl. */
+/** Creates or overwrites the record under the newest name. ARGV: version, data, expiry (Unix ms). */
 const SET = `
 for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 return 1`
 
 /**
  * Compare-and-set on the version (the fencing token): writes only over
  * the expected version of an existing record, so that neither a slower
  * sibling nor a refresh that outlived a logout can overwrite.
- * ARGV: expected version, new version, data, ttl.
+ * ARGV: expected version, new version, data, expiry (Unix ms).
  */
 const UPDATE = `
 for i, key in ipairs(KEYS) do
@@ -60,7 +59,7 @@ for i, key in ipairs(KEYS) do
     if version ~= ARGV[1] then return 0 end
     if i ~= 1 then redis.call('DEL', key) end
     redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
-    redis.call('PEXPIRE', KEYS[1], ARGV[4])
+    redis.call('PEXPIREAT', KEYS[1], ARGV[4])
     return 1
   end
 end
@@ -107,8 +106,8 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
   }
   const prefix = options.prefix ?? 'spotify-auth:'
   if (typeof prefix !== 'string') throw new TypeError('fastify-spotify-auth: redisStore options.prefix must be a string')
-  const ttl = options.ttl ?? 180 * DAY
-  if (!Number.isInteger(ttl) || ttl <= 0) throw new TypeError('fastify-spotify-auth: redisStore options.ttl must be a positive integer of ms')
+  const ttl = options.ttl
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) throw new TypeError('fastify-spotify-auth: redisStore options.ttl must be a positive integer of ms')
   const commandTimeout = options.commandTimeout ?? 2000
   if (!Number.isFinite(commandTimeout) || commandTimeout <= 0) {
     throw new TypeError('fastify-spotify-auth: redisStore options.commandTimeout must be a positive number of ms')
@@ -126,7 +125,7 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
   }
 }
 
-function createRedisStore (client: RedisClient, prefix: string, ttl: number, commandTimeout: number, secrets: readonly string[]): TokenStore {
+function createRedisStore (client: RedisClient, prefix: string, ttl: number | undefined, commandTimeout: number, secrets: readonly string[]): TokenStore {
   const sealer = createSealer(secrets)
   // Lua registered once, sent by SHA afterwards (ioredis falls back to EVAL).
   // The key count is fixed (one name per secret) so that ioredis knows which
@@ -148,6 +147,11 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number, com
   function run<T> (operation: () => Promise<T>): Promise<T> {
     if (client.status !== 'ready') return Promise.reject(new Error(`Redis is not connected (${client.status})`))
     return within(commandTimeout, operation)
+  }
+
+  /** When the record of `token` lapses: Unix ms. */
+  function expiryOf (token: SpotifyToken): number {
+    return ttl === undefined ? token.refreshTokenExpiresAt * 1000 : Date.now() + ttl
   }
 
   function keysOf (sessionId: string): string[] {
@@ -176,12 +180,12 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number, com
     },
     async set (sessionId, token) {
       const keys = keysOf(sessionId)
-      await run(() => commands[names.set]!(...keys, token.refreshes, sealer.seal(token, boundTo(keys[0] as string, token.refreshes)), ttl))
+      await run(() => commands[names.set]!(...keys, token.refreshes, sealer.seal(token, boundTo(keys[0] as string, token.refreshes)), expiryOf(token)))
     },
     async update (sessionId, previous, next) {
       const keys = keysOf(sessionId)
       const written = await run(() => commands[names.update]!(
-        ...keys, previous.refreshes, next.refreshes, sealer.seal(next, boundTo(keys[0] as string, next.refreshes)), ttl))
+        ...keys, previous.refreshes, next.refreshes, sealer.seal(next, boundTo(keys[0] as string, next.refreshes)), expiryOf(next)))
       return written === 1
     },
     async delete (sessionId, expected) {

@@ -13,6 +13,15 @@ export interface SpotifyToken {
   readonly scope: readonly string[]
   /** When this access token was obtained (login or last refresh): Unix time in seconds. */
   readonly obtainedAt: number
+  /** When the user authorized the app (the login's code exchange): Unix time in seconds. Refreshes keep it. */
+  readonly authorizedAt: number
+  /**
+   * When Spotify stops accepting the refresh token: six months after
+   * `authorizedAt`, whatever the refreshes. From then on the session ends at
+   * its next refresh and the user must log in again; warn them before.
+   * Stores keep a session until then by default.
+   */
+  readonly refreshTokenExpiresAt: number
   /**
    * How many refreshes this session has had since login. It also serves as the
    * record's version: a refresh writes `refreshes + 1` only over `refreshes`.

@@ -29,6 +29,13 @@ export interface ContractOptions {
   lockExpiryWait?: number
 }
 
+/**
+ * The sample tokens' refresh horizon: six months from when the suite is
+ * loaded, so that a store keeping records until then (as the shipped ones
+ * do) keeps them for the whole run, and two calls agree.
+ */
+const HORIZON = Math.floor(Date.now() / 1000) + 182 * 24 * 60 * 60
+
 /** A token as the plugin would store it; `n` makes each one distinct. */
 export function sampleToken (n = 0, refreshes = 0): SpotifyToken {
   return {
@@ -37,7 +44,9 @@ export function sampleToken (n = 0, refreshes = 0): SpotifyToken {
     expiresAt: 1_800_000_000 + n,
     scope: ['user-read-private', 'playlist-read-private'],
     obtainedAt: 1_799_996_400 + n,
-    refreshes
+    refreshes,
+    authorizedAt: HORIZON - 182 * 24 * 60 * 60,
+    refreshTokenExpiresAt: HORIZON
   }
 }
 
