@@ -30,4 +30,3 @@ export const SCOPES: ReadonlyMap<string, string> = new Map([
   ['soa-manage-partner', 'Update partner information.'],
   ['soa-create-partner', 'Create new partners, platform partners only.']
 ])
-
