@@ -1,6 +1,7 @@
 import fastifyCookie from '@fastify/cookie'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
+import type { Got } from 'got'
 import { useErrorHandler } from './error-reply.js'
 import { checkedStore, resolveOptions, type SpotifyAuthOptions } from './options.js'
 import { loginRoutes } from './routes/login.js'
@@ -11,8 +12,9 @@ import type { SpotifySession } from './session/session.js'
 import { Sessions, type SpotifyRequest } from './session/sessions.js'
 import { SessionTokens } from './session/tokens.js'
 import { createAgents, destroyAgents } from './spotify/agents.js'
-import { createApiClient, sessionClient, webApiUrlCheck } from './spotify/api-client.js'
-import { createTokenEndpoint } from './spotify/token-endpoint.js'
+import { bearerClient, createApiClient, sessionClient, webApiUrlCheck } from './spotify/api-client.js'
+import { AppTokens } from './spotify/app-tokens.js'
+import { createTokenEndpoint, type AppToken } from './spotify/token-endpoint.js'
 import type { TokenStore } from './store/types.js'
 
 /** What `fastify.spotify` offers. */
@@ -29,8 +31,22 @@ export interface SpotifyAuthDecorator {
    * the same tokens, refresh and `api` as `request.spotify`, no cookie.
    */
   session (sessionId: string): SpotifySession
+  /**
+   * The app's own access to the Web API (Client Credentials): no user, for
+   * catalog calls (search, tracks, albums, artists) on pages nobody logged
+   * in to. Its `api` is the same client as a session's, with the app's token.
+   */
+  readonly app: SpotifyApp
   /** The token store in use. */
   readonly store: TokenStore
+}
+
+/** What `fastify.spotify.app` offers. */
+export interface SpotifyApp {
+  /** A valid app token, fetched on first use and again before it expires. */
+  getToken (): Promise<AppToken>
+  /** A `got` instance on `{apiUrl}/v1/` authenticated as the app. */
+  readonly api: Got
 }
 
 declare module 'fastify' {
@@ -66,6 +82,14 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   })
   const apiClient = createApiClient(options, agents)
   const underWebApi = webApiUrlCheck(options.apiUrl)
+  const appTokens = new AppTokens(endpoint, options.refreshMargin, options.refreshCooldown)
+  const appAccess: SpotifyApp = {
+    getToken: () => appTokens.get(),
+    api: bearerClient(apiClient, {
+      token: () => appTokens.get().then((token) => token.accessToken),
+      renewed: (rejected) => appTokens.renewed(rejected).then((token) => token.accessToken)
+    }, underWebApi)
+  }
   const sessions = new Sessions({
     tokens,
     store,
@@ -82,6 +106,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   app.decorate('spotify', {
     authenticate: sessions.authenticate.bind(sessions),
     session: (sessionId: string) => sessions.open(sessionId),
+    app: appAccess,
     store
   } satisfies SpotifyAuthDecorator)
 
@@ -128,6 +153,7 @@ export {
 export { errorBody, type SpotifyErrorBody } from './error-reply.js'
 export type { ApiRetryOptions, LoginEvent, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
 export type { SpotifySession } from './session/session.js'
+export type { AppToken } from './spotify/token-endpoint.js'
 export type { SpotifyRequest } from './session/sessions.js'
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { redisStore, type RedisClient, type RedisStoreOptions } from './store/redis.js'

@@ -7,6 +7,7 @@ import { isSpotifyAuthError, upstreamFailure } from '../failures.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Session } from '../session/session.js'
 import type { Agents } from './agents.js'
+import { spotifyPagination } from './paging.js'
 
 /**
  * The access token of each request, by the request's headers object: got
@@ -37,6 +38,7 @@ export function createApiClient (options: ResolvedOptions, agents: Agents): Got 
     followRedirect: false,
     agent: agents,
     request: withBearer,
+    pagination: spotifyPagination,
     retry: {
       limit: options.retry.limit,
       methods: ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'],
@@ -76,20 +78,30 @@ export function webApiUrlCheck (apiUrl: string): (url: URL) => boolean {
   }
 }
 
+/** Where a bearer client gets its token: a user's session, or the app's own token. */
+export interface BearerSource {
+  /** A valid access token, or a rejection (401 without a session). */
+  token (): Promise<string>
+  /**
+   * After Spotify answered 401 to `rejected`: a renewed token, or `rejected`
+   * itself when it must not be renewed (then the 401 is passed on).
+   */
+  renewed (rejected: string): Promise<string>
+}
+
 /**
- * A session's `api`. The session id stays in the session and the bearer in
- * `bearerOf`, never in got's options; a session that is gone or revoked is
- * forgotten by the session itself, as with `getToken()`. The bearer goes only
- * to `{apiUrl}/v1/`.
+ * A got client that authenticates every call with `source`'s bearer,
+ * renews once and retries once after a 401, and sends the bearer only to
+ * `{apiUrl}/v1/`. The bearer stays in `bearerOf`, never in got's options; a
+ * session's id stays in its session.
  */
-export function sessionClient (base: Got, session: Session, underWebApi: (url: URL) => boolean): Got {
+export function bearerClient (base: Got, source: BearerSource, underWebApi: (url: URL) => boolean): Got {
   return base.extend({
     hooks: {
       beforeRequest: [
         async (requestOptions) => {
           if (!underWebApi(requestOptions.url as URL)) throw new ForeignUrlError()
-          const token = await session.required()
-          bearerOf.set(requestOptions.headers, token.accessToken)
+          bearerOf.set(requestOptions.headers, await source.token())
         }
       ],
       afterResponse: [
@@ -98,13 +110,20 @@ export function sessionClient (base: Got, session: Session, underWebApi: (url: U
           // The token was refused before its time (revoked upstream, or a
           // sibling rotated it): renew once and retry once. got drops this
           // hook for the retry, so a second 401 comes back as it is; so does
-          // a 401 to a token too young to be refreshed again.
+          // a 401 to a token that must not be renewed again.
           const used = bearerOf.get(response.request.options.headers) as string
-          const token = await session.renewed(used)
-          if (token.accessToken === used) return response
+          if (await source.renewed(used) === used) return response
           return retryWithMergedOptions({})
         }
       ]
     }
   })
+}
+
+/** A session's `api`: the session is the bearer source (and forgets itself when gone or revoked). */
+export function sessionClient (base: Got, session: Session, underWebApi: (url: URL) => boolean): Got {
+  return bearerClient(base, {
+    token: () => session.required().then((token) => token.accessToken),
+    renewed: (rejected) => session.renewed(rejected).then((token) => token.accessToken)
+  }, underWebApi)
 }

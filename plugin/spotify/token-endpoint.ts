@@ -45,6 +45,15 @@ export interface TokenEndpoint {
   exchangeCode (code: string, codeVerifier: string | undefined): Promise<SpotifyToken>
   /** Refreshes `token`, keeping its refresh token when Spotify sends none. */
   refresh (token: SpotifyToken): Promise<SpotifyToken>
+  /** An app token (Client Credentials grant): no user, catalog calls only. */
+  clientCredentials (): Promise<AppToken>
+}
+
+/** An app-only access token (Client Credentials): it acts for no user. */
+export interface AppToken {
+  readonly accessToken: string
+  /** Unix time in seconds. */
+  readonly expiresAt: number
 }
 
 /** A successful response of `{accountsUrl}/api/token`. */
@@ -176,6 +185,10 @@ export function createTokenEndpoint (options: TokenEndpointOptions): TokenEndpoi
         throw new UpstreamError('the token endpoint sent no refresh token')
       }
       return tokenFromResponse(body, { refreshToken: body.refresh_token, scope: options.scopes, refreshes: 0, authorizedAt: Math.floor(Date.now() / 1000) })
+    },
+    async clientCredentials () {
+      const body = await grant({ grant_type: 'client_credentials' })
+      return { accessToken: body.access_token, expiresAt: Math.floor(Date.now() / 1000) + Math.floor(body.expires_in) }
     },
     async refresh (token) {
       const body = await grant({ grant_type: 'refresh_token', refresh_token: token.refreshToken })
