@@ -64,7 +64,7 @@ async function measure (variant: Variant, sessions: number): Promise<MemoryResul
     if (i === 0) lengths.sessionId = sessionId.length
     switch (variant) {
       case 'strings': strings.push(sessionId, body.access_token, body.refresh_token); break
-      case 'store': await store.set(sessionId, tokenFromResponse(body, { refreshToken: '', scope: [], refreshes: 0, authorizedAt: Math.floor(Date.now() / 1000) })); break
+      case 'store': await store.set(sessionId, { userId: 'alice', ...tokenFromResponse(body, { refreshToken: '', scope: [], refreshes: 0, authorizedAt: Math.floor(Date.now() / 1000) }) }); break
     }
   }
   const heapAfter = settledHeap()

@@ -14,6 +14,7 @@ import { SessionTokens } from './session/tokens.js'
 import { createAgents, destroyAgents } from './spotify/agents.js'
 import { bearerClient, createApiClient, sessionClient, webApiUrlCheck } from './spotify/api-client.js'
 import { AppTokens } from './spotify/app-tokens.js'
+import { profileReader } from './spotify/profile.js'
 import { createTokenEndpoint, type AppToken } from './spotify/token-endpoint.js'
 import type { TokenStore } from './store/types.js'
 
@@ -112,7 +113,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
 
   await app.register(async (scope) => {
     useErrorHandler(scope, app, options.errorHandler)
-    await loginRoutes(scope, { options, endpoint, sessions })
+    await loginRoutes(scope, { options, endpoint, sessions, profileOf: profileReader(apiClient, underWebApi) })
     await scope.register(logoutRoute, { options, sessions })
     if (options.proxyPrefix !== false) await scope.register(proxyRoutes, { options, sessions })
   })
@@ -154,6 +155,7 @@ export { errorBody, type SpotifyErrorBody } from './error-reply.js'
 export type { ApiRetryOptions, LoginEvent, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
 export type { SpotifySession } from './session/session.js'
 export type { AppToken } from './spotify/token-endpoint.js'
+export type { SpotifyUser } from './spotify/profile.js'
 export type { SpotifyRequest } from './session/sessions.js'
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { redisStore, type RedisClient, type RedisStoreOptions } from './store/redis.js'

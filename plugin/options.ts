@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { InvalidOptionError } from './errors.js'
 import { redirectUriProblem } from './redirect-uri.js'
+import type { SpotifyUser } from './spotify/profile.js'
 import { SCOPES } from './spotify/scopes.js'
 import { memoryStore } from './store/memory.js'
 import type { SpotifyToken, StoreFactory, TokenStore } from './store/types.js'
@@ -111,6 +112,8 @@ export interface LoginEvent {
   /** The new session's id: keep it to reach the session later, outside a request. */
   readonly sessionId: string
   readonly token: SpotifyToken
+  /** The user, as `GET /v1/me` described them at login: link `user.id` to your own account. */
+  readonly user: SpotifyUser
 }
 
 /** Options after validation, with every default applied: plain data. */

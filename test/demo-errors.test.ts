@@ -67,7 +67,7 @@ t.test('escapeHtml escapes the five characters, and anything becomes text', asyn
 
 t.test('tokenInfo: seconds left (never negative), last refresh only after one', async (t) => {
   const now = Date.UTC(2025, 0, 1, 12, 0, 0)
-  const token = { accessToken: 'A', refreshToken: 'R', scope: ['s'], expiresAt: now / 1000 + 90, obtainedAt: now / 1000 - 30, refreshes: 0, authorizedAt: now / 1000 - 30, refreshTokenExpiresAt: now / 1000 + 180 * 86_400 }
+  const token = { userId: 'alice', accessToken: 'A', refreshToken: 'R', scope: ['s'], expiresAt: now / 1000 + 90, obtainedAt: now / 1000 - 30, refreshes: 0, authorizedAt: now / 1000 - 30, refreshTokenExpiresAt: now / 1000 + 180 * 86_400 }
   t.same(tokenInfo(token, 60_000, now - 500), {
     scopes: ['s'], expiresIn: 90, expiresAt: '2025-01-01T12:01:30.000Z', refreshes: 0, lastRefreshAt: null, refreshMargin: 60
   })

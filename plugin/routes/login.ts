@@ -9,7 +9,8 @@ import type { ResolvedOptions } from '../options.js'
 import { prefixedName } from '../session/cookie.js'
 import type { Sessions } from '../session/sessions.js'
 import type { SpotifyToken } from '../store/types.js'
-import { clientRefused, TokenRefusedError, type TokenEndpoint } from '../spotify/token-endpoint.js'
+import type { SpotifyUser } from '../spotify/profile.js'
+import { clientRefused, TokenRefusedError, type Grant, type TokenEndpoint } from '../spotify/token-endpoint.js'
 
 /** Cookies that live only between the login redirect and the callback (`__Host-` when secure). */
 export const FLOW_COOKIES = {
@@ -27,6 +28,8 @@ export interface LoginServices {
   options: ResolvedOptions
   endpoint: TokenEndpoint
   sessions: Sessions
+  /** `GET /v1/me` with a new token. */
+  profileOf: (accessToken: string) => Promise<SpotifyUser>
 }
 
 /** The base against which `returnTo` is resolved: any origin works, only a change of it matters. */
@@ -77,7 +80,7 @@ export function redactedRequest (request: FastifyRequest): Record<string, unknow
 
 /** `GET {loginPath}` and `GET {callback path}`. */
 export async function loginRoutes (scope: FastifyInstance, services: LoginServices): Promise<void> {
-  const { options, endpoint, sessions } = services
+  const { options, endpoint, sessions, profileOf } = services
   const accounts = new URL(options.accountsUrl + '/')
   const flowCookie = {
     path: '/',
@@ -127,7 +130,7 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     return reply.redirect(authorizeUrl.href, 302)
   })
 
-  async function exchange (code: string, verifier: string | undefined): Promise<SpotifyToken> {
+  async function exchange (code: string, verifier: string | undefined): Promise<Grant> {
     try {
       return await endpoint.exchangeCode(code, verifier)
     } catch (err) {
@@ -162,9 +165,12 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     if (typeof code !== 'string' || code === '') throw new MissingCodeError()
     if (options.pkce && verifier === undefined) throw new InvalidStateError()
 
-    const token = await exchange(code, options.pkce ? verifier : undefined)
+    const grant = await exchange(code, options.pkce ? verifier : undefined)
+    // Whose token this is: the session is filed under the Spotify user.
+    const user = await profileOf(grant.accessToken)
+    const token: SpotifyToken = { userId: user.id, ...grant }
     const onLogin = options.onLogin
-    await sessions.begin(request, reply, token, (sessionId) => onLogin?.(request, { sessionId, token }))
+    await sessions.begin(request, reply, token, (sessionId) => onLogin?.(request, { sessionId, token, user }))
     return reply.redirect(returnTo ?? options.successRedirect, 302)
   })
 }

@@ -42,12 +42,15 @@ export interface TokenEndpointOptions {
 /** The two grants the plugin needs from `{accountsUrl}/api/token`. */
 export interface TokenEndpoint {
   /** Exchanges an authorization code; `codeVerifier` when PKCE was used. */
-  exchangeCode (code: string, codeVerifier: string | undefined): Promise<SpotifyToken>
+  exchangeCode (code: string, codeVerifier: string | undefined): Promise<Grant>
   /** Refreshes `token`, keeping its refresh token when Spotify sends none. */
   refresh (token: SpotifyToken): Promise<SpotifyToken>
   /** An app token (Client Credentials grant): no user, catalog calls only. */
   clientCredentials (): Promise<AppToken>
 }
+
+/** A code exchange's token, before the login learns whose it is. */
+export type Grant = Omit<SpotifyToken, 'userId'>
 
 /** An app-only access token (Client Credentials): it acts for no user. */
 export interface AppToken {
@@ -127,7 +130,7 @@ interface Carried {
  * the user's authorization carries over (a refresh does not extend the
  * refresh token's life).
  */
-export function tokenFromResponse (body: TokenResponse, carried: Carried): SpotifyToken {
+export function tokenFromResponse (body: TokenResponse, carried: Carried): Grant {
   const obtainedAt = Math.floor(Date.now() / 1000)
   return {
     accessToken: body.access_token,
@@ -192,7 +195,8 @@ export function createTokenEndpoint (options: TokenEndpointOptions): TokenEndpoi
     },
     async refresh (token) {
       const body = await grant({ grant_type: 'refresh_token', refresh_token: token.refreshToken })
-      return tokenFromResponse(body, { refreshToken: token.refreshToken, scope: token.scope, refreshes: token.refreshes + 1, authorizedAt: token.authorizedAt })
+      const carried = { refreshToken: token.refreshToken, scope: token.scope, refreshes: token.refreshes + 1, authorizedAt: token.authorizedAt }
+      return { userId: token.userId, ...tokenFromResponse(body, carried) }
     }
   }
 }

@@ -3,6 +3,8 @@
  * Plain data: stores may serialise it as JSON and hand back a copy.
  */
 export interface SpotifyToken {
+  /** The Spotify user id (`GET /v1/me`'s `id`), learnt at login. */
+  readonly userId: string
   /** The bearer token for the Web API. */
   readonly accessToken: string
   /** The refresh token; kept when Spotify's refresh response omits it. */

@@ -39,6 +39,7 @@ const HORIZON = Math.floor(Date.now() / 1000) + 182 * 24 * 60 * 60
 /** A token as the plugin would store it; `n` makes each one distinct. */
 export function sampleToken (n = 0, refreshes = 0): SpotifyToken {
   return {
+    userId: `user-${n}`,
     accessToken: `BQ-access-${n}-${refreshes}`,
     refreshToken: `AQ-refresh-${n}`,
     expiresAt: 1_800_000_000 + n,

@@ -1,0 +1,32 @@
+import { HTTPError, type Got } from 'got'
+import { UpstreamError } from '../errors.js'
+import { bearerClient } from './api-client.js'
+
+/** The part of `GET /v1/me` every app gets, whatever its scopes and quota mode. */
+export interface SpotifyUser {
+  /** The Spotify user id. */
+  readonly id: string
+  readonly display_name?: string | null
+  readonly [field: string]: unknown
+}
+
+/**
+ * `GET /v1/me` with a token just obtained, to learn whose it is. Any failure
+ * fails the login: 502 (Spotify answered with an error, or no user), 504 (no
+ * answer in time).
+ */
+export function profileReader (base: Got, underWebApi: (url: URL) => boolean): (accessToken: string) => Promise<SpotifyUser> {
+  return async (accessToken) => {
+    const client = bearerClient(base, { token: async () => accessToken, renewed: async () => accessToken }, underWebApi)
+    let user: Partial<SpotifyUser>
+    try {
+      user = await client.get('me').json<Partial<SpotifyUser>>()
+    } catch (err) {
+      // Development Mode answers 403 to a user not on the app's allow-list.
+      if (err instanceof HTTPError) throw new UpstreamError(`GET /v1/me answered ${err.response.statusCode}`)
+      throw err
+    }
+    if (typeof user.id !== 'string' || user.id === '') throw new UpstreamError('GET /v1/me named no user')
+    return user as SpotifyUser
+  }
+}
