@@ -19,11 +19,11 @@ t.test('redisStore', async (t) => {
   if (redis === undefined) return
 
   await t.test('passes the TokenStore contract, lock included', (t) =>
-    testTokenStore(t, () => openStore({ client: redis, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true }))
+    testTokenStore(t, () => openStore({ client: redis, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true }))
 
   await t.test('passes the contract on a client with a keyPrefix', async (t) => {
     const prefixed = await newClient(t, undefined, { keyPrefix: 'app1:' })
-    await testTokenStore(t, () => openStore({ client: prefixed, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true })
+    await testTokenStore(t, () => openStore({ client: prefixed, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true })
   })
 
   await t.test('the raw value holds no token bytes and no session id; the key is an HMAC', async (t) => {
@@ -32,7 +32,7 @@ t.test('redisStore', async (t) => {
     const id = sampleSessionId()
     const token = sampleToken(7)
     await store.set(id, token)
-    const keys = await redis.keys(`${prefix}*`)
+    const keys = await redis.keys(`${prefix}s:*`)
     t.equal(keys.length, 1)
     const key = keys[0] as string
     t.notOk(key.includes(id), 'the key does not contain the session id')
@@ -50,9 +50,9 @@ t.test('redisStore', async (t) => {
     const a = sampleSessionId()
     const b = sampleSessionId()
     await store.set(a, sampleToken(1))
-    const [k1] = await redis.keys(`${prefix}*`) as [string]
+    const [k1] = await redis.keys(`${prefix}s:*`) as [string]
     await store.set(b, sampleToken(2))
-    const k2 = (await redis.keys(`${prefix}*`)).find((key) => key !== k1) as string
+    const k2 = (await redis.keys(`${prefix}s:*`)).find((key) => key !== k1) as string
     const d1 = await redis.hget(k1, 'd') as string
     const d2 = await redis.hget(k2, 'd') as string
     // Flip one character of the ciphertext.
@@ -72,7 +72,7 @@ t.test('redisStore', async (t) => {
     const prefix = uniquePrefix(t, redis)
     const store = await openStore({ client: redis, prefix, ttl: 60_000 })
     await store.set(sampleSessionId(), sampleToken(1))
-    const [key] = await redis.keys(`${prefix}*`) as [string]
+    const [key] = await redis.keys(`${prefix}s:*`) as [string]
     const ttl = await redis.pttl(key)
     t.ok(ttl > 55_000 && ttl <= 60_000, `${ttl} ms`)
   })
@@ -83,7 +83,7 @@ t.test('redisStore', async (t) => {
     const id = sampleSessionId()
     await store.set(id, sampleToken(1, 0))
     t.equal(await store.update(id, sampleToken(1, 0), sampleToken(1, 1)), true)
-    const [key] = await redis.keys(`${prefix}*`) as [string]
+    const [key] = await redis.keys(`${prefix}s:*`) as [string]
     await redis.hset(key, 'v', '0')
     t.equal(await store.get(id), undefined, 'the version is bound into the sealed record')
     await redis.hset(key, 'v', '1')
@@ -95,11 +95,11 @@ t.test('redisStore', async (t) => {
     const before = await openStore({ client: redis, prefix }, [OLD_SECRET])
     const id = sampleSessionId()
     await before.set(id, sampleToken(1, 0))
-    const oldKeys = await redis.keys(`${prefix}*`)
+    const oldKeys = await redis.keys(`${prefix}s:*`)
     const after = await openStore({ client: redis, prefix }, [SECRET, OLD_SECRET])
     t.same(await after.get(id), sampleToken(1, 0), 'found under the old name')
     t.equal(await after.update(id, sampleToken(1, 0), sampleToken(1, 1)), true)
-    const newKeys = await redis.keys(`${prefix}*`)
+    const newKeys = await redis.keys(`${prefix}s:*`)
     t.equal(newKeys.length, 1)
     t.not(newKeys[0], oldKeys[0], 'moved to the new name')
     t.same(await after.get(id), sampleToken(1, 1))
@@ -130,7 +130,7 @@ t.test('redisStore', async (t) => {
     await app.spotify.store.delete(id)
     await app.close()
     t.equal(client.status, 'ready', 'still connected after app.close()')
-    t.equal((await redis.keys(`${prefix}*`)).length, 1)
+    t.equal((await redis.keys(`${prefix}s:*`)).length, 1)
   })
 
   await t.test('start-up with an unreachable Redis fails with a clear message', async (t) => {

@@ -39,12 +39,24 @@ for i, key in ipairs(KEYS) do
 end
 return nil`
 
-/** Creates or overwrites the record under the newest name. ARGV: version, data, expiry (Unix ms). */
+/**
+ * Creates or overwrites the record under the newest name.
+ * ARGV: version, data, expiry (Unix ms), user index key, index member.
+ * → the user index key and member of every record it replaced, flat.
+ */
 const SET = `
-for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2])
+local replaced = {}
+for i, key in ipairs(KEYS) do
+  local old = redis.call('HMGET', key, 'u', 'm')
+  if old[1] then
+    table.insert(replaced, old[1])
+    table.insert(replaced, old[2])
+  end
+  redis.call('DEL', key)
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2], 'u', ARGV[4], 'm', ARGV[5])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-return 1`
+return replaced`
 
 /**
  * Compare-and-set on the version (the fencing token): writes only over
@@ -57,21 +69,48 @@ for i, key in ipairs(KEYS) do
   local version = redis.call('HGET', key, 'v')
   if version then
     if version ~= ARGV[1] then return 0 end
-    if i ~= 1 then redis.call('DEL', key) end
+    if i ~= 1 then redis.call('RENAME', key, KEYS[1]) end
     redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
     redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-    return 1
+    return redis.call('HMGET', KEYS[1], 'u', 'm')
   end
 end
 return 0`
 
-/** Deletes every name of a record, only while it is at the expected version. ARGV: version. */
-const DELETE_IF = `
+/**
+ * Deletes every name of a record; with ARGV[1], only while it is at that
+ * version. → the record's [user index key, index member], or nil.
+ */
+const DELETE = `
+local found = nil
 for i, key in ipairs(KEYS) do
-  local version = redis.call('HGET', key, 'v')
-  if version and version ~= ARGV[1] then return 0 end
+  local record = redis.call('HMGET', key, 'v', 'u', 'm')
+  if record[1] then
+    if ARGV[1] and record[1] ~= ARGV[1] then return nil end
+    found = { record[2], record[3] }
+  end
 end
-return redis.call('DEL', unpack(KEYS))`
+redis.call('DEL', unpack(KEYS))
+return found`
+
+/**
+ * Files a session in its user's index, scored by Redis's own clock in
+ * microseconds (one clock for every instance, and always after the last
+ * entry), and keeps the index at least as long as that session's record
+ * (never shorter: other sessions may last longer).
+ * ARGV: member, expiry (Unix ms).
+ */
+const INDEX = `
+local now = redis.call('TIME')
+local score = now[1] * 1000000 + now[2]
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] and tonumber(last[2]) >= score then score = tonumber(last[2]) + 1 end
+redis.call('ZADD', KEYS[1], score, ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 or now[1] * 1000 + math.floor(now[2] / 1000) + ttl < tonumber(ARGV[2]) then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+end
+return 1`
 
 /** Releases a lock only if it still holds our token (it may have expired and been taken). */
 const UNLOCK = `
@@ -131,11 +170,12 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
   // The key count is fixed (one name per secret) so that ioredis knows which
   // arguments are keys and applies a client's keyPrefix to them too.
   const n = secrets.length
-  const names = { get: `spotifyAuthGet${n}`, set: `spotifyAuthSet${n}`, update: `spotifyAuthUpdate${n}`, deleteIf: `spotifyAuthDeleteIf${n}`, unlock: 'spotifyAuthUnlock' }
+  const names = { get: `spotifyAuthGet${n}`, set: `spotifyAuthSet${n}`, update: `spotifyAuthUpdate${n}`, delete: `spotifyAuthDelete${n}`, index: 'spotifyAuthIndex', unlock: 'spotifyAuthUnlock' }
   client.defineCommand(names.get, { lua: GET, numberOfKeys: n })
   client.defineCommand(names.set, { lua: SET, numberOfKeys: n })
   client.defineCommand(names.update, { lua: UPDATE, numberOfKeys: n })
-  client.defineCommand(names.deleteIf, { lua: DELETE_IF, numberOfKeys: n })
+  client.defineCommand(names.delete, { lua: DELETE, numberOfKeys: n })
+  client.defineCommand(names.index, { lua: INDEX, numberOfKeys: 1 })
   client.defineCommand(names.unlock, { lua: UNLOCK, numberOfKeys: 1 })
   const commands = client as unknown as Record<string, Command>
 
@@ -156,6 +196,30 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
 
   function keysOf (sessionId: string): string[] {
     return sealer.names(sessionId).map((name) => `${prefix}s:${name}`)
+  }
+
+  /**
+   * A user's index: a sorted set of their sessions, scored by the time of
+   * the last write (login or refresh), newest key first like records. A
+   * member is the session id, sealed: a dump names no session.
+   */
+  function indexesOf (userId: string): string[] {
+    return sealer.names(`user:${userId}`).map((name) => `${prefix}u:${name}`)
+  }
+
+  /** Files the session under its user, scored by now; a record that has already lapsed is not filed. */
+  async function index (index: string, member: string, token: SpotifyToken): Promise<void> {
+    const expiry = expiryOf(token)
+    if (expiry > Date.now()) await run(() => commands[names.index]!(index, member, expiry))
+  }
+
+  /** Takes deleted or replaced records' sessions out of their users' indexes: `[index, member, index, member…]`. */
+  async function unindex (found: unknown): Promise<void> {
+    const flat = (found ?? []) as string[]
+    for (let i = 0; i < flat.length; i += 2) {
+      const [index, member] = [flat[i] as string, flat[i + 1] as string]
+      await run(() => client.call('ZREM', index, member))
+    }
   }
 
   /**
@@ -180,19 +244,48 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
     },
     async set (sessionId, token) {
       const keys = keysOf(sessionId)
-      await run(() => commands[names.set]!(...keys, token.refreshes, sealer.seal(token, boundTo(keys[0] as string, token.refreshes)), expiryOf(token)))
+      const userIndex = indexesOf(token.userId)[0] as string
+      const member = sealer.seal(sessionId, userIndex)
+      await unindex(await run(() => commands[names.set]!(...keys, token.refreshes, sealer.seal(token, boundTo(keys[0] as string, token.refreshes)),
+        expiryOf(token), userIndex, member)))
+      await index(userIndex, member, token)
     },
     async update (sessionId, previous, next) {
       const keys = keysOf(sessionId)
       const written = await run(() => commands[names.update]!(
         ...keys, previous.refreshes, next.refreshes, sealer.seal(next, boundTo(keys[0] as string, next.refreshes)), expiryOf(next)))
-      return written === 1
+      if (written === 0) return false
+      // A refresh counts as use: the session moves to the end of its user's list.
+      const [userIndex, member] = written as [string, string]
+      await index(userIndex, member, next)
+      return true
     },
     async delete (sessionId, expected) {
       const keys = keysOf(sessionId)
-      await run(() => expected === undefined
-        ? client.call('DEL', ...keys)
-        : commands[names.deleteIf]!(...keys, expected.refreshes))
+      await unindex(await run(() => expected === undefined
+        ? commands[names.delete]!(...keys)
+        : commands[names.delete]!(...keys, expected.refreshes)))
+    },
+    async sessionsOf (userId) {
+      // Every index name the user may have (a secret rotation moves them),
+      // oldest write first; entries whose record lapsed are dropped here.
+      const listed: Array<{ index: string, member: string, sessionId: string | undefined, score: number }> = []
+      for (const userIndex of indexesOf(userId)) {
+        // Members and scores, flat: ZRANGE answers in pairs under RESP3.
+        const flat = (await run(() => client.call('ZRANGE', userIndex, 0, -1, 'WITHSCORES')) as unknown[]).flat() as string[]
+        for (let i = 0; i < flat.length; i += 2) {
+          const member = flat[i] as string
+          listed.push({ index: userIndex, member, sessionId: sealer.open<string>(member, userIndex), score: Number(flat[i + 1]) })
+        }
+      }
+      listed.sort((a, b) => a.score - b.score)
+      const live: string[] = []
+      for (const entry of listed) {
+        const alive = entry.sessionId !== undefined && await run(() => client.call('EXISTS', ...keysOf(entry.sessionId as string))) as number > 0
+        if (alive) live.push(entry.sessionId as string)
+        else await run(() => client.call('ZREM', entry.index, entry.member))
+      }
+      return live
     },
     async lock (sessionId, ttlMs) {
       const key = `${prefix}lock:${sealer.names(sessionId)[0] as string}`

@@ -20,12 +20,12 @@ function derive (secret: string, purpose: string): Buffer {
  * secret seals and names new records, every secret still opens old ones.
  */
 export interface Sealer {
-  /** The names a session's record may have, newest key first. */
+  /** The names a session's record may have, newest key first (also for any other id). */
   names (sessionId: string): string[]
   /** AES-256-GCM with a fresh 12-byte IV; `name` is bound as additional data. */
-  seal (token: SpotifyToken, name: string): string
-  /** The token, or `undefined` when the record was tampered with, moved or sealed by an unknown key. */
-  open (sealed: string, name: string): SpotifyToken | undefined
+  seal (value: unknown, name: string): string
+  /** The value, or `undefined` when the record was tampered with, moved or sealed by an unknown key. */
+  open<T = SpotifyToken> (sealed: string, name: string): T | undefined
 }
 
 export function createSealer (secrets: readonly string[]): Sealer {
@@ -43,14 +43,14 @@ export function createSealer (secrets: readonly string[]): Sealer {
     names (sessionId) {
       return keys.map((key) => createHmac('sha256', key.naming).update(sessionId).digest('base64url'))
     },
-    seal (token, name) {
+    seal (value, name) {
       const iv = randomBytes(12)
       const cipher = createCipheriv('aes-256-gcm', current.encryption, iv)
       cipher.setAAD(Buffer.from(name))
-      const body = Buffer.concat([cipher.update(JSON.stringify(token), 'utf8'), cipher.final()])
+      const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()])
       return [current.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.')
     },
-    open (sealed, name) {
+    open<T> (sealed: string, name: string): T | undefined {
       const [id, iv, tag, body] = sealed.split('.')
       const key = keys.find((k) => k.id === id)
       if (key === undefined || iv === undefined || tag === undefined || body === undefined) return undefined
@@ -59,7 +59,7 @@ export function createSealer (secrets: readonly string[]): Sealer {
         decipher.setAAD(Buffer.from(name))
         decipher.setAuthTag(Buffer.from(tag, 'base64url'))
         const plain = Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()])
-        return JSON.parse(plain.toString('utf8')) as SpotifyToken
+        return JSON.parse(plain.toString('utf8')) as T
       } catch {
         return undefined
       }

@@ -62,6 +62,14 @@ export interface TokenStore {
    * are single-flight within a process only.
    */
   lock? (sessionId: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>
+  /**
+   * Optional: the ids of a user's live sessions (`token.userId`), least
+   * recently used first. A store that offers it keeps the index itself:
+   * `set` files a session under its user, `delete` and expiry take it out.
+   * Without it, `sessionsOf`, `endSessionsOf` and `maxSessionsPerUser` are
+   * not available.
+   */
+  sessionsOf? (userId: string): Promise<string[]>
 }
 
 /** What the plugin hands a store factory at register time. */

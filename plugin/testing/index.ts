@@ -27,6 +27,12 @@ export interface ContractOptions {
   lockTtl?: number
   /** How long the suite waits, at most, for a lock to expire by itself, in ms. Default 10 000. */
   lockExpiryWait?: number
+  /**
+   * The store offers `sessionsOf`: test that it lists a user's live
+   * sessions, oldest write first, and forgets deleted and lapsed ones.
+   * Default false.
+   */
+  users?: boolean
 }
 
 /**
@@ -149,6 +155,56 @@ export async function testTokenStore (t: ContractRunner, create: () => TokenStor
   })
 
   if (options.lock === true) await testLock(t, create, options.lockTtl ?? 100, options.lockExpiryWait ?? 10_000)
+  if (options.users === true) await testUsers(t, create)
+}
+
+/** A user id no other case uses, so that a shared store does not mix the cases' sessions. */
+function sampleUserId (): string {
+  return `user-${randomBytes(8).toString('hex')}`
+}
+
+async function testUsers (t: ContractRunner, create: () => TokenStore | Promise<TokenStore>): Promise<void> {
+  async function withIndex (): Promise<TokenStore & Required<Pick<TokenStore, 'sessionsOf'>>> {
+    const store = await create()
+    assert.equal(typeof store.sessionsOf, 'function', 'the store offers sessionsOf')
+    return store as TokenStore & Required<Pick<TokenStore, 'sessionsOf'>>
+  }
+
+  await t.test('sessionsOf lists a user\'s sessions, oldest write first', async () => {
+    const store = await withIndex()
+    const [alice, bob] = [sampleUserId(), sampleUserId()]
+    const [a1, a2, b1] = [sampleSessionId(), sampleSessionId(), sampleSessionId()]
+    assert.deepEqual(await store.sessionsOf(alice), [], 'nobody yet')
+    await store.set(a1, { ...sampleToken(1), userId: alice })
+    await store.set(b1, { ...sampleToken(2), userId: bob })
+    await store.set(a2, { ...sampleToken(3), userId: alice })
+    assert.deepEqual(await store.sessionsOf(alice), [a1, a2])
+    assert.deepEqual(await store.sessionsOf(bob), [b1])
+    // A refresh is a write: a1 becomes the most recent.
+    assert.equal(await store.update(a1, { ...sampleToken(1), userId: alice }, { ...sampleToken(1, 1), userId: alice }), true)
+    assert.deepEqual(await store.sessionsOf(alice), [a2, a1])
+  })
+
+  await t.test('sessionsOf forgets deleted and lapsed sessions', async () => {
+    const store = await withIndex()
+    const user = sampleUserId()
+    const [kept, deleted, deletedAtVersion, lapsed] = [sampleSessionId(), sampleSessionId(), sampleSessionId(), sampleSessionId()]
+    for (const id of [kept, deleted, deletedAtVersion]) await store.set(id, { ...sampleToken(1), userId: user })
+    await store.set(lapsed, { ...sampleToken(2), userId: user, refreshTokenExpiresAt: Math.floor(Date.now() / 1000) - 1 })
+    await store.delete(deleted)
+    await store.delete(deletedAtVersion, { ...sampleToken(1), userId: user })
+    assert.deepEqual(await store.sessionsOf(user), [kept])
+  })
+
+  await t.test('a session set again under another user moves to that user', async () => {
+    const store = await withIndex()
+    const [first, second] = [sampleUserId(), sampleUserId()]
+    const id = sampleSessionId()
+    await store.set(id, { ...sampleToken(1), userId: first })
+    await store.set(id, { ...sampleToken(1), userId: second })
+    assert.deepEqual(await store.sessionsOf(first), [])
+    assert.deepEqual(await store.sessionsOf(second), [id])
+  })
 }
 
 type Lock = NonNullable<TokenStore['lock']>
