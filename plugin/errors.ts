@@ -93,6 +93,10 @@ export const CrossSiteRequestError = createError(
 export const UpstreamTooLargeError = createError(
   'FST_SPOTIFY_UPSTREAM_TOO_LARGE', 'The Web API response is too large to pass on', 502, Error, false)
 
+/** `sessionsOf` or `endSessionsOf` on a store that keeps no per-user index. */
+export const StoreUnsupportedError = createError(
+  'FST_SPOTIFY_STORE_UNSUPPORTED', 'fastify-spotify-auth: the token store keeps no per-user index (it has no sessionsOf)', 500, Error, false)
+
 /**
  * Every code an error of the plugin can carry, for an app's error handler to
  * switch on: `if (error.code === errorCodes.NO_SESSION) …`.
@@ -109,6 +113,7 @@ export const errorCodes = Object.freeze({
   UPSTREAM_TIMEOUT: 'FST_SPOTIFY_UPSTREAM_TIMEOUT',
   INVALID_PATH: 'FST_SPOTIFY_INVALID_PATH',
   STORE_UNAVAILABLE: 'FST_SPOTIFY_STORE_UNAVAILABLE',
+  STORE_UNSUPPORTED: 'FST_SPOTIFY_STORE_UNSUPPORTED',
   TOO_EARLY: 'FST_SPOTIFY_TOO_EARLY',
   REFRESH_BUSY: 'FST_SPOTIFY_REFRESH_BUSY',
   FOREIGN_URL: 'FST_SPOTIFY_FOREIGN_URL',

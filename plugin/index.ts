@@ -33,6 +33,14 @@ export interface SpotifyAuthDecorator {
    */
   session (sessionId: string): SpotifySession
   /**
+   * The ids of a Spotify user's live sessions (`token.userId`), least
+   * recently used first. Rejects with `FST_SPOTIFY_STORE_UNSUPPORTED` on a
+   * store without a per-user index.
+   */
+  sessionsOf (userId: string): Promise<string[]>
+  /** Ends every session of a Spotify user ("log out everywhere"); resolves how many it ended. */
+  endSessionsOf (userId: string): Promise<number>
+  /**
    * The app's own access to the Web API (Client Credentials): no user, for
    * catalog calls (search, tracks, albums, artists) on pages nobody logged
    * in to. Its `api` is the same client as a session's, with the app's token.
@@ -95,7 +103,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     tokens,
     store,
     clientFor: (session) => sessionClient(apiClient, session, underWebApi)
-  }, createSessionCookie(options))
+  }, createSessionCookie(options), options.maxSessionsPerUser)
 
   Sessions.prepare(app)
   app.decorateRequest('spotify', {
@@ -107,6 +115,8 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   app.decorate('spotify', {
     authenticate: sessions.authenticate.bind(sessions),
     session: (sessionId: string) => sessions.open(sessionId),
+    sessionsOf: (userId: string) => sessions.sessionsOf(userId),
+    endSessionsOf: (userId: string) => sessions.endSessionsOf(userId),
     app: appAccess,
     store
   } satisfies SpotifyAuthDecorator)
@@ -144,6 +154,7 @@ export {
   RefreshBusyError,
   SessionRevokedError,
   StoreUnavailableError,
+  StoreUnsupportedError,
   TooEarlyError,
   UpstreamError,
   UpstreamTimeoutError,

@@ -65,6 +65,12 @@ export interface SpotifyAuthOptions {
    * logout: say, a single-page app served from another origin.
    */
   trustedOrigins?: readonly string[]
+  /**
+   * Most live sessions one Spotify user may have; a login beyond it ends
+   * that user's least recently used session. Needs a store with a per-user
+   * index (both shipped stores have one). Default 10; `false`: no limit.
+   */
+  maxSessionsPerUser?: number | false
   /** Where the browser goes after login and logout. Default `/`. */
   successRedirect?: string
   /** PKCE S256 on the login. Default true. */
@@ -132,6 +138,7 @@ export interface ResolvedOptions {
   proxyResponseLimit: number
   /** The app's origin and `trustedOrigins`. */
   allowedOrigins: ReadonlySet<string>
+  maxSessionsPerUser: number
   successRedirect: string
   pkce: boolean
   showDialog: boolean
@@ -337,6 +344,7 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     proxyBodyLimit: wholeNumber(options.proxyBodyLimit, 'proxyBodyLimit', 393_216),
     proxyResponseLimit: wholeNumber(options.proxyResponseLimit, 'proxyResponseLimit', 10 * 1024 * 1024),
     allowedOrigins: allowedOriginsOf(options.trustedOrigins, redirect),
+    maxSessionsPerUser: options.maxSessionsPerUser === false ? Number.POSITIVE_INFINITY : wholeNumber(options.maxSessionsPerUser, 'maxSessionsPerUser', 10),
     successRedirect: successRedirectOf(options.successRedirect),
     pkce: optionalBoolean(options.pkce, 'pkce', true),
     showDialog: optionalBoolean(options.showDialog, 'showDialog', false),

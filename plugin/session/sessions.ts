@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import { TooEarlyError } from '../errors.js'
+import { StoreUnsupportedError, TooEarlyError } from '../errors.js'
 import { storeCall } from '../failures.js'
-import type { SpotifyToken } from '../store/types.js'
+import type { SpotifyToken, TokenStore } from '../store/types.js'
 import { newSessionId, type SessionCookie } from './cookie.js'
 import { Session, type SessionServices, type SpotifySession } from './session.js'
 
@@ -56,10 +56,13 @@ interface Slots {
 export class Sessions {
   readonly #services: SessionServices
   readonly #cookie: SessionCookie
+  readonly #maxPerUser: number
 
-  constructor (services: SessionServices, cookie: SessionCookie) {
+  /** `maxPerUser`: most live sessions of one user; a login beyond it ends their least recently used. */
+  constructor (services: SessionServices, cookie: SessionCookie, maxPerUser: number) {
     this.#services = services
     this.#cookie = cookie
+    this.#maxPerUser = maxPerUser
   }
 
   /**
@@ -114,9 +117,36 @@ export class Sessions {
       await storeCall(() => store.delete(sessionId))
       throw err
     }
+    await this.#cap(token.userId, sessionId)
     this.#cookie.write(reply, sessionId);
     (request as unknown as Slots)[kSession] = new RequestSession(this.#services, this.#cookie, reply, sessionId, true)
     return sessionId
+  }
+
+  /** The ids of a user's live sessions, least recently used first. */
+  sessionsOf (userId: string): Promise<string[]> {
+    const { store } = this.#services
+    if (store.sessionsOf === undefined) return Promise.reject(new StoreUnsupportedError())
+    return storeCall(() => (store.sessionsOf as NonNullable<TokenStore['sessionsOf']>)(userId))
+  }
+
+  /** Ends every session of a user ("log out everywhere"); resolves how many it ended. */
+  async endSessionsOf (userId: string): Promise<number> {
+    const ended = await this.sessionsOf(userId)
+    for (const sessionId of ended) await this.open(sessionId).end()
+    return ended.length
+  }
+
+  /**
+   * Ends a user's least recently used sessions past the limit, sparing the
+   * one just created. Logins of one user racing on several instances each
+   * end the oldest ones they see, which converges on the limit.
+   */
+  async #cap (userId: string, created: string): Promise<void> {
+    if (this.#maxPerUser === Number.POSITIVE_INFINITY || this.#services.store.sessionsOf === undefined) return
+    const live = await this.sessionsOf(userId)
+    const excess = live.filter((sessionId) => sessionId !== created).slice(0, Math.max(0, live.length - this.#maxPerUser))
+    for (const sessionId of excess) await this.open(sessionId).end()
   }
 
   /**

@@ -1,0 +1,88 @@
+import t from 'tap'
+import { redisStore, type TokenStore } from '../plugin/index.js'
+import { build, type Built, CookieJar } from './helpers/build.js'
+import { newClient, redisOrSkip, uniquePrefix } from './helpers/redis.js'
+
+function idOf (jar: CookieJar): string {
+  return (jar.cookies.get('spotify_session') as string).split('.')[0] as string
+}
+
+async function status (built: Built, jar: CookieJar): Promise<number> {
+  return (await built.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })).statusCode
+}
+
+t.test('sessionsOf lists a user\'s sessions; endSessionsOf logs them out everywhere', async (t) => {
+  const built = await build(t)
+  const jars = [(await built.login()).jar, (await built.login(new CookieJar())).jar, (await built.login(new CookieJar())).jar]
+  t.same(await built.app.spotify.sessionsOf('alice'), jars.map(idOf), 'oldest first')
+  t.same(await built.app.spotify.sessionsOf('bob'), [])
+  t.equal(await built.app.spotify.endSessionsOf('alice'), 3)
+  for (const jar of jars) t.equal(await status(built, jar), 401)
+  t.same(await built.app.spotify.sessionsOf('alice'), [])
+  t.equal(await built.app.spotify.endSessionsOf('alice'), 0)
+})
+
+t.test('maxSessionsPerUser: a login beyond it ends the user\'s least recently used session', async (t) => {
+  const built = await build(t, { plugin: { maxSessionsPerUser: 2 } })
+  const first = (await built.login(new CookieJar())).jar
+  const second = (await built.login(new CookieJar())).jar
+  t.equal(await status(built, first), 200, 'first is used again: now the most recent')
+  const third = (await built.login(new CookieJar())).jar
+  t.equal(await status(built, second), 401, 'second was the least recently used')
+  t.equal(await status(built, first), 200)
+  t.equal(await status(built, third), 200)
+  t.same(await built.app.spotify.sessionsOf('alice'), [idOf(first), idOf(third)])
+})
+
+t.test('the cap holds under 50 concurrent logins of one user', async (t) => {
+  const built = await build(t)
+  const logins = await Promise.all(Array.from({ length: 50 }, () => built.login(new CookieJar())))
+  t.ok(logins.every((l) => l.callback.statusCode === 302), 'every login completes')
+  const live = await built.app.spotify.sessionsOf('alice')
+  t.equal(live.length, 10, 'the default limit: 10')
+  const alive = await Promise.all(logins.map((l) => status(built, l.jar)))
+  t.equal(alive.filter((s) => s === 200).length, 10, 'and exactly those 10 cookies still work')
+})
+
+t.test('maxSessionsPerUser: false lets sessions pile up; bad values fail register', async (t) => {
+  const built = await build(t, { plugin: { maxSessionsPerUser: false } })
+  for (let i = 0; i < 12; i++) await built.login(new CookieJar())
+  t.equal((await built.app.spotify.sessionsOf('alice')).length, 12)
+  await t.rejects(build(t, { plugin: { maxSessionsPerUser: 0 } }), { code: 'FST_SPOTIFY_INVALID_OPTION' })
+})
+
+t.test('a store without a per-user index: logins work, sessionsOf says why it cannot', async (t) => {
+  const inner = new Map<string, unknown>()
+  const plain: TokenStore = {
+    async get (id) { return inner.get(id) as never },
+    async set (id, token) { inner.set(id, token) },
+    async update (id, _previous, next) { inner.set(id, next); return true },
+    async delete (id) { inner.delete(id) }
+  }
+  const built = await build(t, { plugin: { store: plain } })
+  const { jar } = await built.login()
+  t.equal(await status(built, jar), 200)
+  await t.rejects(built.app.spotify.sessionsOf('alice'), { code: 'FST_SPOTIFY_STORE_UNSUPPORTED' })
+  await t.rejects(built.app.spotify.endSessionsOf('alice'), { code: 'FST_SPOTIFY_STORE_UNSUPPORTED' })
+})
+
+t.test('on Redis, across three instances', async (t) => {
+  const redis = await redisOrSkip(t)
+  if (redis === undefined) return
+  const prefix = uniquePrefix(t, redis)
+  const first = await build(t, { plugin: { store: redisStore({ client: await newClient(t), prefix }) } })
+  const instances = [first]
+  for (let i = 0; i < 2; i++) {
+    instances.push(await build(t, { sharedEmulator: first.emulator, plugin: { store: redisStore({ client: await newClient(t), prefix }) } }))
+  }
+  const logins = await Promise.all(Array.from({ length: 50 }, (_, i) => (instances[i % 3] as Built).login(new CookieJar())))
+  t.ok(logins.every((l) => l.callback.statusCode === 302))
+  const live = await (instances[1] as Built).app.spotify.sessionsOf('alice')
+  t.equal(live.length, 10, '50 concurrent logins on three instances: the limit holds')
+  const alive = await Promise.all(logins.map((l, i) => status(instances[i % 3] as Built, l.jar)))
+  t.equal(alive.filter((s) => s === 200).length, 10)
+  t.equal(await (instances[2] as Built).app.spotify.endSessionsOf('alice'), 10, 'logged out everywhere from another instance')
+  const after = await Promise.all(logins.map((l, i) => status(instances[i % 3] as Built, l.jar)))
+  t.ok(after.every((s) => s === 401))
+  t.same(await redis.keys(`${prefix}*`), [], 'nothing left behind: records and index')
+})
