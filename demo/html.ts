@@ -98,6 +98,7 @@ const STYLE = `
   .actions { display: flex; gap: .75rem; justify-content: center; flex-wrap: wrap; margin-top: 1.5rem; }
   .detail { font: .85rem ui-monospace, SFMono-Regular, Menlo, monospace; background: #000; color: #f3727f;
     border-radius: 6px; padding: .5rem .75rem; overflow-wrap: anywhere; }
+  #search input { flex: 1; min-width: 12rem; font: inherit; padding: .45rem .6rem; border-radius: 6px; border: 1px solid currentColor; background: transparent; color: inherit; }
   footer { text-align: center; color: var(--muted); font-size: .8rem; padding: 0 1rem 2rem; }
   footer a { color: var(--muted); }
 `
@@ -143,6 +144,40 @@ export function renderLoggedOut (context: PageContext): string {
 and the server-side access token as it counts down and refreshes.</p>
 <div class="actions"><a class="button primary" id="login" href="/login">Log in with Spotify</a></div>
 <p class="note">${escapeHtml(note)}</p>
+</section>
+${searchForm('')}
+</main>`)
+}
+
+/** A track as the search page shows it. */
+export interface FoundTrack {
+  readonly name: string
+  readonly artists: readonly string[]
+  readonly album: string
+}
+
+/** The catalog search box: it works without login, on the app's own token. */
+function searchForm (query: string): string {
+  return `<section class="card">
+<h2>Search the catalog</h2>
+<form id="search" method="get" action="/demo/search" class="actions">
+<input name="q" type="search" value="${escapeHtml(query)}" placeholder="A track, an artist…" required maxlength="100">
+<button class="button" type="submit">Search</button>
+</form>
+<p class="note">No login needed: the demo asks Spotify with its own app token (<code>fastify.spotify.app.api</code>).</p>
+</section>`
+}
+
+/** The search page: the box, and the tracks found for `query`. */
+export function renderSearch (context: PageContext, query: string, tracks: readonly FoundTrack[]): string {
+  const items = tracks.length === 0
+    ? '<p class="note" id="no-results">No tracks found.</p>'
+    : `<ol id="results">${tracks.map((track) => `<li><strong>${escapeHtml(track.name)}</strong> · ${escapeHtml(track.artists.join(', '))} <span class="note">(${escapeHtml(track.album)})</span></li>`).join('')}</ol>`
+  return layout(context, `Search: ${query}`, '<a class="button" href="/">Home</a>', `<main class="single">
+${searchForm(query)}
+<section class="card">
+<h2>Tracks for “${escapeHtml(query)}”</h2>
+${items}
 </section>
 </main>`)
 }

@@ -6,12 +6,19 @@
  * - `GET /demo/token-info`: what the page may know about the token (never
  *   the token), polled by the page; `getToken()` refreshes it when due;
  * - `POST /demo/refresh`: `request.spotify.refresh()`, for "Refresh now";
+ * - `GET /demo/search?q=`: a catalog search on the app's own token
+ *   (`fastify.spotify.app.api`), for anyone, logged in or not;
  * - `GET /favicon.svg`: the tab icon.
  */
 import type { FastifyPluginAsync } from 'fastify'
 import { NoSessionError, type SpotifyToken } from '../plugin/index.js'
 import { apiFailure, wantsHtml } from './errors.js'
-import { FAVICON, htmlHeaders, renderLoggedIn, renderLoggedOut, type PageContext, type Profile, type TokenInfo } from './html.js'
+import { FAVICON, htmlHeaders, renderLoggedIn, renderLoggedOut, renderSearch, type PageContext, type Profile, type TokenInfo } from './html.js'
+
+/** The part of a track search the demo reads. */
+interface SearchTracks {
+  tracks: { items: Array<{ name: string, artists: Array<{ name: string }>, album: { name: string } }> }
+}
 
 export interface DemoRoutesOptions {
   /** The page context of a new response. */
@@ -44,6 +51,22 @@ export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { c
       throw apiFailure(err)
     }
     return reply.headers(htmlHeaders(page)).send(renderLoggedIn(page, profile, tokenInfo(token, refreshMargin)))
+  })
+
+  app.get('/demo/search', {
+    schema: { querystring: { type: 'object', properties: { q: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['q'] } }
+  }, async (request, reply) => {
+    const { q } = request.query as { q: string }
+    let found: SearchTracks
+    try {
+      found = await app.spotify.app.api.get('search', { searchParams: { q, type: 'track', limit: 10 } }).json<SearchTracks>()
+    } catch (err) {
+      throw apiFailure(err)
+    }
+    const tracks = found.tracks.items.map((track) => ({ name: track.name, artists: track.artists.map((a) => a.name), album: track.album.name }))
+    if (!wantsHtml(request)) return { tracks }
+    const page = context()
+    return reply.headers(htmlHeaders(page)).send(renderSearch(page, q, tracks))
   })
 
   app.get('/favicon.svg', async (_request, reply) => {

@@ -60,6 +60,13 @@ if (!existsSync(CHROMIUM)) {
     await page.goto(home)
     t.equal(await text('#login'), 'Log in with Spotify')
 
+    // The catalog search, before any login: the app's own token.
+    await page.fill('#search input[name=q]', 'a')
+    await page.click('#search button')
+    await page.waitForSelector('#results li')
+    t.ok(await page.locator('#results li').count() > 0, 'search results without login')
+    await page.goto(home)
+
     // The emulator's consent page: Agree, as alice.
     await page.click('#login')
     await page.waitForSelector('button.agree')
