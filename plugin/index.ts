@@ -130,5 +130,6 @@ export type { ApiRetryOptions, LoginEvent, SessionCookieOptions, SpotifyAuthOpti
 export type { SpotifySession } from './session/session.js'
 export type { SpotifyRequest } from './session/sessions.js'
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js'
+export { pgStore, type PgStoreOptions } from './store/postgres.js'
 export { redisStore, type RedisClient, type RedisStoreOptions } from './store/redis.js'
 export type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './store/types.js'
