@@ -65,9 +65,12 @@ export function newPool (t: Teardown, options: pg.PoolConfig = {}): pg.Pool & { 
 
 /** Terminates every server connection of the pool named `applicationName`; resolves how many. */
 export async function terminateBackends (admin: pg.Pool, applicationName: string): Promise<number> {
-  const { rows } = await admin.query<{ pid: number }>(
-    'SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pg_terminate_backend(pid)', [applicationName])
-  return rows.length
+  // Materialized first: in a plain WHERE, the planner may call
+  // pg_terminate_backend before it filters by name.
+  const { rows } = await admin.query<{ done: boolean }>(`WITH targets AS MATERIALIZED (
+    SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()
+  ) SELECT pg_terminate_backend(pid) AS done FROM targets`, [applicationName])
+  return rows.filter((row) => row.done).length
 }
 
 /**
