@@ -156,6 +156,9 @@ t.test('PostgreSQL failures: 503 with a clear code, then recovery by itself', as
     t.same(new Set(responses.map((r) => r.json().error.code)), new Set(['FST_SPOTIFY_STORE_UNAVAILABLE']))
     t.equal(emulator.control.counters.refresh_token, 0, 'no refresh without the lock')
     await blocker.query('ROLLBACK')
+    // Every request failed on its lock query: no connection was opened
+    // since, so the pools end up empty once they notice the terminations.
+    await eventually(async () => pools.every((pool) => pool.totalCount === 0), 5000, 'the pools dropping dead connections')
 
     const again = await storm(instances, jar, 60)
     t.same(statuses(again), Array(60).fill(200), 'recovered: new connections, no restart')
@@ -183,6 +186,11 @@ t.test('PostgreSQL failures: 503 with a clear code, then recovery by itself', as
     state.running = false
     await traffic
     t.same([...seen.keys()].filter((status) => status !== 200 && status !== 503), [], `statuses seen: ${JSON.stringify([...seen])}`)
+    // Idle now: once the pools have noticed the last terminations and dropped
+    // those connections (a request could otherwise still pick one: one 503),
+    // every request succeeds on new connections.
+    for (const pool of pools) await terminateBackends(db.pool, pool.applicationName)
+    await eventually(async () => pools.every((pool) => pool.totalCount === 0), 5000, 'the pools dropping dead connections')
     t.same(statuses(await storm(instances, jar, 30)), Array(30).fill(200), 'then all succeed')
   })
 
