@@ -28,7 +28,8 @@ export interface PgStoreOptions {
   createTable?: boolean
   /**
    * How long a session lives after its last write (login or refresh), in ms.
-   * Default 180 days, about the life of a Spotify refresh token.
+   * Default: until Spotify stops accepting its refresh token
+   * (`refreshTokenExpiresAt`).
    */
   ttl?: number
   /**
@@ -38,7 +39,6 @@ export interface PgStoreOptions {
   queryTimeout?: number
 }
 
-const DAY = 24 * 60 * 60 * 1000
 /** At most one sweep of lapsed rows per store and interval: cheap, and no timer. */
 const SWEEP_INTERVAL = 10 * 60 * 1000
 /** Rows one sweep deletes at most, so that a sweep stays a short statement. */
@@ -124,8 +124,8 @@ export function pgStore (options: PgStoreOptions): StoreFactory {
   }
   const createTable = options.createTable ?? true
   if (typeof createTable !== 'boolean') throw new TypeError('fastify-spotify-auth: pgStore options.createTable must be a boolean')
-  const ttl = options.ttl ?? 180 * DAY
-  if (!Number.isInteger(ttl) || ttl <= 0) throw new TypeError('fastify-spotify-auth: pgStore options.ttl must be a positive integer of ms')
+  const ttl = options.ttl
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) throw new TypeError('fastify-spotify-auth: pgStore options.ttl must be a positive integer of ms')
   const queryTimeout = options.queryTimeout ?? 2000
   if (!Number.isInteger(queryTimeout) || queryTimeout <= 0) {
     throw new TypeError('fastify-spotify-auth: pgStore options.queryTimeout must be a positive integer of ms')
@@ -162,14 +162,28 @@ function querier (pool: PgPool, queryTimeout: number): Query {
   return (text, values) => within(queryTimeout, () => pool.query({ text, values, query_timeout: queryTimeout }))
 }
 
-/** The additional data a record is sealed with: its name and its version, so that neither can be changed. */
+/**
+ * What a record is bound to, as in the Redis store: its name and its
+ * version. The version sits in plaintext beside the sealed data (the
+ * compare-and-set reads it), so binding it means a row whose version was
+ * edited (to roll it back or to slip a write past the compare-and-set) no
+ * longer opens.
+ */
 function boundTo (name: string, version: number | string): string {
-  return `${name}.${version}`
+  return `${name}#${version}`
 }
 
 interface Row { name: string, version: string, data: string }
 
-function createPgStore (query: Query, t: TableNames, ttl: number, queryTimeout: number, sealer: Sealer): TokenStore {
+/**
+ * A row's expires_at from parameters `$n` (an absolute time, Unix ms) and
+ * `$n+1` (a ttl in ms, counted on the database's clock): whichever is set.
+ */
+function expirySql (n: number): string {
+  return `COALESCE(to_timestamp($${n}::float8 / 1000), now() + $${n + 1}::float8 * interval '1 millisecond')`
+}
+
+function createPgStore (query: Query, t: TableNames, ttl: number | undefined, queryTimeout: number, sealer: Sealer): TokenStore {
   // Every statement takes the record's candidate names, newest key first: a
   // record sealed before a `secret` rotation is still found under its old
   // name and moves to the new one on its next write.
@@ -179,7 +193,7 @@ function createPgStore (query: Query, t: TableNames, ttl: number, queryTimeout: 
 ORDER BY array_position($1::text[], name) LIMIT 1`,
     /** Creates or overwrites the record under the newest name. */
     set: `WITH old AS (DELETE FROM ${t.sessions} WHERE name = ANY($2::text[]))
-INSERT INTO ${t.sessions} (name, version, data, expires_at) VALUES ($1, $3, $4, now() + $5::float8 * interval '1 millisecond')
+INSERT INTO ${t.sessions} (name, version, data, expires_at) VALUES ($1, $3, $4, ${expirySql(5)})
 ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, expires_at = EXCLUDED.expires_at`,
     /**
      * Compare-and-set on the version (the fencing token): the live record is
@@ -195,7 +209,7 @@ ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.dat
   DELETE FROM ${t.sessions} WHERE name = ANY($1::text[]) AND name <> $2 AND EXISTS (SELECT 1 FROM current WHERE version = $3)
 )
 INSERT INTO ${t.sessions} (name, version, data, expires_at)
-SELECT $2, $4, $5, now() + $6::float8 * interval '1 millisecond' FROM current WHERE version = $3
+SELECT $2, $4, $5, ${expirySql(6)} FROM current WHERE version = $3
 ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, expires_at = EXCLUDED.expires_at`,
     delete: `DELETE FROM ${t.sessions} WHERE name = ANY($1::text[])`,
     // The version is checked on the row itself, so that a delete that waited
@@ -214,6 +228,14 @@ ON CONFLICT (name) DO UPDATE SET token = EXCLUDED.token, expires_at = EXCLUDED.e
 DELETE FROM ${t.locks} WHERE expires_at <= now() AND name IN (SELECT name FROM ${t.locks} WHERE expires_at <= now() LIMIT ${SWEEP_LIMIT})`
   }
   let nextSweep = 0
+
+  /**
+   * The two parameters of {@link expirySql}: the refresh token's horizon (Unix
+   * ms) by default, or `ttl` from the database's `now()`.
+   */
+  function expiryOf (token: SpotifyToken): [number | null, number | null] {
+    return ttl === undefined ? [token.refreshTokenExpiresAt * 1000, null] : [null, ttl]
+  }
 
   /** After a write, now and then: lapsed rows go without a timer that would keep the process alive. */
   function sweepIfDue (): void {
@@ -235,13 +257,13 @@ DELETE FROM ${t.locks} WHERE expires_at <= now() AND name IN (SELECT name FROM $
     },
     async set (sessionId, token) {
       const [name, ...old] = sealer.names(sessionId) as [string, ...string[]]
-      await query(sql.set, [name, old, token.refreshes, seal(sealer, token, name), ttl])
+      await query(sql.set, [name, old, token.refreshes, seal(sealer, token, name), ...expiryOf(token)])
       sweepIfDue()
     },
     async update (sessionId, previous, next) {
       const candidates = sealer.names(sessionId)
       const name = candidates[0] as string
-      const { rowCount } = await query(sql.update, [candidates, name, previous.refreshes, next.refreshes, seal(sealer, next, name), ttl])
+      const { rowCount } = await query(sql.update, [candidates, name, previous.refreshes, next.refreshes, seal(sealer, next, name), ...expiryOf(next)])
       sweepIfDue()
       return rowCount === 1
     },
