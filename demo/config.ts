@@ -39,6 +39,8 @@ export interface DemoConfig {
   /** `SESSION_SECRET`, or a random one (with a warning) when unset. */
   readonly sessionSecret: string
   readonly redisUrl: string | undefined
+  /** `DATABASE_URL`: sessions in PostgreSQL (never together with `redisUrl`). */
+  readonly databaseUrl: string | undefined
   readonly logLevel: LogLevel
   /** Lifetime of the emulator's access tokens, in seconds. */
   readonly emulatorTokenTtl: number
@@ -152,6 +154,18 @@ function redisUrlOf (env: Env): string | undefined {
   return raw
 }
 
+function databaseUrlOf (env: Env): string | undefined {
+  const raw = read(env, 'DATABASE_URL')
+  if (raw === undefined) return undefined
+  // Not echoed: it may carry a password.
+  const url = URL.canParse(raw) ? new URL(raw) : undefined
+  if (url === undefined || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || url.hostname === '') {
+    fail('DATABASE_URL must be a postgres:// or postgresql:// URL such as postgres://postgres@127.0.0.1:5432/test')
+  }
+  if (read(env, 'REDIS_URL') !== undefined) fail('REDIS_URL and DATABASE_URL are both set: unset one, the demo keeps sessions in one store')
+  return raw
+}
+
 function logLevelOf (env: Env): LogLevel {
   const raw = read(env, 'LOG_LEVEL') ?? 'info'
   const level = LOG_LEVELS.find((l) => l === raw.toLowerCase())
@@ -199,6 +213,7 @@ export function loadConfig (env: Env): DemoConfig {
     apiUrl: baseUrlOf(env, 'SPOTIFY_API_URL', 'https://api.spotify.com'),
     sessionSecret,
     redisUrl: redisUrlOf(env),
+    databaseUrl: databaseUrlOf(env),
     logLevel: logLevelOf(env),
     emulatorTokenTtl,
     refreshMargin: spotify === undefined ? Math.min(REFRESH_MARGIN, Math.floor(emulatorTokenTtl / 2) * 1000) : REFRESH_MARGIN,

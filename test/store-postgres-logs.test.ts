@@ -1,0 +1,66 @@
+import t from 'tap'
+import { pgStore } from '../plugin/index.js'
+import { build, CLIENT_SECRET, CookieJar, SECRET } from './helpers/build.js'
+import { eventually, newPool, pgRelay, postgresOrSkip, terminateBackends } from './helpers/postgres.js'
+
+t.test('a whole session on PostgreSQL, outages included, logs no token, session id, cookie or secret', async (t) => {
+  const db = await postgresOrSkip(t)
+  if (db === undefined) return
+  const relay = await pgRelay(t)
+  const pool = newPool(t, { connectionString: relay.url })
+  const table = db.table()
+  const secrets = new Set<string>([CLIENT_SECRET, SECRET])
+  const built = await build(t, {
+    emulator: { accessTokenTtl: 30, rotateRefreshTokens: true },
+    plugin: { timeout: 300, refreshCooldown: 0, store: pgStore({ pool, table, queryTimeout: 300 }) },
+    before (app) {
+      app.get('/token', async (request) => await request.spotify.getToken())
+    }
+  })
+  const { emulator, request, logs } = built
+
+  const jar = new CookieJar()
+  const start = await request(jar, { url: '/login' })
+  const authorize = new URL(start.headers.location as string)
+  secrets.add(authorize.searchParams.get('state') as string)
+  const back = new URL(emulator.control.authorize(authorize.searchParams))
+  secrets.add(back.searchParams.get('code') as string)
+  t.equal((await request(jar, { url: back.pathname + back.search })).statusCode, 302)
+  for (const value of jar.cookies.values()) {
+    secrets.add(value)
+    secrets.add(value.split('.')[0] as string) // the session id alone
+  }
+
+  // Refreshes with rotation (ttl 30 s < margin), each token watched.
+  for (let i = 0; i < 3; i++) {
+    const token = (await request(jar, { url: '/token' })).json()
+    secrets.add(token.accessToken)
+    secrets.add(token.refreshToken)
+  }
+  // PostgreSQL hung, then its connections terminated, then down: 503s, logged.
+  relay.freeze()
+  t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 503)
+  relay.thaw()
+  t.equal((await request(jar, { url: '/token' })).statusCode, 200)
+  await terminateBackends(db.pool, pool.applicationName)
+  await relay.stop()
+  t.equal((await request(jar, { url: '/token' })).statusCode, 503)
+  await relay.start()
+  // Back by itself, once the pool has dropped the connections that died.
+  let recovered: { statusCode: number, json (): { accessToken: string, refreshToken: string } } | undefined
+  await eventually(async () => (recovered = await request(jar, { url: '/token' })).statusCode === 200, 5000, 'recovery')
+  const token = recovered?.json() as { accessToken: string, refreshToken: string }
+  secrets.add(token.accessToken)
+  secrets.add(token.refreshToken)
+  t.equal((await request(jar, { method: 'POST', url: '/logout' })).statusCode, 303)
+
+  const text = logs.join('')
+  const outages = logs.filter((line) => line.includes('FST_SPOTIFY_STORE_UNAVAILABLE'))
+  t.ok(outages.length >= 2, `${outages.length} log lines about the store outages`)
+  for (const line of outages) t.notMatch(line, /\\n\s+at /, 'no stack trace')
+  t.ok(secrets.size > 10, `watched ${secrets.size} secrets`)
+  for (const secret of secrets) {
+    t.ok(secret.length >= 16, 'a real secret, not a short string that could match by chance')
+    t.notOk(text.includes(secret), `log does not contain ${secret.slice(0, 6)}…`)
+  }
+})
