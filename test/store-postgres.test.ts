@@ -29,12 +29,12 @@ t.test('pgStore', async (t) => {
 
   await t.test('passes the TokenStore contract, lock included', async (t) => {
     const table = db.table()
-    await testTokenStore(t, () => openStore({ pool, table, queryTimeout: 250 }), { lock: true })
+    await testTokenStore(t, () => openStore({ pool, table, queryTimeout: 250 }), { lock: true, users: true })
   })
 
   await t.test('passes the contract with two secrets (after a rotation)', async (t) => {
     const table = db.table()
-    await testTokenStore(t, () => openStore({ pool, table, queryTimeout: 250 }, [SECRET, OLD_SECRET]), { lock: true })
+    await testTokenStore(t, () => openStore({ pool, table, queryTimeout: 250 }, [SECRET, OLD_SECRET]), { lock: true, users: true })
   })
 
   await t.test('creates its tables as documented, once, even when instances start together', async (t) => {
@@ -49,6 +49,9 @@ t.test('pgStore', async (t) => {
       `${table.split('.')[1] as string}.version bigint`,
       `${table.split('.')[1] as string}.data text`,
       `${table.split('.')[1] as string}.expires_at timestamp with time zone`,
+      `${table.split('.')[1] as string}.user_name text`,
+      `${table.split('.')[1] as string}.member text`,
+      `${table.split('.')[1] as string}.written_at timestamp with time zone`,
       `${table.split('.')[1] as string}_locks.name text`,
       `${table.split('.')[1] as string}_locks.token text`,
       `${table.split('.')[1] as string}_locks.expires_at timestamp with time zone`
@@ -57,14 +60,28 @@ t.test('pgStore', async (t) => {
   name text PRIMARY KEY,
   version bigint NOT NULL,
   data text NOT NULL,
-  expires_at timestamptz NOT NULL
+  expires_at timestamptz NOT NULL,
+  user_name text NOT NULL,
+  member text NOT NULL,
+  written_at timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS "spotify_auth_sessions_expires_at" ON "spotify_auth_sessions" (expires_at);
+CREATE INDEX IF NOT EXISTS "spotify_auth_sessions_user" ON "spotify_auth_sessions" (user_name, written_at);
 CREATE TABLE IF NOT EXISTS "spotify_auth_sessions_locks" (
   name text PRIMARY KEY,
   token text NOT NULL,
   expires_at timestamptz NOT NULL
 );`, 'the SQL the README prints')
+  })
+
+  await t.test('a tampered index entry is no session of the user', async (t) => {
+    const table = db.table()
+    const store = await openStore({ pool, table })
+    const [kept, tampered] = [sampleSessionId(), sampleSessionId()]
+    await store.set(kept, { ...sampleToken(1), userId: 'dora' })
+    await store.set(tampered, { ...sampleToken(2), userId: 'dora' })
+    await pool.query(`UPDATE ${table} SET member = 'x' || member WHERE version = 0 AND name = (SELECT name FROM ${table} ORDER BY written_at DESC LIMIT 1)`)
+    t.same(await store.sessionsOf?.('dora'), [kept])
   })
 
   await t.test('the raw row holds no token bytes and no session id; the name is an HMAC', async (t) => {

@@ -68,6 +68,17 @@ t.test('redisStore', async (t) => {
     t.equal(await store.get(a), undefined, 'not even a record')
   })
 
+  await t.test('a tampered index entry is dropped, not listed', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const store = await openStore({ client: redis, prefix })
+    const id = sampleSessionId()
+    await store.set(id, { ...sampleToken(1), userId: 'dora' })
+    const [index] = await redis.keys(`${prefix}u:*`) as [string]
+    await redis.zadd(index, 1, 'not-a-sealed-session-id')
+    t.same(await store.sessionsOf?.('dora'), [id])
+    t.equal(await redis.zcard(index), 1, 'the bad entry is gone')
+  })
+
   await t.test('with ttl, a record lives that long after its last write', async (t) => {
     const prefix = uniquePrefix(t, redis)
     const store = await openStore({ client: redis, prefix, ttl: 60_000 })

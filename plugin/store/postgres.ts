@@ -52,7 +52,9 @@ const TABLE = /^(?:[a-z_][a-z0-9_]{0,47}\.)?[a-z_][a-z0-9_]{0,47}$/
  * review. `name` is an HMAC of the session id, `data` the token sealed with
  * AES-256-GCM (its key id, IV, tag and ciphertext), bound to `name` and
  * `version`: a dump holds no usable token or cookie, and a row moved or
- * re-versioned reads as no session. Expiry compares with the database's
+ * re-versioned reads as no session. `user_name` (an HMAC of the Spotify user
+ * id), `member` (the session id, sealed) and `written_at` (the last login or
+ * refresh) are the per-user index. Expiry compares with the database's
  * `now()`, so that the instances' clocks do not matter.
  */
 export function pgSchema (table: string): string {
@@ -61,9 +63,13 @@ export function pgSchema (table: string): string {
   name text PRIMARY KEY,
   version bigint NOT NULL,
   data text NOT NULL,
-  expires_at timestamptz NOT NULL
+  expires_at timestamptz NOT NULL,
+  user_name text NOT NULL,
+  member text NOT NULL,
+  written_at timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ${t.index} ON ${t.sessions} (expires_at);
+CREATE INDEX IF NOT EXISTS ${t.userIndex} ON ${t.sessions} (user_name, written_at);
 CREATE TABLE IF NOT EXISTS ${t.locks} (
   name text PRIMARY KEY,
   token text NOT NULL,
@@ -76,6 +82,7 @@ interface TableNames {
   readonly sessions: string
   readonly locks: string
   readonly index: string
+  readonly userIndex: string
 }
 
 function tableNames (table: string): TableNames {
@@ -83,7 +90,7 @@ function tableNames (table: string): TableNames {
   const schema = dot === -1 ? '' : `"${table.slice(0, dot)}".`
   const base = table.slice(dot + 1)
   // Quoted, so that a valid name that is also a keyword (`user`) still works.
-  return { plain: table, sessions: `${schema}"${base}"`, locks: `${schema}"${base}_locks"`, index: `"${base}_expires_at"` }
+  return { plain: table, sessions: `${schema}"${base}"`, locks: `${schema}"${base}_locks"`, index: `"${base}_expires_at"`, userIndex: `"${base}_user"` }
 }
 
 /** `operation`'s answer, or a rejection after `ms`: a hung database or a drained pool must not hold a request. */
@@ -193,8 +200,9 @@ function createPgStore (query: Query, t: TableNames, ttl: number | undefined, qu
 ORDER BY array_position($1::text[], name) LIMIT 1`,
     /** Creates or overwrites the record under the newest name. */
     set: `WITH old AS (DELETE FROM ${t.sessions} WHERE name = ANY($2::text[]))
-INSERT INTO ${t.sessions} (name, version, data, expires_at) VALUES ($1, $3, $4, ${expirySql(5)})
-ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, expires_at = EXCLUDED.expires_at`,
+INSERT INTO ${t.sessions} (name, version, data, expires_at, user_name, member, written_at) VALUES ($1, $3, $4, ${expirySql(5)}, $7, $8, clock_timestamp())
+ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, expires_at = EXCLUDED.expires_at,
+  user_name = EXCLUDED.user_name, member = EXCLUDED.member, written_at = EXCLUDED.written_at`,
     /**
      * Compare-and-set on the version (the fencing token): the live record is
      * locked, and written (under the newest name) only while still at the
@@ -203,14 +211,18 @@ ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.dat
      * sees the winner's version, or no row after a delete.
      */
     update: `WITH current AS (
-  SELECT version FROM ${t.sessions} WHERE name = ANY($1::text[]) AND expires_at > now()
+  SELECT version, user_name, member FROM ${t.sessions} WHERE name = ANY($1::text[]) AND expires_at > now()
   ORDER BY array_position($1::text[], name) LIMIT 1 FOR UPDATE
 ), old AS (
   DELETE FROM ${t.sessions} WHERE name = ANY($1::text[]) AND name <> $2 AND EXISTS (SELECT 1 FROM current WHERE version = $3)
 )
-INSERT INTO ${t.sessions} (name, version, data, expires_at)
-SELECT $2, $4, $5, ${expirySql(6)} FROM current WHERE version = $3
-ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, expires_at = EXCLUDED.expires_at`,
+INSERT INTO ${t.sessions} (name, version, data, expires_at, user_name, member, written_at)
+SELECT $2, $4, $5, ${expirySql(6)}, user_name, member, clock_timestamp() FROM current WHERE version = $3
+ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, expires_at = EXCLUDED.expires_at,
+  written_at = EXCLUDED.written_at`,
+    /** A user's live sessions, least recently written first (every index name the user may have). */
+    sessionsOf: `SELECT user_name, member FROM ${t.sessions} WHERE user_name = ANY($1::text[]) AND expires_at > now()
+ORDER BY written_at, name`,
     delete: `DELETE FROM ${t.sessions} WHERE name = ANY($1::text[])`,
     // The version is checked on the row itself, so that a delete that waited
     // for a concurrent update's row lock re-checks it against the new version.
@@ -257,8 +269,16 @@ DELETE FROM ${t.locks} WHERE expires_at <= now() AND name IN (SELECT name FROM $
     },
     async set (sessionId, token) {
       const [name, ...old] = sealer.names(sessionId) as [string, ...string[]]
-      await query(sql.set, [name, old, token.refreshes, seal(sealer, token, name), ...expiryOf(token)])
+      const userName = sealer.names(`user:${token.userId}`)[0] as string
+      await query(sql.set, [name, old, token.refreshes, seal(sealer, token, name), ...expiryOf(token), userName, sealer.seal(sessionId, userName)])
       sweepIfDue()
+    },
+    async sessionsOf (userId) {
+      const { rows } = await query(sql.sessionsOf, [sealer.names(`user:${userId}`)])
+      // A member that does not open (tampered with) is no session of this user.
+      return (rows as Array<{ user_name: string, member: string }>)
+        .map((row) => sealer.open<string>(row.member, row.user_name))
+        .filter((sessionId): sessionId is string => sessionId !== undefined)
     },
     async update (sessionId, previous, next) {
       const candidates = sealer.names(sessionId)
