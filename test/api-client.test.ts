@@ -1,9 +1,10 @@
 import t from 'tap'
 import { vanishingStore } from './helpers/stores.js'
-import { build, type BuildOptions, deadUrl } from './helpers/build.js'
+import { memoryStore } from '../plugin/index.js'
+import { build, type BuildOptions, CookieJar, deadUrl } from './helpers/build.js'
 
 /** A route that calls the Web API through request.spotify.api and reports what happened. */
-async function withProbe (t: Parameters<typeof build>[0], options: BuildOptions = {}) {
+async function withProbe (t: Parameters<typeof build>[0], options: BuildOptions = {}, loggedIn = true) {
   const built = await build(t, {
     ...options,
     before (app) {
@@ -23,7 +24,7 @@ async function withProbe (t: Parameters<typeof build>[0], options: BuildOptions 
       })
     }
   })
-  const { jar } = await built.login()
+  const jar = loggedIn ? (await built.login()).jar : new CookieJar()
   built.emulator.control.resetCounters()
   return { ...built, jar }
 }
@@ -100,7 +101,10 @@ t.test('api: timeouts become 504 and an unreachable API 502, as Fastify errors',
   emulator.control.hangApiCalls(1)
   t.same((await request(jar, { url: '/probe' })).json(), { code: 'FST_SPOTIFY_UPSTREAM_TIMEOUT', statusCode: 504, upstream: null, authorization: null })
 
-  const downUrl = await deadUrl()
-  const unreachable = await withProbe(t, { plugin: { apiUrl: downUrl, retry: { limit: 0 } } })
-  t.same((await unreachable.request(unreachable.jar, { url: '/probe' })).json(), { code: 'FST_SPOTIFY_UPSTREAM_ERROR', statusCode: 502, upstream: null, authorization: null })
+  // Logged in on an app that reaches the Web API, then asked through one
+  // that cannot (the login itself calls /v1/me).
+  const store = memoryStore()
+  const reachable = await withProbe(t, { plugin: { store } })
+  const unreachable = await withProbe(t, { sharedEmulator: reachable.emulator, plugin: { store, apiUrl: await deadUrl(), retry: { limit: 0 } } }, false)
+  t.same((await unreachable.request(reachable.jar, { url: '/probe' })).json(), { code: 'FST_SPOTIFY_UPSTREAM_ERROR', statusCode: 502, upstream: null, authorization: null })
 })

@@ -3,6 +3,7 @@ import t, { type Test } from 'tap'
 import { redisStore, type TokenStore } from '../plugin/index.js'
 import { createSpotifyEmulator, type SpotifyEmulator } from '../plugin/emulator/index.js'
 import { build, CLIENT_ID, CLIENT_SECRET, type Built, CookieJar, REDIRECT_URI, SECRET } from './helpers/build.js'
+import { expireStored, sessionIdOf, storm } from './helpers/sessions.js'
 import { newClient, privateRedis, REDIS_URL, redisOrSkip, uniquePrefix } from './helpers/redis.js'
 
 type Tap = Test
@@ -23,24 +24,6 @@ async function cluster (t: Tap, prefix: string, options: { url?: string, command
     instances.push(await build(t, { sharedEmulator: emulator, plugin: { store } }))
   }
   return { emulator, instances, clients, store: (instances[0] as Built).app.spotify.store }
-}
-
-function sessionIdOf (jar: CookieJar): string {
-  return (jar.cookies.get('spotify_session') as string).split('.')[0] as string
-}
-
-/** Makes the stored token count as expired, through the store's own compare-and-set. */
-async function expireStored (store: TokenStore, sessionId: string): Promise<void> {
-  const current = await store.get(sessionId)
-  if (current === undefined) throw new Error('no session to expire')
-  const expired = { ...current, expiresAt: Math.floor(Date.now() / 1000) - 1, refreshes: current.refreshes + 1 }
-  if (!await store.update(sessionId, current, expired)) throw new Error('expire lost a race')
-}
-
-/** `count` concurrent proxied calls spread round-robin over the instances. */
-function storm (instances: Built[], jar: CookieJar, count: number) {
-  return Promise.all(Array.from({ length: count }, (_, i) =>
-    (instances[i % instances.length] as Built).app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })))
 }
 
 t.test('one refresh per session across the cluster', async (t) => {

@@ -75,6 +75,7 @@ t.test('fastify.spotify.authenticate guards the app\'s own routes', async (t) =>
   t.equal(anonymous.statusCode, 401)
   t.equal(anonymous.json().code, 'FST_SPOTIFY_NO_SESSION', 'the app\'s error handler renders it')
   const { jar } = await login()
+  emulator.control.resetCounters()
   const ok = await request(jar, { url: '/private' })
   t.equal(ok.statusCode, 200)
   t.equal(ok.body, 'secret stuff')

@@ -119,10 +119,10 @@ t.test('REDIS_URL: sessions live in Redis', async (t) => {
 
   const demo = await startDemo(t, { REDIS_URL: url })
   t.equal(demo.store.description, `in Redis at ${new URL(url).protocol}//${new URL(url).host}`)
-  const before = new Set(await redis.keys(`${REDIS_PREFIX}*`))
+  const before = new Set(await redis.keys(`${REDIS_PREFIX}s:*`))
   const browser = new Browser(demo.app)
   await browser.login()
-  const added = (await redis.keys(`${REDIS_PREFIX}*`)).filter((key) => !before.has(key))
+  const added = (await redis.keys(`${REDIS_PREFIX}s:*`)).filter((key) => !before.has(key))
   t.equal(added.length, 1, 'one record for the session')
   t.match((await browser.request({ url: '/' })).body, /Alice Andersson/)
   t.equal((await browser.request({ method: 'POST', url: '/demo/refresh', html: false })).json().refreshes, 1)

@@ -40,6 +40,11 @@ t.test('a failing /me fails the login (502, 504) and stores nothing', async (t) 
   const slow = await login()
   t.equal(slow.callback.statusCode, 504)
 
+  emulator.control.unauthorizeApiCalls(1)
+  const unauthorized = await login()
+  t.equal(unauthorized.callback.statusCode, 502, 'a 401 to the token just issued is not retried with another')
+  t.match(unauthorized.callback.json().error.message, /GET \/v1\/me answered 401/)
+
   emulator.control.disallowUser('alice')
   const refused = await login()
   t.equal(refused.callback.statusCode, 502, 'a user off the allow-list: Spotify answers /me with 403')

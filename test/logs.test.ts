@@ -1,5 +1,6 @@
 import t from 'tap'
 import { build, CLIENT_SECRET, CookieJar, SECRET } from './helpers/build.js'
+import { watchedLogin, watchedTokens } from './helpers/watched-login.js'
 
 t.test('a whole session logged at trace level contains no token, code, state, cookie or secret', async (t) => {
   const secrets = new Set<string>([CLIENT_SECRET, SECRET])
@@ -16,27 +17,11 @@ t.test('a whole session logged at trace level contains no token, code, state, co
   const { emulator, request, logs } = built
 
   // The login, watching every secret that crosses it.
-  const jar = new CookieJar()
-  const start = await request(jar, { url: '/login?returnTo=/after' })
-  const authorize = new URL(start.headers.location as string)
-  secrets.add(authorize.searchParams.get('state') as string)
-  secrets.add(authorize.searchParams.get('code_challenge') as string)
-  for (const [name, value] of jar.cookies) if (name !== 'spotify_auth_return') secrets.add(value)
-  const back = new URL(emulator.control.authorize(authorize.searchParams))
-  secrets.add(back.searchParams.get('code') as string)
-  const callback = await request(jar, { url: back.pathname + back.search })
-  t.equal(callback.statusCode, 302)
-  for (const value of jar.cookies.values()) {
-    secrets.add(value)
-    secrets.add(value.split('.')[0] as string) // the session id alone
-  }
+  const { jar, status, callback } = await watchedLogin(built, secrets, '/login?returnTo=/after')
+  t.equal(status, 302)
 
   // Refreshes (ttl 30 s < margin), a 401 retry, an upstream error, a timeout.
-  for (let i = 0; i < 3; i++) {
-    const token = (await request(jar, { url: '/token' })).json()
-    secrets.add(token.accessToken)
-    secrets.add(token.refreshToken)
-  }
+  await watchedTokens(built, jar, secrets, 3)
   emulator.control.unauthorizeApiCalls(1)
   t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 200)
   t.equal((await request(jar, { url: '/mine' })).statusCode, 500, 'the app\'s own error, logged by Fastify')
@@ -51,7 +36,7 @@ t.test('a whole session logged at trace level contains no token, code, state, co
   secrets.add(token.refreshToken)
 
   // A replayed callback and a bad state: error paths log too.
-  await request(new CookieJar(), { url: back.pathname + back.search })
+  await request(new CookieJar(), { url: callback })
   t.equal((await request(jar, { method: 'POST', url: '/logout' })).statusCode, 303)
 
   const text = logs.join('')

@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http'
 import t from 'tap'
+import { memoryStore } from '../plugin/index.js'
 import { vanishingStore } from './helpers/stores.js'
 import { build, CookieJar, deadUrl } from './helpers/build.js'
 import { fakeUpstream } from './helpers/fake-upstream.js'
@@ -249,9 +250,12 @@ t.test('upstream 5xx passes through; upstream down 502; timeout 504', async (t) 
 })
 
 t.test('an unreachable Web API answers 502', async (t) => {
-  const downUrl = await deadUrl()
-  const { login, request } = await build(t, { plugin: { apiUrl: downUrl } })
+  // Logged in where the Web API answers (the login calls /v1/me), proxied
+  // through an app sharing the store that cannot reach it.
+  const store = memoryStore()
+  const { login, emulator } = await build(t, { plugin: { store } })
   const { jar } = await login()
+  const { request } = await build(t, { sharedEmulator: emulator, plugin: { store, apiUrl: await deadUrl() } })
   const response = await request(jar, { url: '/spotify/me' })
   t.equal(response.statusCode, 502)
   t.equal(response.json().error.code, 'FST_SPOTIFY_UPSTREAM_ERROR')

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { pgStore } from '../plugin/index.js'
-import { build, CLIENT_SECRET, CookieJar, SECRET } from './helpers/build.js'
+import { build, CLIENT_SECRET, SECRET } from './helpers/build.js'
+import { watchedLogin, watchedTokens } from './helpers/watched-login.js'
 import { eventually, newPool, pgRelay, postgresOrSkip, terminateBackends } from './helpers/postgres.js'
 
 t.test('a whole session on PostgreSQL, outages included, logs no token, session id, cookie or secret', async (t) => {
@@ -17,26 +18,13 @@ t.test('a whole session on PostgreSQL, outages included, logs no token, session 
       app.get('/token', async (request) => await request.spotify.getToken())
     }
   })
-  const { emulator, request, logs } = built
+  const { request, logs } = built
 
-  const jar = new CookieJar()
-  const start = await request(jar, { url: '/login' })
-  const authorize = new URL(start.headers.location as string)
-  secrets.add(authorize.searchParams.get('state') as string)
-  const back = new URL(emulator.control.authorize(authorize.searchParams))
-  secrets.add(back.searchParams.get('code') as string)
-  t.equal((await request(jar, { url: back.pathname + back.search })).statusCode, 302)
-  for (const value of jar.cookies.values()) {
-    secrets.add(value)
-    secrets.add(value.split('.')[0] as string) // the session id alone
-  }
+  const { jar, status } = await watchedLogin(built, secrets)
+  t.equal(status, 302)
 
   // Refreshes with rotation (ttl 30 s < margin), each token watched.
-  for (let i = 0; i < 3; i++) {
-    const token = (await request(jar, { url: '/token' })).json()
-    secrets.add(token.accessToken)
-    secrets.add(token.refreshToken)
-  }
+  await watchedTokens(built, jar, secrets, 3)
   // PostgreSQL hung, then its connections terminated, then down: 503s, logged.
   relay.freeze()
   t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 503)

@@ -2,10 +2,7 @@ import t from 'tap'
 import { redisStore, type TokenStore } from '../plugin/index.js'
 import { build, type Built, CookieJar } from './helpers/build.js'
 import { newClient, redisOrSkip, uniquePrefix } from './helpers/redis.js'
-
-function idOf (jar: CookieJar): string {
-  return (jar.cookies.get('spotify_session') as string).split('.')[0] as string
-}
+import { sessionIdOf } from './helpers/sessions.js'
 
 async function status (built: Built, jar: CookieJar): Promise<number> {
   return (await built.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })).statusCode
@@ -14,7 +11,7 @@ async function status (built: Built, jar: CookieJar): Promise<number> {
 t.test('sessionsOf lists a user\'s sessions; endSessionsOf logs them out everywhere', async (t) => {
   const built = await build(t)
   const jars = [(await built.login()).jar, (await built.login(new CookieJar())).jar, (await built.login(new CookieJar())).jar]
-  t.same(await built.app.spotify.sessionsOf('alice'), jars.map(idOf), 'oldest first')
+  t.same(await built.app.spotify.sessionsOf('alice'), jars.map(sessionIdOf), 'oldest first')
   t.same(await built.app.spotify.sessionsOf('bob'), [])
   t.equal(await built.app.spotify.endSessionsOf('alice'), 3)
   for (const jar of jars) t.equal(await status(built, jar), 401)
@@ -31,7 +28,7 @@ t.test('maxSessionsPerUser: a login beyond it ends the user\'s least recently us
   t.equal(await status(built, second), 401, 'second was the least recently used')
   t.equal(await status(built, first), 200)
   t.equal(await status(built, third), 200)
-  t.same(await built.app.spotify.sessionsOf('alice'), [idOf(first), idOf(third)])
+  t.same(await built.app.spotify.sessionsOf('alice'), [sessionIdOf(first), sessionIdOf(third)])
 })
 
 t.test('the cap holds under 50 concurrent logins of one user', async (t) => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { within } from './within.js'
 import { createSealer, type Sealer } from './sealing.js'
 import type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './types.js'
 
@@ -93,15 +94,6 @@ function tableNames (table: string): TableNames {
   return { plain: table, sessions: `${schema}"${base}"`, locks: `${schema}"${base}_locks"`, index: `"${base}_expires_at"`, userIndex: `"${base}_user"` }
 }
 
-/** `operation`'s answer, or a rejection after `ms`: a hung database or a drained pool must not hold a request. */
-function within<T> (ms: number, operation: () => Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`PostgreSQL did not answer within ${ms} ms`)), ms)
-    timer.unref()
-    operation().then(resolve, reject).finally(() => clearTimeout(timer))
-  })
-}
-
 /** An error PostgreSQL itself sent (it has a severity): the server was reached. */
 function fromServer (error: unknown): boolean {
   return typeof (error as { severity?: unknown } | null)?.severity === 'string'
@@ -166,7 +158,7 @@ type Query = (text: string, values?: unknown[]) => Promise<{ rows: unknown[], ro
 function querier (pool: PgPool, queryTimeout: number): Query {
   // query_timeout makes pg drop a connection whose answer is late (the pool
   // then discards it); `within` also bounds the wait for a free connection.
-  return (text, values) => within(queryTimeout, () => pool.query({ text, values, query_timeout: queryTimeout }))
+  return (text, values) => within('PostgreSQL', queryTimeout, () => pool.query({ text, values, query_timeout: queryTimeout }))
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { within } from './within.js'
 import { createSealer } from './sealing.js'
 import type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './types.js'
 
@@ -119,15 +120,6 @@ return 0`
 
 type Command = (...args: Array<string | number>) => Promise<unknown>
 
-/** `operation`'s answer, or a rejection after `ms`: a hung Redis must not hold a request. */
-function within<T> (ms: number, operation: () => Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms)
-    timer.unref()
-    operation().then(resolve, reject).finally(() => clearTimeout(timer))
-  })
-}
-
 /**
  * A token store in Redis, shared by every instance of an app. Records are
  * encrypted (AES-256-GCM) and named by an HMAC of the session id, with keys
@@ -155,7 +147,7 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
     if (client.status !== 'ready') {
       // Start-up waits for a connecting client (a queued PING), but not forever.
       try {
-        await within(commandTimeout, () => client.call('PING'))
+        await within('Redis', commandTimeout, () => client.call('PING'))
       } catch (cause) {
         throw new Error(`fastify-spotify-auth: the Redis store cannot reach Redis (${(cause as Error).message})`, { cause })
       }
@@ -186,7 +178,7 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
    */
   function run<T> (operation: () => Promise<T>): Promise<T> {
     if (client.status !== 'ready') return Promise.reject(new Error(`Redis is not connected (${client.status})`))
-    return within(commandTimeout, operation)
+    return within('Redis', commandTimeout, operation)
   }
 
   /** When the record of `token` lapses: Unix ms. */
