@@ -22,6 +22,13 @@ import { measureTargets, type LoadSettings, type Target, type TargetSummary } fr
 import { median, round } from './lib/stats.js'
 import type { MemoryResult, Variant } from './memory.js'
 
+/**
+ * Memory per session over the raw token bytes. 1.5× until the token carried
+ * what Spotify's 2026 rules need: the user id, the time of authorization
+ * and the refresh token's horizon (three fields, about 57 bytes a session).
+ */
+const MEMORY_TARGET = 1.65
+
 const { values: args } = parseArgs({
   options: {
     connections: { type: 'string', default: '50' },
@@ -150,7 +157,7 @@ function table (targets: TargetSummary[], ratios: Ratios, stormRuns: StormRun[],
     }
     for (const m of memoryResults) {
       lines.push(`    ${labels[m.variant].padEnd(48)} ${Math.round(m.bytesPerSession).toString().padStart(5)} B/session  ${m.ratio.toFixed(2)}x raw` +
-        (m.variant === 'store' ? `   target ≤ 1.5x: ${check(m.ratio <= 1.5)}` : ''))
+        (m.variant === 'store' ? `   target ≤ ${MEMORY_TARGET}x: ${check(m.ratio <= MEMORY_TARGET)}` : ''))
     }
   }
   return lines.join('\n')

@@ -31,8 +31,6 @@ const RETURNED_RESPONSE_HEADERS = [
   'retry-after', 'location', 'www-authenticate'
 ] as const
 
-const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
-
 export interface ProxyServices {
   options: ResolvedOptions
   sessions: Sessions
@@ -85,9 +83,13 @@ interface Checked {
 
 /** The whole body, or a 502 past `limit` bytes (announced or counted), without reading further. */
 async function bodyWithin (body: Dispatcher.ResponseData['body'], announced: string | string[] | undefined, limit: number): Promise<Buffer> {
-  if (typeof announced === 'string' && Number(announced) > limit) {
-    body.destroy()
-    throw new UpstreamTooLargeError()
+  if (typeof announced === 'string') {
+    if (Number(announced) > limit) {
+      body.destroy()
+      throw new UpstreamTooLargeError()
+    }
+    // The usual case (the Web API announces its length): read it at once.
+    return Buffer.from(await body.arrayBuffer())
   }
   const chunks: Buffer[] = []
   let size = 0
@@ -144,23 +146,20 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
     return upstreamBase + safe + (queryAt === -1 ? '' : raw.slice(queryAt))
   }
 
+  /**
+   * The checks of a request with a body (POST, PUT, PATCH, DELETE), in
+   * `onRequest`: path, origin and session before a byte of the body is read.
+   */
   function check (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const checked = request as unknown as Checked
     try {
       checked[kTarget] = target(request)
-      if (UNSAFE_METHODS.has(request.method) && !fromAllowedOrigin(request, options.allowedOrigins)) throw new CrossSiteRequestError()
+      if (!fromAllowedOrigin(request, options.allowedOrigins)) throw new CrossSiteRequestError()
     } catch (err) {
       done(err as Error)
       return
     }
-    const session = sessions.of(request, reply)
-    const fresh = session.fresh()
-    if (fresh !== undefined) {
-      checked[kToken] = fresh
-      done()
-      return
-    }
-    session.required().then((token) => {
+    sessions.of(request, reply).required().then((token) => {
       checked[kToken] = token
       done()
     }, done)
@@ -186,10 +185,18 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
     }
   }
 
-  async function handler (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  /** GET and HEAD have no body to spare: their checks run here, without a hook. */
+  async function read (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const path = target(request)
+    return await answer(request, reply, path, await sessions.of(request, reply).required())
+  }
+
+  function write (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const checked = request as unknown as Checked
-    const path = checked[kTarget] as string
-    const token = checked[kToken] as SpotifyToken
+    return answer(request, reply, checked[kTarget] as string, checked[kToken] as SpotifyToken)
+  }
+
+  async function answer (request: FastifyRequest, reply: FastifyReply, path: string, token: SpotifyToken): Promise<FastifyReply> {
     let response = await forward(request, path, token)
     if (response.status === 401) {
       // Refused before its time: renew once, retry once; a second 401 goes
@@ -206,11 +213,7 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
 
   // The Web API's methods only: TRACE would echo our bearer back to the
   // client from an upstream that supports it.
-  scope.route({
-    method: PROXIED_METHODS,
-    url: `${options.proxyPrefix as string}/*`,
-    bodyLimit: options.proxyBodyLimit,
-    onRequest: check,
-    handler
-  })
+  const url = `${options.proxyPrefix as string}/*`
+  scope.route({ method: ['GET', 'HEAD'], url, handler: read })
+  scope.route({ method: [...UNSAFE_METHODS], url, bodyLimit: options.proxyBodyLimit, onRequest: check, handler: write })
 }

@@ -88,12 +88,6 @@ export class Session implements SpotifySession {
     this.#forget()
   }
 
-  /** The token when the store can say synchronously that it is fresh; `undefined`: ask `required()`. */
-  fresh (): SpotifyToken | undefined {
-    const sessionId = this.#sessionId
-    return sessionId === undefined ? undefined : this.#services.tokens.fresh(sessionId)
-  }
-
   /** The session's valid token, or a 401 (`FST_SPOTIFY_NO_SESSION`). */
   required (): Promise<SpotifyToken> {
     return this.#load((tokens, sessionId) => tokens.valid(sessionId)).then(orNoSession)

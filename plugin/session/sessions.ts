@@ -151,16 +151,10 @@ export class Sessions {
 
   /**
    * `fastify.spotify.authenticate`: 401 unless the request has a valid
-   * session, refreshed first when needed. When the store can tell at once
-   * that the token is fresh, the route goes on without a promise.
+   * session, refreshed first when needed.
    */
   authenticate (request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<unknown> | undefined {
-    const session = this.of(request, reply)
-    if (done !== undefined && session.fresh() !== undefined) {
-      done()
-      return undefined
-    }
-    const checking = session.required()
+    const checking = this.of(request, reply).required()
     if (done === undefined) return checking
     checking.then(() => done(), done)
     return undefined

@@ -2,7 +2,6 @@ import type { FastifyBaseLogger } from 'fastify'
 import { RefreshBusyError, SessionRevokedError } from '../errors.js'
 import { because, storeCall } from '../failures.js'
 import { clientRefused, TokenRefusedError, type TokenEndpoint } from '../spotify/token-endpoint.js'
-import { peekOf, type Peek } from '../store/peek.js'
 import type { SpotifyToken, TokenStore } from '../store/types.js'
 
 /** Poll interval of a process waiting for another one's refresh (plus up to as much jitter). */
@@ -49,26 +48,15 @@ export class SessionTokens {
   readonly #onRefresh: SessionTokensOptions['onRefresh']
   readonly #log: FastifyBaseLogger
   readonly #inflight = new Map<string, Promise<SpotifyToken | undefined>>()
-  readonly #peek: Peek | undefined
 
   constructor (options: SessionTokensOptions) {
     this.#store = options.store
-    this.#peek = peekOf(options.store)
     this.#endpoint = options.endpoint
     this.#margin = options.refreshMargin
     this.#cooldown = options.refreshCooldown
     this.#lockTtl = options.lockTtl
     this.#onRefresh = options.onRefresh
     this.#log = options.log
-  }
-
-  /**
-   * The session's token when the store can tell synchronously that it is
-   * there and fresh; `undefined` means "ask `valid`", never "no session".
-   */
-  fresh (sessionId: string): SpotifyToken | undefined {
-    const token = this.#peek?.(sessionId)
-    return token !== undefined && this.#isFresh(token) ? token : undefined
   }
 
   /** The session's token, refreshed first when near expiry; `undefined` without a session. */
