@@ -101,7 +101,7 @@ async function bodyWithin (body: Dispatcher.ResponseData['body'], announced: str
     }
     chunks.push(chunk as Buffer)
   }
-  return chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size)
+  return Buffer.concat(chunks, size)
 }
 
 /**
@@ -112,9 +112,10 @@ async function bodyWithin (body: Dispatcher.ResponseData['body'], announced: str
  * undici's pool, which @fastify/http-proxy itself uses, keeps up. got stays
  * the client of `request.spotify.api` and of the token endpoint.
  *
- * The path, the origin of an unsafe request and the session are checked in
- * `onRequest`, before a byte of the body is read: a request that will be
- * refused costs no memory. Registered in its own scope: the body is taken
+ * A request with a body (POST, PUT, PATCH, DELETE) has its path, origin and
+ * session checked in `onRequest`, before a byte of the body is read: a
+ * request that will be refused costs no memory. GET and HEAD, the hot path,
+ * have nothing to read and are checked in their handler. Registered in its own scope: the body is taken
  * as raw bytes, whatever its type, so that it is forwarded untouched and can
  * be sent again after a 401.
  */
