@@ -45,8 +45,15 @@ function forwardedHeaders (incoming: IncomingHttpHeaders, token: SpotifyToken): 
   return headers
 }
 
+/**
+ * Proxied responses come from the app's origin with the upstream's content
+ * type: a browser must neither sniff them into something else nor run them
+ * as a page of the app.
+ */
+const SANDBOX = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
 function returnedHeaders (upstream: Dispatcher.ResponseData['headers'], head: boolean): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {}
+  const headers: Record<string, string | string[]> = { 'x-content-type-options': 'nosniff', 'content-security-policy': SANDBOX }
   for (const name of RETURNED_RESPONSE_HEADERS) {
     const value = upstream[name]
     if (value !== undefined) headers[name] = value
@@ -62,16 +69,6 @@ interface Forwarded {
   headers: Dispatcher.ResponseData['headers']
   body: Buffer
 }
-
-/**
- * Proxied responses come from the app's origin with the upstream's content
- * type: a browser must neither sniff them into something else nor run them
- * as a page of the app.
- */
-const SANDBOX_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; sandbox"
-} as const
 
 const kTarget = Symbol('fastify-spotify-auth.proxy-target')
 const kToken = Symbol('fastify-spotify-auth.proxy-token')
@@ -208,7 +205,6 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
     }
     return reply.code(response.status)
       .headers(returnedHeaders(response.headers, request.method === 'HEAD'))
-      .headers(SANDBOX_HEADERS)
       .send(response.body)
   }
 
