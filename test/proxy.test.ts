@@ -220,7 +220,7 @@ t.test('one trailing slash is forwarded as it is, as Spotify serves it', async (
 })
 
 t.test('a case-insensitive router cannot smuggle a path past the prefix check', async (t) => {
-  const { login, request, emulator } = await build(t, { fastify: { caseSensitive: false } })
+  const { login, request, emulator } = await build(t, { fastify: { routerOptions: { caseSensitive: false } } })
   const { jar } = await login()
   emulator.control.resetCounters()
   const response = await request(jar, { url: '/SPOTIFY/me' })
