@@ -17,7 +17,7 @@ function refusal (t: Test, env: Env): string {
   return ''
 }
 
-t.test('defaults: the emulator on 127.0.0.1:5543, SPEC §6 scopes, a random secret with a warning', async (t) => {
+t.test('defaults: the emulator on 127.0.0.1:5543, the default scopes, a random secret with a warning', async (t) => {
   const config = loadConfig({})
   t.equal(config.host, '127.0.0.1')
   t.equal(config.port, 5543)
