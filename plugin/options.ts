@@ -60,6 +60,12 @@ export interface SpotifyAuthOptions {
   /** Largest Web API response the proxy passes on, in bytes; past it: 502. Default 10 MiB. */
   proxyResponseLimit?: number
   /**
+   * The proxy rewrites the `next`, `previous` and `href` links of JSON
+   * responses from `{apiUrl}/v1/…` to `{proxyPrefix}/…`, so that a page can
+   * follow them through the proxy. Default `true`.
+   */
+  proxyRewriteLinks?: boolean
+  /**
    * Origins besides the app's own (the origin of `redirectUri`) whose pages
    * may send unsafe requests (POST, PUT, PATCH, DELETE) to the proxy and to
    * logout: say, a single-page app served from another origin.
@@ -136,6 +142,7 @@ export interface ResolvedOptions {
   proxyPrefix: string | false
   proxyBodyLimit: number
   proxyResponseLimit: number
+  proxyRewriteLinks: boolean
   /** The app's origin and `trustedOrigins`. */
   allowedOrigins: ReadonlySet<string>
   maxSessionsPerUser: number
@@ -343,6 +350,7 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     proxyPrefix,
     proxyBodyLimit: wholeNumber(options.proxyBodyLimit, 'proxyBodyLimit', 393_216),
     proxyResponseLimit: wholeNumber(options.proxyResponseLimit, 'proxyResponseLimit', 10 * 1024 * 1024),
+    proxyRewriteLinks: optionalBoolean(options.proxyRewriteLinks, 'proxyRewriteLinks', true),
     allowedOrigins: allowedOriginsOf(options.trustedOrigins, redirect),
     maxSessionsPerUser: options.maxSessionsPerUser === false ? Number.POSITIVE_INFINITY : wholeNumber(options.maxSessionsPerUser, 'maxSessionsPerUser', 10),
     successRedirect: successRedirectOf(options.successRedirect),

@@ -6,6 +6,7 @@ import { upstreamFailure } from '../failures.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Sessions } from '../session/sessions.js'
 import { safeApiPath } from '../spotify/api-path.js'
+import { linkRewriter, rewritable, type LinkRewriter } from './proxy-links.js'
 import { fromAllowedOrigin, UNSAFE_METHODS } from './same-origin.js'
 import type { SpotifyToken } from '../store/types.js'
 
@@ -52,7 +53,7 @@ function forwardedHeaders (incoming: IncomingHttpHeaders, token: SpotifyToken): 
  */
 const SANDBOX = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
-function returnedHeaders (upstream: Dispatcher.ResponseData['headers'], head: boolean): Record<string, string | string[]> {
+function returnedHeaders (upstream: Dispatcher.ResponseData['headers'], headLength: boolean): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = { 'x-content-type-options': 'nosniff', 'content-security-policy': SANDBOX }
   for (const name of RETURNED_RESPONSE_HEADERS) {
     const value = upstream[name]
@@ -60,7 +61,7 @@ function returnedHeaders (upstream: Dispatcher.ResponseData['headers'], head: bo
   }
   // A HEAD answer has no body to measure: keep the length of the GET.
   const length = upstream['content-length']
-  if (head && length !== undefined) headers['content-length'] = length
+  if (headLength && length !== undefined) headers['content-length'] = length
   return headers
 }
 
@@ -78,11 +79,23 @@ interface Checked {
   [kToken]: SpotifyToken | null
 }
 
+/**
+ * Stops reading `body`. Destroyed before its end, undici's body emits an
+ * abort error: with nobody left to listen, that would be an uncaught
+ * exception (a small body that arrived whole before the check, say).
+ */
+function discard (body: Dispatcher.ResponseData['body']): void {
+  body.on('error', ignore)
+  body.destroy()
+}
+
+function ignore (): void {}
+
 /** The whole body, or a 502 past `limit` bytes (announced or counted), without reading further. */
 async function bodyWithin (body: Dispatcher.ResponseData['body'], announced: string | string[] | undefined, limit: number): Promise<Buffer> {
   if (typeof announced === 'string') {
     if (Number(announced) > limit) {
-      body.destroy()
+      discard(body)
       throw new UpstreamTooLargeError()
     }
     // The usual case (the Web API announces its length): read it at once.
@@ -93,7 +106,7 @@ async function bodyWithin (body: Dispatcher.ResponseData['body'], announced: str
   for await (const chunk of body) {
     size += (chunk as Buffer).length
     if (size > limit) {
-      body.destroy()
+      discard(body)
       throw new UpstreamTooLargeError()
     }
     chunks.push(chunk as Buffer)
@@ -122,6 +135,7 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
   const upstreamBase = `${api.pathname}v1/`
   // Parent prefixes count: the raw URL starts with all of them.
   const routePrefix = `${scope.prefix}${options.proxyPrefix as string}/`
+  const rewrite: LinkRewriter | undefined = options.proxyRewriteLinks ? linkRewriter(`${options.apiUrl}/v1/`, routePrefix) : undefined
   const pool = new Pool(api.origin, {
     connections: 128,
     headersTimeout: options.timeout,
@@ -167,7 +181,9 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
     let response: Dispatcher.ResponseData
     try {
       response = await pool.request({
-        method: request.method as Dispatcher.HttpMethod,
+        // With links to rewrite, a HEAD's length is that of the rewritten
+        // GET: ask for the body, which Node leaves out of the HEAD answer.
+        method: (request.method === 'HEAD' && rewrite !== undefined ? 'GET' : request.method) as Dispatcher.HttpMethod,
         path,
         headers: forwardedHeaders(request.headers, token),
         body: request.method === 'GET' || request.method === 'HEAD' ? null : request.body as Buffer | undefined ?? null
@@ -203,9 +219,12 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
       const renewed = await sessions.of(request, reply).renewed(token.accessToken)
       if (renewed.accessToken !== token.accessToken) response = await forward(request, path, renewed)
     }
+    const body = rewrite !== undefined && rewritable(response.headers['content-type'], response.headers['content-encoding'])
+      ? rewrite(response.body) ?? response.body
+      : response.body
     return reply.code(response.status)
-      .headers(returnedHeaders(response.headers, request.method === 'HEAD'))
-      .send(response.body)
+      .headers(returnedHeaders(response.headers, request.method === 'HEAD' && rewrite === undefined))
+      .send(body)
   }
 
   // The Web API's methods only: TRACE would echo our bearer back to the
