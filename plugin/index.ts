@@ -15,6 +15,7 @@ import { createAgents, destroyAgents } from './spotify/agents.js'
 import { bearerClient, createApiClient, sessionClient, webApiUrlCheck } from './spotify/api-client.js'
 import { AppTokens } from './spotify/app-tokens.js'
 import { profileReader } from './spotify/profile.js'
+import { kWebApiAccess, type LendsWebApiAccess, type WebApiAccess } from './spotify/web-api-access.js'
 import { createTokenEndpoint, type AppToken } from './spotify/token-endpoint.js'
 import type { TokenStore } from './store/types.js'
 
@@ -92,7 +93,9 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   const apiClient = createApiClient(options, agents)
   const underWebApi = webApiUrlCheck(options.apiUrl)
   const appTokens = new AppTokens(endpoint, options.refreshMargin, options.refreshCooldown)
-  const appAccess: SpotifyApp = {
+  const webApi: WebApiAccess = { apiUrl: options.apiUrl, timeout: options.timeout, underWebApi }
+  const appAccess: SpotifyApp & LendsWebApiAccess = {
+    [kWebApiAccess]: { ...webApi, token: () => appTokens.get(), renewed: (rejected) => appTokens.renewed(rejected) },
     getToken: () => appTokens.get(),
     api: bearerClient(apiClient, {
       token: () => appTokens.get().then((token) => token.accessToken),
@@ -102,7 +105,8 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   const sessions = new Sessions({
     tokens,
     store,
-    clientFor: (session) => sessionClient(apiClient, session, underWebApi)
+    clientFor: (session) => sessionClient(apiClient, session, underWebApi),
+    webApi
   }, createSessionCookie(options), options.maxSessionsPerUser)
 
   Sessions.prepare(app)

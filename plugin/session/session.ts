@@ -1,6 +1,7 @@
 import type { Got } from 'got'
 import { NoSessionError, SessionRevokedError } from '../errors.js'
 import { storeCall } from '../failures.js'
+import { kWebApiAccess, type LentAccess, type WebApiAccess } from '../spotify/web-api-access.js'
 import type { SpotifyToken, TokenStore } from '../store/types.js'
 import type { SessionTokens } from './tokens.js'
 
@@ -20,8 +21,13 @@ export interface SpotifySession {
    * Refreshes the session's token now, whatever its expiry (one refresh even
    * when called concurrently), and resolves the new token, or `null` without
    * a session. Rejects like `getToken()`.
+   *
+   * With `rejected`, an access token the Web API answered 401 to, it
+   * refreshes only while that token is still the stored one and older than
+   * `refreshCooldown`; otherwise it resolves the stored token as it is (the
+   * one that replaced `rejected`, or `rejected` itself: then pass the 401 on).
    */
-  refresh (): Promise<SpotifyToken | null>
+  refresh (rejected?: string): Promise<SpotifyToken | null>
   /**
    * A `got` instance bound to `{apiUrl}/v1/` that authenticates every call as
    * this session, refreshes before expiry and retries once after a 401.
@@ -37,6 +43,8 @@ export interface SessionServices {
   readonly store: TokenStore
   /** Makes the `api` client of a session. */
   readonly clientFor: (session: Session) => Got
+  /** Lent to the SDK adapter. */
+  readonly webApi: WebApiAccess
 }
 
 /**
@@ -69,8 +77,12 @@ export class Session implements SpotifySession {
     return this.required().then((token) => token.accessToken)
   }
 
-  refresh (): Promise<SpotifyToken | null> {
-    return this.#load((tokens, sessionId) => tokens.refresh(sessionId)).then(orNull)
+  refresh (rejected?: string): Promise<SpotifyToken | null> {
+    return this.#load((tokens, sessionId) => tokens.refresh(sessionId, rejected)).then(orNull)
+  }
+
+  get [kWebApiAccess] (): LentAccess {
+    return { ...this.#services.webApi, token: () => this.getToken(), renewed: (rejected) => this.refresh(rejected) }
   }
 
   get api (): Got {
