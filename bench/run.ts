@@ -129,6 +129,8 @@ function table (targets: TargetSummary[], ratios: Ratios, stormRuns: StormRun[],
     `3/2  p99    (ours vs @fastify/http-proxy)   ${ratios.proxyVsPeerP99.toFixed(3).padStart(5)}   ≤ 1.10   ${check(ratios.proxyVsPeerP99 <= 1.1)}`,
     `3/1  req/s  (ours vs upstream direct)       ${ratios.proxyVsDirectRps.toFixed(3).padStart(5)}   (info)`,
     `2/1  req/s  (peer vs upstream direct)       ${ratios.peerVsDirectRps.toFixed(3).padStart(5)}   (info)`,
+    `3p/3q req/s (links rewritten vs not)        ${ratios.rewriteVsPlainRps.toFixed(3).padStart(5)}   (info)`,
+    `3p/3q p99   (links rewritten vs not)        ${ratios.rewriteVsPlainP99.toFixed(3).padStart(5)}   (info)`,
     `4b/4a req/s (authenticate vs bare route)    ${ratios.authVsBareRps.toFixed(3).padStart(5)}   ≥ 0.95   ${check(ratios.authVsBareRps >= 0.95)}`,
     `4b/4a p99   (authenticate vs bare route)    ${ratios.authVsBareP99.toFixed(3).padStart(5)}   (info)`)
 
@@ -168,6 +170,8 @@ interface Ratios {
   proxyVsPeerP99: number
   proxyVsDirectRps: number
   peerVsDirectRps: number
+  rewriteVsPlainRps: number
+  rewriteVsPlainP99: number
   authVsBareRps: number
   authVsBareP99: number
 }
@@ -183,6 +187,8 @@ const targets: Target[] = [
   { key: '1', name: 'upstream direct (node:http, fixed body)', url: `${info.upstreamUrl}/v1/me` },
   { key: '2', name: '@fastify/http-proxy + fixed bearer', url: `${info.peerUrl}/spotify/me` },
   { key: '3', name: 'fastify-spotify-auth /spotify/* proxy', url: `${info.appUrl}/spotify/me` },
+  { key: '3p', name: 'same, paged body, links rewritten', url: `${info.appUrl}/spotify/me/playlists?offset=20&limit=20` },
+  { key: '3q', name: 'same, paged body, proxyRewriteLinks: false', url: `${info.plainUrl}/spotify/me/playlists?offset=20&limit=20` },
   { key: '4a', name: 'bare route (plugin registered)', url: `${info.appUrl}/bare` },
   { key: '4b', name: 'same route + spotify.authenticate', url: `${info.appUrl}/authed` }
 ]
@@ -217,6 +223,8 @@ const ratios: Ratios = {
   proxyVsPeerP99: byKey('3').p99 / byKey('2').p99,
   proxyVsDirectRps: byKey('3').rps / byKey('1').rps,
   peerVsDirectRps: byKey('2').rps / byKey('1').rps,
+  rewriteVsPlainRps: byKey('3p').rps / byKey('3q').rps,
+  rewriteVsPlainP99: byKey('3p').p99 / byKey('3q').p99,
   authVsBareRps: byKey('4b').rps / byKey('4a').rps,
   authVsBareP99: byKey('4b').p99 / byKey('4a').p99
 }

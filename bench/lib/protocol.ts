@@ -7,6 +7,8 @@ export interface ServerInfo {
   appUrl: string
   /** The app with @fastify/http-proxy (target 2). */
   peerUrl: string
+  /** The app with fastify-spotify-auth and `proxyRewriteLinks: false` (target 3q). */
+  plainUrl: string
   /** `spotify_session=…` of a logged-in session with a fresh token. */
   cookie: string
   emulatorUrl: string

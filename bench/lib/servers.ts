@@ -6,7 +6,7 @@
  */
 import httpProxy from '@fastify/http-proxy'
 import Fastify, { type FastifyInstance } from 'fastify'
-import spotifyAuth from '../../plugin/index.js'
+import spotifyAuth, { memoryStore, type SpotifyAuthOptions } from '../../plugin/index.js'
 import { createSpotifyEmulator } from '../../plugin/emulator/index.js'
 import { sessionIdOf, type Command, type CpuSample, type Reply, type StormCheck, type StormSession } from './protocol.js'
 import { startStaticUpstream } from './upstream.js'
@@ -35,19 +35,27 @@ const emulator = await createSpotifyEmulator({
   clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI], name: 'Bench' }]
 })
 
-const app = Fastify({ logger: false })
-await app.register(spotifyAuth, {
+const options: SpotifyAuthOptions = {
   clientId: CLIENT_ID,
   clientSecret: CLIENT_SECRET,
   redirectUri: REDIRECT_URI,
   secret: SECRET,
   scopes: SCOPES,
+  // One store for both apps: a session of one is a session of the other.
+  store: memoryStore(),
   accountsUrl: emulator.url,
   apiUrl: upstream.url
-})
+}
+const app = Fastify({ logger: false })
+await app.register(spotifyAuth, options)
 app.get('/bare', async () => SMALL)
 app.get('/authed', { onRequest: app.spotify.authenticate }, async () => SMALL)
 await app.listen({ host: '127.0.0.1', port: 0, backlog: 2048 })
+
+// The same plugin with link rewriting off (target 3q): what rewriting costs.
+const plain = Fastify({ logger: false })
+await plain.register(spotifyAuth, { ...options, proxyRewriteLinks: false })
+await plain.listen({ host: '127.0.0.1', port: 0, backlog: 2048 })
 
 const peer: FastifyInstance = Fastify({ logger: false })
 await peer.register(httpProxy, {
@@ -125,7 +133,7 @@ function cpu (): CpuSample {
 }
 
 async function close (): Promise<void> {
-  await Promise.all([app.close(), peer.close()])
+  await Promise.all([app.close(), plain.close(), peer.close()])
   await emulator.close()
   await upstream.close()
 }
@@ -168,6 +176,7 @@ send({
     upstreamUrl: upstream.url,
     appUrl: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`,
     peerUrl: `http://127.0.0.1:${(peer.server.address() as { port: number }).port}`,
+    plainUrl: `http://127.0.0.1:${(plain.server.address() as { port: number }).port}`,
     cookie: await login(true),
     emulatorUrl: emulator.url
   }

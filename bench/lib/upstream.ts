@@ -24,6 +24,42 @@ export const ME_BODY = Buffer.from(JSON.stringify({
   policies: { opt_in: false, region: 'eu-north-1', cohort: 'bench-fixed-body' }
 }))
 
+/**
+ * What Spotify's `GET /v1/me/playlists?limit=20` answers: a paging object of
+ * 20 simplified playlists (about 17 KB) with 63 links under `{base}/v1/`
+ * (`href`, `next`, `previous`, and each playlist's, owner's and items'
+ * `href`), the case the proxy's link rewriting pays for.
+ */
+export function pagedBody (base: string): Buffer {
+  const items = Array.from({ length: 20 }, (_, i) => {
+    const id = `37i9dQZF1DX${String(i).padStart(11, '0')}`
+    return {
+      collaborative: false,
+      description: `Playlist number ${i}, padded like a real description of a real playlist.`,
+      external_urls: { spotify: `https://open.spotify.com/playlist/${id}` },
+      href: `${base}/v1/playlists/${id}`,
+      id,
+      images: [{ url: `https://i.scdn.co/image/ab67706f00000002${id}`, height: 640, width: 640 }],
+      name: `Playlist ${i}`,
+      owner: { display_name: 'Alice Example', external_urls: { spotify: 'https://open.spotify.com/user/alice' }, href: `${base}/v1/users/alice`, id: 'alice', type: 'user', uri: 'spotify:user:alice' },
+      public: true,
+      snapshot_id: 'AAAAB2ZzZGZzZGZzZGZzZGZzZGZzZGZzZGZz',
+      items: { href: `${base}/v1/playlists/${id}/items`, total: 40 + i },
+      type: 'playlist',
+      uri: `spotify:playlist:${id}`
+    }
+  })
+  return Buffer.from(JSON.stringify({
+    href: `${base}/v1/me/playlists?offset=20&limit=20`,
+    items,
+    limit: 20,
+    next: `${base}/v1/me/playlists?offset=40&limit=20`,
+    offset: 20,
+    previous: `${base}/v1/me/playlists?offset=0&limit=20`,
+    total: 75
+  }))
+}
+
 const RESPONSE_HEADERS = {
   'content-type': 'application/json; charset=utf-8',
   'content-length': String(ME_BODY.length),
@@ -43,10 +79,12 @@ export interface StaticUpstream {
   close (): Promise<void>
 }
 
-/** A plain `node:http` server on 127.0.0.1 answering every request with {@link ME_BODY}. */
+/** A plain `node:http` server on 127.0.0.1 answering `/v1/me/playlists…` with {@link pagedBody}, every other request with {@link ME_BODY}. */
 export async function startStaticUpstream (): Promise<StaticUpstream> {
   const authorizations = new Map<string, number>()
   let recording = false
+  let paged: Buffer = Buffer.alloc(0)
+  let pagedHeaders: Record<string, string> = {}
   const server = createServer({ keepAliveTimeout: 60_000 }, (request, response) => {
     if (recording) {
       const key = request.headers.authorization ?? '(none)'
@@ -54,11 +92,18 @@ export async function startStaticUpstream (): Promise<StaticUpstream> {
     }
     // A request body (none in the benchmark) is drained, not read.
     request.resume()
+    if (request.url?.startsWith('/v1/me/playlists') === true) {
+      response.writeHead(200, pagedHeaders)
+      response.end(paged)
+      return
+    }
     response.writeHead(200, RESPONSE_HEADERS)
     response.end(ME_BODY)
   })
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0, backlog: 2048 }, resolve))
   const { port } = server.address() as AddressInfo
+  paged = pagedBody(`http://127.0.0.1:${port}`)
+  pagedHeaders = { ...RESPONSE_HEADERS, 'content-length': String(paged.length) }
   return {
     url: `http://127.0.0.1:${port}`,
     server,
