@@ -72,19 +72,26 @@ t.test('proxyRewriteLinks: false passes bodies and HEAD untouched', async (t) =>
 t.test('only the links of identity-encoded JSON are rewritten, and only under {apiUrl}/v1/', async (t) => {
   let upstream = ''
   const json = (): string => JSON.stringify({
-    // Pretty-printed, escaped and foreign links, as other servers send them.
+    // Pretty-printed, as Spotify sends it, with foreign links and text that mentions links.
     next: `${upstream}/v1/me/playlists?offset=2`,
     previous: `${upstream}/v2/other`,
     href: 'https://api.spotify.com.evil.example/v1/me',
     description: `see "href":"${upstream}/v1/x" and ${upstream}/v1/y`,
     name: `${upstream}/v1/z`,
-    items: [{ href: 7 }, { href: null }]
-  }, null, 1).replace(`"next": "${upstream}/v1/`, `"next" :  "${upstream.replaceAll('/', '\\/')}\\/v1\\/`)
+    items: [{ href: 7 }, { href: null }, { href: 'ESCAPED' }, { xhref: `${upstream}/v1/w` }],
+    links: [`${upstream}/v1/in-array`]
+  }, null, 1)
+    .replace('"next": "', '"next" :\n  "')
+    .replace('"ESCAPED"', JSON.stringify(`${upstream}/v1/escaped`).replaceAll('/', '\\/'))
   upstream = await fakeUpstream(t, (app) => {
     app.get('/v1/json', async (_request, reply) => reply.type('application/json').send(json()))
     app.get('/v1/vendor-json', async (_request, reply) => reply.type('application/vnd.example+json; charset=utf-8').send(`{"next":"${upstream}/v1/a"}`))
     app.get('/v1/text', async (_request, reply) => reply.type('text/plain').send(`{"next":"${upstream}/v1/a"}`))
-    app.get('/v1/none', async (_request, reply) => reply.removeHeader('content-type').send(Buffer.from(`{"next":"${upstream}/v1/a"}`)))
+    app.get('/v1/none', async (_request, reply) => {
+      reply.hijack()
+      reply.raw.writeHead(200, { 'content-length': String(Buffer.byteLength(`{"next":"${upstream}/v1/a"}`)) })
+      reply.raw.end(`{"next":"${upstream}/v1/a"}`)
+    })
     app.get('/v1/gzip', async (_request, reply) => reply.type('application/json').header('content-encoding', 'gzip').send(gzipSync(`{"next":"${upstream}/v1/a"}`)))
     app.get('/v1/identity', async (_request, reply) => reply.type('application/json').header('content-encoding', 'identity').send(`{"next":"${upstream}/v1/a"}`))
     app.get('/v1/nolinks', async (_request, reply) => reply.type('application/json').send(`{"next":"${upstream}/v1/a","other":"${upstream}/v1/b"}`.replace(`"next":"${upstream}/v1/a",`, '')))
@@ -94,12 +101,14 @@ t.test('only the links of identity-encoded JSON are rewritten, and only under {a
 
   const rewritten = await request(jar, { url: '/spotify/json' })
   const body = rewritten.json()
-  t.equal(body.next, '/spotify/me/playlists?offset=2', 'an escaped, spaced link too')
+  t.equal(body.next, '/spotify/me/playlists?offset=2', 'spaces and a line break around the colon')
   t.equal(body.previous, `${upstream}/v2/other`, 'not under /v1/')
   t.equal(body.href, 'https://api.spotify.com.evil.example/v1/me', 'another origin')
   t.equal(body.description, `see "href":"${upstream}/v1/x" and ${upstream}/v1/y`, 'text inside a string')
   t.equal(body.name, `${upstream}/v1/z`, 'another member')
-  t.same(body.items, [{ href: 7 }, { href: null }], 'non-string members')
+  t.same(body.links, [`${upstream}/v1/in-array`], 'not a member\'s value')
+  t.same(body.items, [{ href: 7 }, { href: null }, { href: `${upstream}/v1/escaped` }, { xhref: `${upstream}/v1/w` }],
+    'non-string members, a link written with \\/ (the Web API never does), another member name')
   t.equal(rewritten.headers['content-length'], String(rewritten.rawPayload.length))
 
   t.equal((await request(jar, { url: '/spotify/vendor-json' })).json().next, '/spotify/a', '+json')
@@ -108,6 +117,7 @@ t.test('only the links of identity-encoded JSON are rewritten, and only under {a
   t.equal((await request(jar, { url: '/spotify/none' })).body, `{"next":"${upstream}/v1/a"}`, 'no content type: untouched')
   const gzip = await request(jar, { url: '/spotify/gzip' })
   t.same(gzip.rawPayload, gzipSync(`{"next":"${upstream}/v1/a"}`), 'compressed bytes untouched')
+  t.same((await request(jar, { url: '/spotify/me' })).json(), { id: 'alice', display_name: 'Alice' }, 'JSON without any link')
   t.equal((await request(jar, { url: '/spotify/nolinks' })).body, `{"other":"${upstream}/v1/b"}`)
 })
 

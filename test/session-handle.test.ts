@@ -85,3 +85,21 @@ t.test('request.spotify.logout() ends the session and clears the cookie', async 
   t.notOk(jar.cookies.has('spotify_session'), 'cookie cleared')
   t.equal(await app.spotify.store.get(id), undefined)
 })
+
+t.test('refresh(rejected) refreshes only a rejected token that is still stored and past refreshCooldown', async (t) => {
+  const { app, login, emulator, kept } = await withKeptSessions(t)
+  await login()
+  const session = app.spotify.session(kept[0] as string)
+  const first = await session.getToken() as NonNullable<Awaited<ReturnType<typeof session.getToken>>>
+  emulator.control.resetCounters()
+  t.same(await session.refresh(first.accessToken), first, 'too young: the stored token as it is')
+  t.equal(emulator.control.counters.refresh_token, 0)
+
+  // Obtained a minute ago: old enough to be refreshed after a 401.
+  await app.spotify.store.update(kept[0] as string, first, { ...first, obtainedAt: first.obtainedAt - 60, refreshes: first.refreshes + 1 })
+  const renewed = await session.refresh(first.accessToken)
+  t.not(renewed?.accessToken, first.accessToken)
+  t.equal(emulator.control.counters.refresh_token, 1)
+  t.same(await session.refresh(first.accessToken), renewed, 'already replaced: the replacement, no second refresh')
+  t.equal(emulator.control.counters.refresh_token, 1)
+})
