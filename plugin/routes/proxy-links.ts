@@ -7,15 +7,15 @@
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 const COLON = 0x3a
-const MEMBERS = ['"href"', '"next"', '"previous"'].map((name) => Buffer.from(name))
+const MEMBERS = ['"href"', '"next"', '"previous"']
 
 export interface LinkRewriter {
   /** The body with its links rewritten, or `undefined` when it has none to rewrite. */
   (body: Buffer): Buffer | undefined
 }
 
-function isSpace (byte: number | undefined): boolean {
-  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09
+function isSpace (code: number): boolean {
+  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09
 }
 
 /**
@@ -24,44 +24,46 @@ function isSpace (byte: number | undefined): boolean {
  * string every `"` is escaped, so text that merely mentions a link (a
  * description) never passes: its quote has a backslash before it.
  */
-function startsLinkMember (body: Buffer, at: number): boolean {
+function startsLinkMember (text: string, at: number): boolean {
   let i = at - 1
-  if (body[i] !== QUOTE || body[i - 1] === BACKSLASH) return false
+  if (text.charCodeAt(i) !== QUOTE || text.charCodeAt(i - 1) === BACKSLASH) return false
   i--
-  while (isSpace(body[i])) i--
-  if (body[i] !== COLON) return false
+  while (isSpace(text.charCodeAt(i))) i--
+  if (text.charCodeAt(i) !== COLON) return false
   i--
-  while (isSpace(body[i])) i--
+  while (isSpace(text.charCodeAt(i))) i--
   const end = i + 1
-  return MEMBERS.some((name) => end >= name.length && body.compare(name, 0, name.length, end - name.length, end) === 0)
+  return MEMBERS.some((name) => text.startsWith(name, end - name.length))
 }
 
 /**
  * Rewrites links under `upstreamBase` (`{apiUrl}/v1/`) to `localBase` (the
  * proxy's own path, `/spotify/`), byte for byte around them: the rest of each
  * link (path and query) and every other member, `external_urls` and
- * `images` included, stay as they were. Works on the bytes, without decoding
- * or parsing the body: the Web API writes its links plainly (no `\/`).
+ * `images` included, stay as they were. Nothing is parsed or decoded: the
+ * body is read as Latin-1, one character per byte, so that string offsets
+ * are byte offsets and the search runs in JavaScript, not one native call
+ * per link. The Web API writes its links plainly (no `\/`).
  */
 export function linkRewriter (upstreamBase: string, localBase: string): LinkRewriter {
   const marker = Buffer.from(upstreamBase)
-  const local = Buffer.from(localBase)
+  const markerText = marker.toString('latin1')
+  // The proxy's prefix is an ASCII path: the same bytes in Latin-1.
   return (body) => {
-    let found = body.indexOf(marker)
     // The usual answer without links (a track, a 204) costs one byte scan.
-    if (found === -1) return undefined
-    const parts: Buffer[] = []
+    if (!body.includes(marker)) return undefined
+    const text = body.toString('latin1')
+    // Slices and one final copy: cheaper than a Buffer per piece.
+    let rewritten = ''
     let copied = 0
-    while (found !== -1) {
-      if (startsLinkMember(body, found)) {
-        parts.push(body.subarray(copied, found), local)
-        copied = found + marker.length
+    for (let found = text.indexOf(markerText); found !== -1; found = text.indexOf(markerText, found + markerText.length)) {
+      if (startsLinkMember(text, found)) {
+        rewritten += text.slice(copied, found) + localBase
+        copied = found + markerText.length
       }
-      found = body.indexOf(marker, found + marker.length)
     }
     if (copied === 0) return undefined
-    parts.push(body.subarray(copied))
-    return Buffer.concat(parts)
+    return Buffer.from(rewritten + text.slice(copied), 'latin1')
   }
 }
 
