@@ -78,6 +78,7 @@ t.test('only the links of identity-encoded JSON are rewritten, and only under {a
     href: 'https://api.spotify.com.evil.example/v1/me',
     description: `see "href":"${upstream}/v1/x" and ${upstream}/v1/y`,
     name: `${upstream}/v1/z`,
+    title: 'Björk — 東京 🎵',
     items: [{ href: 7 }, { href: null }, { href: 'ESCAPED' }, { xhref: `${upstream}/v1/w` }],
     links: [`${upstream}/v1/in-array`]
   }, null, 1)
@@ -106,6 +107,7 @@ t.test('only the links of identity-encoded JSON are rewritten, and only under {a
   t.equal(body.href, 'https://api.spotify.com.evil.example/v1/me', 'another origin')
   t.equal(body.description, `see "href":"${upstream}/v1/x" and ${upstream}/v1/y`, 'text inside a string')
   t.equal(body.name, `${upstream}/v1/z`, 'another member')
+  t.equal(body.title, 'Björk — 東京 🎵', 'UTF-8 text byte for byte')
   t.same(body.links, [`${upstream}/v1/in-array`], 'not a member\'s value')
   t.same(body.items, [{ href: 7 }, { href: null }, { href: `${upstream}/v1/escaped` }, { xhref: `${upstream}/v1/w` }],
     'non-string members, a link written with \\/ (the Web API never does), another member name')
