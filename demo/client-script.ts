@@ -70,17 +70,13 @@ export const CLIENT_SCRIPT = String.raw`
       .finally(() => { button.disabled = over })
   })
 
-  // Playlists, one page at a time, through the proxy: Spotify's next and
-  // previous links point at the Web API; the same path under /spotify/
-  // reaches it with this session's token.
+  // Playlists, one page at a time, through the proxy: it rewrites Spotify's
+  // next and previous links to /spotify/…, which reach the Web API with
+  // this session's token.
   const list = $('playlists')
   const previous = $('previous')
   const next = $('next')
   let page = { previous: null, next: null }
-  const proxied = (url) => {
-    const target = new URL(url)
-    return '/spotify/' + target.pathname.replace(/^.*?\/v1\//, '') + target.search
-  }
   function playlist (p) {
     const li = document.createElement('li')
     const images = p.images || []
@@ -122,8 +118,8 @@ export const CLIENT_SCRIPT = String.raw`
       if (error.status === 401) failed(error)
     })
   }
-  previous.addEventListener('click', () => { if (page.previous) load(proxied(page.previous)) })
-  next.addEventListener('click', () => { if (page.next) load(proxied(page.next)) })
+  previous.addEventListener('click', () => { if (page.previous) load(page.previous) })
+  next.addEventListener('click', () => { if (page.next) load(page.next) })
   load('/spotify/me/playlists?limit=' + list.dataset.limit)
 })()
 `
