@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { within } from './within.js'
 import { createSealer } from './sealing.js'
+import { RedisEvents, type RedisSubscriber } from './redis-events.js'
 import type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './types.js'
 
 /**
@@ -11,6 +12,8 @@ export interface RedisClient {
   readonly status: string
   defineCommand (name: string, definition: { lua: string, numberOfKeys: number }): void
   call (command: string, ...args: Array<string | number>): Promise<unknown>
+  /** A new connection with the same options: the store subscribes on one (see `pubsub`). */
+  duplicate? (): RedisSubscriber
 }
 
 export interface RedisStoreOptions {
@@ -26,6 +29,14 @@ export interface RedisStoreOptions {
   ttl?: number
   /** Longest wait for one Redis command, in ms, before the request gets 503. Default 2000. */
   commandTimeout?: number
+  /**
+   * Subscribe on a connection of the store's own (`client.duplicate()`,
+   * closed when the plugin closes) to share the app's rate-limit window
+   * and to hear of refreshes at once. Default true; `false` where pub/sub
+   * is not available: each instance then keeps its own window, and waiters
+   * poll.
+   */
+  pubsub?: boolean
 }
 
 // Every script takes the record's candidate names, newest key first: a
@@ -143,6 +154,8 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
   if (!Number.isFinite(commandTimeout) || commandTimeout <= 0) {
     throw new TypeError('fastify-spotify-auth: redisStore options.commandTimeout must be a positive number of ms')
   }
+  const pubsub = options.pubsub ?? true
+  if (typeof pubsub !== 'boolean') throw new TypeError('fastify-spotify-auth: redisStore options.pubsub must be a boolean')
   return async (context: StoreContext) => {
     if (client.status !== 'ready') {
       // Start-up waits for a connecting client (a queued PING), but not forever.
@@ -152,7 +165,15 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
         throw new Error(`fastify-spotify-auth: the Redis store cannot reach Redis (${(cause as Error).message})`, { cause })
       }
     }
-    return createRedisStore(client, prefix, ttl, commandTimeout, context.secrets)
+    const store = createRedisStore(client, prefix, ttl, commandTimeout, context.secrets)
+    if (!pubsub) return store
+    let events: RedisEvents | undefined
+    try {
+      events = await RedisEvents.open(client, { prefix, commandTimeout, secrets: context.secrets })
+    } catch (cause) {
+      throw new Error(`fastify-spotify-auth: the Redis store cannot subscribe (${(cause as Error).message})`, { cause })
+    }
+    return events === undefined ? store : events.around(store)
   }
 }
 
