@@ -19,11 +19,11 @@ t.test('redisStore', async (t) => {
   if (redis === undefined) return
 
   await t.test('passes the TokenStore contract, lock included', (t) =>
-    testTokenStore(t, () => openStore({ client: redis, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true }))
+    testTokenStore(t, () => openStore({ client: redis, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true, rateLimit: true, watch: true }))
 
   await t.test('passes the contract on a client with a keyPrefix', async (t) => {
     const prefixed = await newClient(t, undefined, { keyPrefix: 'app1:' })
-    await testTokenStore(t, () => openStore({ client: prefixed, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true })
+    await testTokenStore(t, () => openStore({ client: prefixed, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true, rateLimit: true, watch: true })
   })
 
   await t.test('the raw value holds no token bytes and no session id; the key is an HMAC', async (t) => {
