@@ -28,20 +28,19 @@ export interface EventsClient {
  * hand and never closed must not keep a script alive after it quit its
  * client. One listener per client, however many stores it serves.
  */
-const subscribersOf = new WeakMap<object, Set<RedisSubscriber>>()
+const subscribersOf = new WeakMap<object, Set<() => void>>()
 
-function endsWith (client: EventsClient, subscriber: RedisSubscriber): void {
+function endsWith (client: EventsClient, close: () => void): void {
   let subscribers = subscribersOf.get(client)
   if (subscribers === undefined) {
-    const set = new Set<RedisSubscriber>()
+    const set = new Set<() => void>()
     subscribers = set
     subscribersOf.set(client, set)
     client.on?.('end', () => {
-      for (const each of set) each.disconnect()
-      set.clear()
+      for (const each of [...set]) each()
     })
   }
-  subscribers.add(subscriber)
+  subscribers.add(close)
 }
 
 /**
@@ -86,6 +85,7 @@ export class RedisEvents {
   readonly #names: (sessionId: string) => string
   readonly #watchers = new Map<string, Set<() => void>>()
   #until = 0
+  #closed = false
 
   private constructor (client: EventsClient, subscriber: RedisSubscriber, options: RedisEventsOptions) {
     this.#client = client
@@ -109,8 +109,8 @@ export class RedisEvents {
   static async open (client: EventsClient, options: RedisEventsOptions): Promise<RedisEvents | undefined> {
     if (typeof client.duplicate !== 'function') return undefined
     const subscriber = client.duplicate()
-    endsWith(client, subscriber)
     const events = new RedisEvents(client, subscriber, options)
+    endsWith(client, events.#closer)
     // Reconnections are ioredis's business (it subscribes again): errors
     // meanwhile must not crash the process, and polling covers the gap.
     subscriber.on('error', () => {})
@@ -168,8 +168,11 @@ export class RedisEvents {
     until: () => this.#until
   }
 
+  readonly #closer = (): void => { this.#close() }
+
   #close (): void {
-    subscribersOf.get(this.#client)?.delete(this.#subscriber)
+    this.#closed = true
+    subscribersOf.get(this.#client)?.delete(this.#closer)
     this.#subscriber.disconnect()
   }
 
@@ -194,7 +197,9 @@ export class RedisEvents {
   }
 
   #watch (sessionId: string, signal: AbortSignal): Promise<void> {
-    if (this.#subscriber.status !== 'ready') return Promise.reject(new Error(`the Redis subscriber is not connected (${this.#subscriber.status})`))
+    // ioredis reports the end of a connection it was told to close a little later.
+    const status = this.#closed ? 'closed' : this.#subscriber.status
+    if (status !== 'ready') return Promise.reject(new Error(`the Redis subscriber is not connected (${status})`))
     const name = this.#names(sessionId)
     return new Promise((resolve) => {
       if (signal.aborted) {
