@@ -180,7 +180,7 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
       throw upstreamFailure(cause, 'the Web API')
     }
     // Passed on as it came, and every instance sharing the store waits it out.
-    if (response.statusCode === 429) await gate.observe(429, response.headers['retry-after'])
+    if (response.statusCode === 429) await gate.observe(response.headers['retry-after'])
     try {
       return { status: response.statusCode, headers: response.headers, body: await bodyWithin(response.body, response.headers['content-length'], options.proxyResponseLimit) }
     } catch (cause) {

@@ -53,7 +53,7 @@ export function createApiClient (options: ResolvedOptions, agents: Agents, gate:
         async (response) => {
           // Before got's own retry decision: siblings stop at once, and got
           // waits out Retry-After itself before retrying this call.
-          if (response.statusCode === 429) await gate.observe(429, response.headers['retry-after'])
+          if (response.statusCode === 429) await gate.observe(response.headers['retry-after'])
           return response
         }
       ],

@@ -58,12 +58,11 @@ export class RateLimitGate {
   }
 
   /**
-   * After a Web API answer: a 429 with a readable `Retry-After` opens the
-   * window, here at once and in the store for the others. A store that
-   * fails to take it is logged, never the caller's failure.
+   * After a Web API 429: a readable `Retry-After` opens the window, here at
+   * once and in the store for the others. A store that fails to take it is
+   * logged, never the caller's failure.
    */
-  async observe (status: number, retryAfter: string | string[] | undefined): Promise<void> {
-    if (status !== 429) return
+  async observe (retryAfter: string | string[] | undefined): Promise<void> {
     const now = Date.now()
     const wait = retryAfterMs(retryAfter, now)
     if (wait === undefined) return

@@ -127,9 +127,9 @@ export class RedisEvents {
     return events
   }
 
-  /** The store's capabilities, over `store`: its writes and lock releases announced. */
+  /** The Redis store with these capabilities: its writes and lock releases announced. */
   around (store: TokenStore): TokenStore {
-    const lock = store.lock
+    const lock = store.lock as NonNullable<TokenStore['lock']>
     return {
       ...store,
       update: async (sessionId, previous, next) => {
@@ -137,22 +137,18 @@ export class RedisEvents {
         if (written) await this.#announce(sessionId)
         return written
       },
-      ...(lock === undefined
-        ? {}
-        : {
-            lock: async (sessionId, ttlMs) => {
-              const release = await lock(sessionId, ttlMs)
-              if (release === undefined) return undefined
-              return async () => {
-                try {
-                  await release()
-                } finally {
-                  // Waiters learn that the lock is free even when the holder wrote nothing.
-                  await this.#announce(sessionId)
-                }
-              }
-            }
-          }),
+      lock: async (sessionId, ttlMs) => {
+        const release = await lock(sessionId, ttlMs)
+        if (release === undefined) return undefined
+        return async () => {
+          try {
+            await release()
+          } finally {
+            // Waiters learn that the lock is free even when the holder wrote nothing.
+            await this.#announce(sessionId)
+          }
+        }
+      },
       watch: (sessionId, signal) => this.#watch(sessionId, signal),
       rateLimit: this.#window,
       close: () => { this.#close() }
