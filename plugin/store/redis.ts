@@ -235,8 +235,7 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
   }
 
   /** Takes deleted or replaced records' sessions out of their users' indexes: `[index, member, index, member…]`. */
-  async function unindex (found: unknown): Promise<void> {
-    const flat = (found ?? []) as string[]
+  async function unindex (flat: string[]): Promise<void> {
     const removals: Array<Promise<unknown>> = []
     for (let i = 0; i < flat.length; i += 2) {
       const [index, member] = [flat[i] as string, flat[i + 1] as string]
