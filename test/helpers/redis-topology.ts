@@ -30,6 +30,18 @@ export interface NodeAddress {
 type Teardown = { teardown (fn: () => unknown): void }
 
 /**
+ * Whether every replica of `master` has acknowledged all it was sent:
+ * replication is asynchronous, and a write the replica has not received is
+ * lost when the master is killed.
+ */
+async function replicated (master: NodeAddress): Promise<boolean> {
+  const info = await ask(master, 'INFO', 'replication') as string
+  const offset = /master_repl_offset:(\d+)/.exec(info)?.[1]
+  const replicas = [...info.matchAll(/^slave\d+:.*offset=(\d+)/gm)].map((match) => match[1])
+  return replicas.length > 0 && replicas.every((acked) => acked === offset)
+}
+
+/**
  * True (after a comment) when heavy topology tests should not run: in CI's
  * extra Node-version runs (SPOTIFY_AUTH_TEST_MATRIX=1), where they would only
  * repeat the system-Node run. Under CI a missing redis-server fails the test
@@ -155,6 +167,8 @@ export interface RedisClusterTopology {
   restart (node: NodeAddress): Promise<void>
   /** Waits until every live node reports cluster_state:ok and the same slot map. */
   waitUntilHealthy (): Promise<void>
+  /** Waits until the replicas of every master hold all it has written so far (before killing it). */
+  waitForReplication (): Promise<void>
   /** Stops every process and removes the directory; also done at teardown. */
   stop (): Promise<void>
 }
@@ -313,6 +327,9 @@ export async function startRedisCluster (t: Teardown, options: ClusterTopologyOp
       })
     },
     waitUntilHealthy,
+    async waitForReplication () {
+      await waitFor('the replicas to catch up', async () => (await Promise.all((await masters()).map(replicated))).every(Boolean))
+    },
     stop: () => processes.stopAll()
   }
 }
@@ -339,6 +356,8 @@ export interface RedisSentinelTopology {
   waitForFailover (old: NodeAddress): Promise<NodeAddress>
   /** Restarts a killed server as a replica of the current master; waits until it is synced and the sentinels see it. */
   restart (node: NodeAddress): Promise<void>
+  /** Waits until the replica holds all the master has written so far (before killing it). */
+  waitForReplication (): Promise<void>
   /** Stops every process and removes the directory; also done at teardown. */
   stop (): Promise<void>
 }
@@ -498,6 +517,9 @@ export async function startRedisSentinel (t: Teardown, options: SentinelTopology
       return old
     },
     waitForFailover,
+    async waitForReplication () {
+      await waitFor('the replica to catch up', async () => await replicated(await master()))
+    },
     async restart (node) {
       const current = await master()
       // Started as a replica of the current master, as if its config had
