@@ -7,6 +7,7 @@
  * sharing Redis.
  *
  *   npx tsx bench/stores.ts [--connections 50] [--duration 5] [--rounds 3] [--warmup 2]
+ *                           [--stores memory,redis,postgres,@fastify/session+redis]
  *                           [--storm 300] [--storms 5] [--skip-stores] [--skip-storm]
  *
  * One server process per store (bench/lib/store-server.ts, the peer
@@ -32,6 +33,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
+    stores: { type: 'string' },
     storm: { type: 'string', default: '300' },
     storms: { type: 'string', default: '5' },
     'skip-stores': { type: 'boolean', default: false },
@@ -46,7 +48,9 @@ const stormSize = Number(args.storm)
 const storms = Number(args.storms)
 /** `@fastify/session` on Redis: the peer of our Redis store. */
 const PEER = '@fastify/session+redis'
-const STORES = ['memory', 'redis', 'postgres', PEER] as const
+const ALL_STORES = ['memory', 'redis', 'postgres', PEER]
+const STORES = args.stores === undefined ? ALL_STORES : args.stores.split(',')
+for (const kind of STORES) if (!ALL_STORES.includes(kind)) throw new Error(`bench: --stores takes ${ALL_STORES.join(', ')}`)
 
 interface Server { kind: string, child: ChildProcess, url: string, cookie: string }
 
@@ -99,7 +103,7 @@ async function storesTable (): Promise<void> {
         log(`round ${round + 1}/${rounds} ${server.kind.padEnd(8)} ${Math.round(result.rps)} req/s, p99 ${result.p99.toFixed(2)} ms`)
       }
     }
-    const memoryRps = median((results.get('memory') as LoadResult[]).map((r) => r.rps))
+    const memoryRps = median((results.get('memory') ?? []).map((r) => r.rps))
     const lines = [
       `GET /authed (spotify.authenticate, one session): ${connections} connections, ${duration} s × ${rounds} rounds (median), keep-alive`,
       '',
@@ -109,11 +113,13 @@ async function storesTable (): Promise<void> {
       const list = results.get(kind) as LoadResult[]
       const rps = median(list.map((r) => r.rps))
       lines.push(`${kind.padEnd(24)} ${Math.round(rps).toString().padStart(7)}  ${median(list.map((r) => r.p50)).toFixed(2).padStart(7)}  ` +
-        `${median(list.map((r) => r.p99)).toFixed(2).padStart(7)}   ${(rps / memoryRps).toFixed(3)}`)
+        `${median(list.map((r) => r.p99)).toFixed(2).padStart(7)}   ${Number.isNaN(memoryRps) ? '–' : (rps / memoryRps).toFixed(3)}`)
     }
-    const ours = median((results.get('redis') as LoadResult[]).map((r) => r.rps))
-    const peer = median((results.get(PEER) as LoadResult[]).map((r) => r.rps))
-    lines.push('', `redis vs ${PEER} req/s: ${(ours / peer).toFixed(3)} (target ≥ 1.0: ${ours >= peer ? 'ok' : 'MISSED'})`)
+    if (results.has('redis') && results.has(PEER)) {
+      const ours = median((results.get('redis') as LoadResult[]).map((r) => r.rps))
+      const peer = median((results.get(PEER) as LoadResult[]).map((r) => r.rps))
+      lines.push('', `redis vs ${PEER} req/s: ${(ours / peer).toFixed(3)} (target ≥ 1.0: ${ours >= peer ? 'ok' : 'MISSED'})`)
+    }
     output.push(lines.join('\n'))
   } finally {
     for (const server of servers) await stop(server.child)

@@ -31,7 +31,6 @@ function assertBlocked (t: Tap, response: LightMyRequestResponse, what: string):
   t.ok(Number.isInteger(retryAfter) && retryAfter >= 1, `${what}: Retry-After ${String(response.headers['retry-after'])}`)
 }
 
-
 t.test('the proxy passes the first 429 on, then answers 429 itself until Retry-After has passed', async (t) => {
   const { request, login, emulator } = await build(t, { before: probes, plugin: { retry: { limit: 0 } } })
   const { jar } = await login()

@@ -52,7 +52,7 @@ t.test('Redis store on a Redis Cluster', async (t) => {
   const client = await clusterClient(t, topology)
 
   await t.test('passes the contract with one secret', (t) =>
-    testTokenStore(t, () => openStore(client, prefix(), [SECRET], { commandTimeout: 1000 }), { lock: true, users: true, lockTtl: 100 }))
+    testTokenStore(t, () => openStore(client, prefix(), [SECRET], { commandTimeout: 1000 }), { lock: true, users: true, lockTtl: 100, rateLimit: true, watch: true }))
 
   await t.test('passes the contract with two secrets (no CROSSSLOT: one tag per session)', (t) =>
     testTokenStore(t, () => openStore(client, prefix(), [SECRET, OLD_SECRET], { commandTimeout: 1000 }), { lock: true, users: true, lockTtl: 100 }))
@@ -71,6 +71,46 @@ t.test('Redis store on a Redis Cluster', async (t) => {
     t.same(await after.sessionsOf?.('rotating'), ids, 'every session listed once, oldest refresh first')
     for (const id of ids) await after.delete(id)
     t.same(await after.sessionsOf?.('rotating'), [])
+  })
+
+  await t.test('pub/sub over the cluster: the rate-limit window and refresh news reach every instance', async (t) => {
+    const emulator = await createSpotifyEmulator({
+      autoApprove: true,
+      clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }]
+    })
+    t.teardown(() => emulator.close())
+    const keyPrefix = prefix()
+    const instances: Built[] = []
+    for (let i = 0; i < 3; i++) {
+      instances.push(await build(t, { sharedEmulator: emulator, plugin: { store: redisStore({ client: await clusterClient(t, topology), prefix: keyPrefix }), retry: { limit: 0 } } }))
+    }
+    const [a, b, c] = instances as [Built, Built, Built]
+    const { jar } = await a.login()
+    const windowOf = (built: Built): number => (built.app.spotify.store.rateLimit as NonNullable<TokenStore['rateLimit']>).until()
+    emulator.control.rateLimitApiCalls(1, 60)
+    t.equal((await a.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })).statusCode, 429)
+    const deadline = Date.now() + 10_000
+    while (windowOf(b) !== windowOf(a) || windowOf(c) !== windowOf(a)) {
+      t.ok(Date.now() < deadline, 'the window reaches b and c')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    emulator.control.resetCounters()
+    for (const instance of [b, c]) {
+      const response = await instance.app.inject({ url: '/spotify/me', headers: { cookie: jar.header } })
+      t.equal(response.json().error.code, 'FST_SPOTIFY_RATE_LIMITED')
+    }
+    t.equal(emulator.control.counters.api, 0, 'nothing reached Spotify')
+
+    // News of a write on one instance's store wakes a watcher on another's.
+    const id = sessionIdOf(jar)
+    const current = await a.app.spotify.store.get(id) as NonNullable<Awaited<ReturnType<TokenStore['get']>>>
+    const stop = new AbortController()
+    const timer = setTimeout(() => stop.abort(), 10_000)
+    const news = (c.app.spotify.store.watch as NonNullable<TokenStore['watch']>)(id, stop.signal)
+    t.equal(await b.app.spotify.store.update(id, current, { ...current, refreshes: current.refreshes + 1 }), true)
+    await news
+    clearTimeout(timer)
+    t.notOk(stop.signal.aborted, 'heard before the deadline')
   })
 
   await t.test('sessions spread over the masters', async (t) => {
