@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/stores.ts [--connections 50] [--duration 5] [--rounds 3] [--warmup 2]
  *                           [--stores memory,redis,postgres,@fastify/session+redis]
- *                           [--storm 300] [--storms 5] [--skip-stores] [--skip-storm]
+ *                           [--storm 300] [--storms 5] [--storm-no-pubsub] [--skip-stores] [--skip-storm]
  *
  * One server process per store (bench/lib/store-server.ts, the peer
  * bench/lib/session-server.ts) and per storm instance
@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     stores: { type: 'string' },
     storm: { type: 'string', default: '300' },
     storms: { type: 'string', default: '5' },
+    'storm-no-pubsub': { type: 'boolean', default: false },
     'skip-stores': { type: 'boolean', default: false },
     'skip-storm': { type: 'boolean', default: false }
   }
@@ -157,7 +158,8 @@ async function crossInstanceStorm (): Promise<void> {
   try {
     const urls: string[] = []
     for (let i = 0; i < 3; i++) {
-      const { child, ready } = await started<{ url: string }>('./lib/storm-instance.ts', [emulator.url, prefix], 'storm instance')
+      const { child, ready } = await started<{ url: string }>('./lib/storm-instance.ts',
+        [emulator.url, prefix, ...(args['storm-no-pubsub'] ? ['no-pubsub'] : [])], 'storm instance')
       children.push(child)
       urls.push(ready.url)
     }
@@ -179,7 +181,8 @@ async function crossInstanceStorm (): Promise<void> {
     }
     const [one, three] = [median(p99.one), median(p99.three)]
     output.push([
-      `cross-instance storm: ${stormSize} concurrent GET /authed on one session with an expired token, Redis store, ${storms} storms (median)`,
+      `cross-instance storm: ${stormSize} concurrent GET /authed on one session with an expired token, Redis store` +
+        `${args['storm-no-pubsub'] ? ' without pub/sub (waiters poll)' : ''}, ${storms} storms (median)`,
       `  one instance:                   p99 ${one.toFixed(1)} ms, token calls ${calls.one.join(', ')}`,
       `  three instances (round-robin):  p99 ${three.toFixed(1)} ms, token calls ${calls.three.join(', ')}`,
       `  difference ${(three - one).toFixed(1)} ms (target ≤ 10 ms: ${three - one <= 10 ? 'ok' : 'MISSED'}); every response 200 and one token call per storm: ` +
