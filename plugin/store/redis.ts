@@ -8,8 +8,9 @@ import { RedisEvents, type RedisSubscriber } from './redis-events.js'
 import type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './types.js'
 
 /**
- * The part of an ioredis client the store uses. `new Redis(…)` from
- * `ioredis` and the client of `@fastify/redis` both fit.
+ * The part of an ioredis client the store uses. `new Redis(…)` (also with
+ * `sentinels`), `new Cluster(…)` from `ioredis`, and the client of
+ * `@fastify/redis` all fit.
  */
 export interface RedisClient {
   readonly status: string
@@ -148,7 +149,9 @@ type Command = (...args: Array<string | number>) => Promise<unknown>
  * A token store in Redis, shared by every instance of an app. Records are
  * encrypted (AES-256-GCM) and named by an HMAC of the session id, with keys
  * derived from the plugin's `secret`; writes are compare-and-set; `lock`
- * gives one refresh per session across the cluster.
+ * gives one refresh per session across the cluster. Works on a single
+ * server, behind Sentinel and on Redis Cluster (a session's keys share one
+ * hash tag: ./redis-keys.ts).
  *
  * Returns a store factory: pass it as the plugin's `store`, which builds it
  * with the plugin's secret at register time (and fails `register` when Redis
