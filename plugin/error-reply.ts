@@ -48,5 +48,10 @@ function spotifyErrorReply (error: FastifyError, request: FastifyRequest, reply:
   } else {
     request.log.info({ err }, 'fastify-spotify-auth: request refused')
   }
+  // Headers one of our errors asks for (`Retry-After` of
+  // FST_SPOTIFY_RATE_LIMITED), as Fastify's default handler sends them;
+  // nobody else's: they could carry anything.
+  const headers = (error as { headers?: Record<string, string> }).headers
+  if (headers !== undefined && isSpotifyAuthError(error)) reply.headers(headers)
   return reply.code(body.status).send({ error: body } satisfies SpotifyErrorBody)
 }

@@ -98,6 +98,14 @@ export const StoreUnsupportedError = createError(
   'FST_SPOTIFY_STORE_UNSUPPORTED', 'fastify-spotify-auth: the token store keeps no per-user index (it has no sessionsOf)', 500, Error, false)
 
 /**
+ * Spotify answered 429 to this app (from any instance sharing the store) and
+ * its `Retry-After` has not passed: the call was not sent. `retryAfter` is
+ * the whole seconds left (at least 1), also sent as the `Retry-After` header.
+ */
+export const RateLimitedError = createError<'FST_SPOTIFY_RATE_LIMITED', Detail>(
+  'FST_SPOTIFY_RATE_LIMITED', 'Spotify\'s rate limit: try again in %s s', 429, Error, false)
+
+/**
  * Every code an error of the plugin can carry, for an app's error handler to
  * switch on: `if (error.code === errorCodes.NO_SESSION) …`.
  */
@@ -119,6 +127,7 @@ export const errorCodes = Object.freeze({
   FOREIGN_URL: 'FST_SPOTIFY_FOREIGN_URL',
   CROSS_SITE: 'FST_SPOTIFY_CROSS_SITE',
   UPSTREAM_TOO_LARGE: 'FST_SPOTIFY_UPSTREAM_TOO_LARGE',
+  RATE_LIMITED: 'FST_SPOTIFY_RATE_LIMITED',
   /** Sent in a response body only: an error that is not the plugin's, hidden behind a 500. */
   INTERNAL: 'FST_SPOTIFY_INTERNAL'
 } as const)

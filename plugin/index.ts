@@ -15,9 +15,10 @@ import { createAgents, destroyAgents } from './spotify/agents.js'
 import { bearerClient, createApiClient, sessionClient, webApiUrlCheck } from './spotify/api-client.js'
 import { AppTokens } from './spotify/app-tokens.js'
 import { profileReader } from './spotify/profile.js'
+import { RateLimitGate } from './spotify/rate-limit.js'
 import { kWebApiAccess, type LendsWebApiAccess, type WebApiAccess } from './spotify/web-api-access.js'
 import { createTokenEndpoint, type AppToken } from './spotify/token-endpoint.js'
-import type { TokenStore } from './store/types.js'
+import type { StoreFactory, TokenStore } from './store/types.js'
 
 /** What `fastify.spotify` offers. */
 export interface SpotifyAuthDecorator {
@@ -71,9 +72,13 @@ declare module 'fastify' {
 
 const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptions) => {
   const options = resolveOptions(rawOptions)
-  const store = typeof options.store === 'function'
-    ? checkedStore(await options.store({ secrets: options.secrets }), 'the store built by options.store')
-    : options.store
+  const built = typeof options.store === 'function'
+  const store = built
+    ? checkedStore(await (options.store as StoreFactory)({ secrets: options.secrets }), 'the store built by options.store')
+    : options.store as TokenStore
+  // A store the plugin built, the plugin closes (what it opened itself,
+  // never the client it was given); a store the app built, the app closes.
+  if (built && store.close !== undefined) app.addHook('onClose', async () => { await store.close?.() })
   if (!app.hasRequestDecorator('cookies')) await app.register(fastifyCookie)
 
   const agents = createAgents()
@@ -90,22 +95,23 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     onRefresh: options.onRefresh,
     log: app.log
   })
-  const apiClient = createApiClient(options, agents)
+  const gate = new RateLimitGate(store.rateLimit, app.log)
+  const apiClient = createApiClient(options, agents, gate)
   const underWebApi = webApiUrlCheck(options.apiUrl)
   const appTokens = new AppTokens(endpoint, options.refreshMargin, options.refreshCooldown)
-  const webApi: WebApiAccess = { apiUrl: options.apiUrl, timeout: options.timeout, underWebApi }
+  const webApi: WebApiAccess = { apiUrl: options.apiUrl, timeout: options.timeout, underWebApi, gate }
   const appAccess: SpotifyApp & LendsWebApiAccess = {
     [kWebApiAccess]: { ...webApi, token: () => appTokens.get(), renewed: (rejected) => appTokens.renewed(rejected) },
     getToken: () => appTokens.get(),
     api: bearerClient(apiClient, {
       token: () => appTokens.get().then((token) => token.accessToken),
       renewed: (rejected) => appTokens.renewed(rejected).then((token) => token.accessToken)
-    }, underWebApi)
+    }, underWebApi, gate)
   }
   const sessions = new Sessions({
     tokens,
     store,
-    clientFor: (session) => sessionClient(apiClient, session, underWebApi),
+    clientFor: (session) => sessionClient(apiClient, session, underWebApi, gate),
     webApi
   }, createSessionCookie(options), options.maxSessionsPerUser)
 
@@ -127,9 +133,9 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
 
   await app.register(async (scope) => {
     useErrorHandler(scope, app, options.errorHandler)
-    await loginRoutes(scope, { options, endpoint, sessions, profileOf: profileReader(apiClient, underWebApi) })
+    await loginRoutes(scope, { options, endpoint, sessions, profileOf: profileReader(apiClient, underWebApi, gate) })
     await scope.register(logoutRoute, { options, sessions })
-    if (options.proxyPrefix !== false) await scope.register(proxyRoutes, { options, sessions })
+    if (options.proxyPrefix !== false) await scope.register(proxyRoutes, { options, sessions, gate })
   })
 }
 
@@ -155,6 +161,7 @@ export {
   InvalidStateError,
   MissingCodeError,
   NoSessionError,
+  RateLimitedError,
   RefreshBusyError,
   SessionRevokedError,
   StoreUnavailableError,
@@ -175,4 +182,4 @@ export type { SpotifyRequest } from './session/sessions.js'
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { pgStore, type PgStoreOptions } from './store/postgres.js'
 export { redisStore, type RedisClient, type RedisStoreOptions } from './store/redis.js'
-export type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './store/types.js'
+export type { RateLimitWindow, SpotifyToken, StoreContext, StoreFactory, TokenStore } from './store/types.js'

@@ -228,3 +228,18 @@ t.test('Spotify unreachable: 502; no answer within timeout: 504', async (t) => {
 t.test('spotifySdk refuses anything but a handle of the plugin', async (t) => {
   t.throws(() => spotifySdk({} as never), { name: 'TypeError', message: /spotifySdk needs request\.spotify/ })
 })
+
+t.test('a 429 to the SDK holds every client of the app, and the SDK is held by a 429 from any other', async (t) => {
+  const { app, login, emulator } = await build(t, { plugin: { retry: { limit: 0 }, onLogin (_request, { sessionId }) { ids.push(sessionId) } } })
+  const ids: string[] = []
+  await login()
+  const sdk = spotifySdk(app.spotify.session(ids[0] as string))
+  emulator.control.resetCounters()
+  emulator.control.rateLimitApiCalls(1, 60)
+  await t.rejects(sdk.currentUser.profile(), 'the SDK sees Spotify\'s 429')
+  t.equal(emulator.control.counters.api, 1)
+  await t.rejects(sdk.currentUser.profile(), { code: 'FST_SPOTIFY_RATE_LIMITED', statusCode: 429 }, 'the SDK\'s next call is held back')
+  await t.rejects(app.spotify.session(ids[0] as string).api.get('me').json(), { code: 'FST_SPOTIFY_RATE_LIMITED' }, 'so are the got clients')
+  await t.rejects(spotifySdk(app.spotify.app).search('blue', ['track']), { code: 'FST_SPOTIFY_RATE_LIMITED' }, 'and the app\'s SDK')
+  t.equal(emulator.control.counters.api, 1, 'no further call reached Spotify')
+})

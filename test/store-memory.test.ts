@@ -2,7 +2,7 @@ import t from 'tap'
 import { memoryStore } from '../plugin/index.js'
 import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
 
-t.test('memoryStore passes the TokenStore contract, per-user index included', (t) => testTokenStore(t, () => memoryStore(), { users: true }))
+t.test('memoryStore passes the TokenStore contract, per-user index and rate-limit window included', (t) => testTokenStore(t, () => memoryStore(), { users: true, rateLimit: true }))
 
 t.test('memoryStore keeps at most maxSessions, dropping the least recently used', async (t) => {
   const store = memoryStore({ maxSessions: 2 })

@@ -19,11 +19,11 @@ t.test('redisStore', async (t) => {
   if (redis === undefined) return
 
   await t.test('passes the TokenStore contract, lock included', (t) =>
-    testTokenStore(t, () => openStore({ client: redis, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true }))
+    testTokenStore(t, () => openStore({ client: redis, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true, rateLimit: true, watch: true }))
 
   await t.test('passes the contract on a client with a keyPrefix', async (t) => {
     const prefixed = await newClient(t, undefined, { keyPrefix: 'app1:' })
-    await testTokenStore(t, () => openStore({ client: prefixed, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true })
+    await testTokenStore(t, () => openStore({ client: prefixed, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true, rateLimit: true, watch: true })
   })
 
   await t.test('the raw value holds no token bytes and no session id; the key is an HMAC', async (t) => {
@@ -125,6 +125,8 @@ t.test('redisStore', async (t) => {
     t.throws(() => redisStore({ client: redis, prefix: 1 as never }), /options\.prefix must be a string/)
     t.throws(() => redisStore({ client: redis, ttl: 0 }), /options\.ttl must be a positive integer/)
     t.throws(() => redisStore({ client: redis, commandTimeout: 0 }), /options\.commandTimeout must be a positive number/)
+    t.throws(() => redisStore({ client: redis, failFastFor: -1 }), /options\.failFastFor must be a number of ms, 0 or more/)
+    t.throws(() => redisStore({ client: redis, failFastFor: Number.NaN }), /options\.failFastFor must be a number of ms, 0 or more/)
     t.type(redisStore({ client: redis }), 'function', 'a factory: the plugin builds it with its secret')
   })
 

@@ -102,21 +102,26 @@ function get (agent: Agent, url: URL, headers: Record<string, string>): Promise<
  * connection (opened by a first wave to `warmUrl`), so that the measure is the
  * server's, not the kernel's accept queue.
  */
-export async function storm (warmUrl: string, url: string, headers: Record<string, string>, count: number): Promise<StormResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: count, maxFreeSockets: count, scheduling: 'fifo' })
+export function storm (warmUrl: string, url: string, headers: Record<string, string>, count: number): Promise<StormResult> {
+  return stormOver([{ warmUrl, url }], headers, count)
+}
+
+/** The same storm spread round-robin over several servers (instances of one app). */
+export async function stormOver (targets: ReadonlyArray<{ warmUrl: string, url: string }>, headers: Record<string, string>, count: number): Promise<StormResult> {
+  const share = (i: number): number => Math.floor(count / targets.length) + (i < count % targets.length ? 1 : 0)
+  const agents = targets.map((_, i) => new Agent({ keepAlive: true, maxSockets: share(i), maxFreeSockets: share(i), scheduling: 'fifo' }))
   try {
-    const warm = new URL(warmUrl)
-    await Promise.all(Array.from({ length: count }, () => get(agent, warm, {})))
-    const open = Object.values(agent.freeSockets).reduce((sum, sockets) => sum + (sockets?.length ?? 0), 0)
+    await Promise.all(targets.map((target, i) => Promise.all(Array.from({ length: share(i) }, () => get(agents[i] as Agent, new URL(target.warmUrl), {})))))
+    const open = agents.reduce((sum, agent) => sum + Object.values(agent.freeSockets).reduce((n, sockets) => n + (sockets?.length ?? 0), 0), 0)
     if (open < count) throw new Error(`bench: only ${open} of ${count} storm connections stayed open`)
 
-    const target = new URL(url)
+    const urls = targets.map((target) => new URL(target.url))
     const latencies = new Float64Array(count)
     const statuses: Record<string, number> = {}
     const first = performance.now()
     await Promise.all(Array.from({ length: count }, async (_, i) => {
       const sent = performance.now()
-      const status = await get(agent, target, headers)
+      const status = await get(agents[i % targets.length] as Agent, urls[i % targets.length] as URL, headers)
       latencies[i] = performance.now() - sent
       statuses[status] = (statuses[status] ?? 0) + 1
     }))
@@ -124,6 +129,6 @@ export async function storm (warmUrl: string, url: string, headers: Record<strin
     latencies.sort()
     return { latencies, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100), statuses, wall }
   } finally {
-    agent.destroy()
+    for (const agent of agents) agent.destroy()
   }
 }

@@ -6,6 +6,7 @@ import { upstreamFailure } from '../failures.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Sessions } from '../session/sessions.js'
 import { safeApiPath } from '../spotify/api-path.js'
+import type { RateLimitGate } from '../spotify/rate-limit.js'
 import { linkRewriter, rewritable, type LinkRewriter } from './proxy-links.js'
 import { fromAllowedOrigin, UNSAFE_METHODS } from './same-origin.js'
 import type { SpotifyToken } from '../store/types.js'
@@ -35,6 +36,7 @@ const RETURNED_RESPONSE_HEADERS = [
 export interface ProxyServices {
   options: ResolvedOptions
   sessions: Sessions
+  gate: RateLimitGate
 }
 
 function forwardedHeaders (incoming: IncomingHttpHeaders, token: SpotifyToken): Record<string, string> {
@@ -130,7 +132,7 @@ async function bodyWithin (body: Dispatcher.ResponseData['body'], announced: str
  * be sent again after a 401.
  */
 export async function proxyRoutes (scope: FastifyInstance, services: ProxyServices): Promise<void> {
-  const { options, sessions } = services
+  const { options, sessions, gate } = services
   const api = new URL(options.apiUrl + '/')
   const upstreamBase = `${api.pathname}v1/`
   // Parent prefixes count: the raw URL starts with all of them.
@@ -167,6 +169,8 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
     try {
       checked[kTarget] = target(request)
       if (!fromAllowedOrigin(request, options.allowedOrigins)) throw new CrossSiteRequestError()
+      const blocked = gate.blocked()
+      if (blocked !== undefined) throw blocked
     } catch (err) {
       done(err as Error)
       return
@@ -191,6 +195,8 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
     } catch (cause) {
       throw upstreamFailure(cause, 'the Web API')
     }
+    // Passed on as it came, and every instance sharing the store waits it out.
+    if (response.statusCode === 429) await gate.observe(response.headers['retry-after'])
     try {
       return { status: response.statusCode, headers: response.headers, body: await bodyWithin(response.body, response.headers['content-length'], options.proxyResponseLimit) }
     } catch (cause) {
@@ -202,6 +208,9 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
   /** GET and HEAD have no body to spare: their checks run here, without a hook. */
   async function read (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const path = target(request)
+    // Before the session: a call that cannot go out costs no store read.
+    const blocked = gate.blocked()
+    if (blocked !== undefined) throw blocked
     return await answer(request, reply, path, await sessions.of(request, reply).required())
   }
 

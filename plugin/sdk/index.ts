@@ -83,18 +83,26 @@ function bearerOf (headers: Headers): string | undefined {
 /**
  * The fetch behind the SDK: it sends the SDK's calls to `{apiUrl}/v1/`,
  * refuses any other URL before the bearer leaves (`FST_SPOTIFY_FOREIGN_URL`),
- * follows no redirect, times out after `timeout`, and after a 401 lets the
+ * follows no redirect, times out after `timeout`, honours the app's
+ * rate-limit window (`FST_SPOTIFY_RATE_LIMITED`), and after a 401 lets the
  * plugin refresh once and retries once. A second 401, or a 401 to a token
  * too young to be refreshed again, goes back to the SDK as it came.
  */
 function sdkFetch (access: LentAccess, send: RequestImplementation): RequestImplementation {
   async function call (url: URL, init: RequestInit, headers: Headers): Promise<Response> {
+    // Spotify's rate limit is the app's: while a 429's Retry-After runs, no
+    // call goes out, whichever client (proxy, got, SDK) would make it.
+    const blocked = access.gate.blocked()
+    if (blocked !== undefined) throw blocked
+    let response: Response
     try {
-      return await send(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(access.timeout) })
+      response = await send(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(access.timeout) })
     } catch (cause) {
       if ((cause as { name?: unknown }).name === 'TimeoutError') throw new UpstreamTimeoutError(because(cause))
       throw upstreamFailure((cause as { cause?: unknown }).cause ?? cause, 'the Web API')
     }
+    if (response.status === 429) await access.gate.observe(response.headers.get('retry-after') ?? undefined)
+    return response
   }
   return async (input, init = {}) => {
     const url = webApiUrl(input, access.apiUrl)

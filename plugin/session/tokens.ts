@@ -6,6 +6,11 @@ import type { SpotifyToken, TokenStore } from '../store/types.js'
 
 /** Poll interval of a process waiting for another one's refresh (plus up to as much jitter). */
 const POLL_MS = 25
+/**
+ * The same, when the store announces changes (`watch`): polling is then only
+ * the safety net for a lost message, and a holder that died.
+ */
+const WATCHED_POLL_MS = 250
 /** How long past the lock's TTL a waiter keeps hoping before it answers 503. */
 const LOCK_MARGIN_MS = 1000
 
@@ -16,6 +21,46 @@ function moved (current: SpotifyToken | undefined, stale: SpotifyToken): boolean
 
 function pause (ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * The rounds of a process waiting for another one's refresh: each ends at
+ * the store's news of the session (`watch`), or after a poll interval. The
+ * watch is armed before the first round and again as soon as news came, so
+ * that news between two rounds is not missed; a store that cannot watch
+ * leaves the waiter polling.
+ */
+class Rounds {
+  readonly #store: TokenStore
+  readonly #sessionId: string
+  readonly #stop = new AbortController()
+  #news: Promise<'news' | 'failed'> | undefined
+
+  constructor (store: TokenStore, sessionId: string) {
+    this.#store = store
+    this.#sessionId = sessionId
+    if (store.watch !== undefined) this.#arm()
+  }
+
+  #arm (): void {
+    this.#news = storeCall(() => (this.#store.watch as NonNullable<TokenStore['watch']>)(this.#sessionId, this.#stop.signal))
+      .then(() => 'news' as const, () => 'failed' as const)
+  }
+
+  async next (): Promise<void> {
+    const news = this.#news
+    if (news === undefined) return await pause(POLL_MS + Math.random() * POLL_MS)
+    let timer: NodeJS.Timeout | undefined
+    const polled = new Promise<'polled'>((resolve) => { timer = setTimeout(resolve, WATCHED_POLL_MS + Math.random() * WATCHED_POLL_MS, 'polled') })
+    const outcome = await Promise.race([news, polled])
+    clearTimeout(timer)
+    if (outcome === 'news') this.#arm()
+    else if (outcome === 'failed') this.#news = undefined
+  }
+
+  stop (): void {
+    this.#stop.abort()
+  }
 }
 
 export interface SessionTokensOptions {
@@ -99,26 +144,32 @@ export class SessionTokens {
 
   /**
    * One refresh per session across every process sharing the store: the
-   * holder of the store's lock refreshes; the others poll the store for the
-   * new version, trying for the lock on each round so that a holder that died
-   * only costs the lock's TTL. Past the TTL plus a margin without news: 503.
+   * holder of the store's lock refreshes; the others wait for the new
+   * version (told by the store's `watch`, or polling), trying for the lock
+   * on each round so that a holder that died only costs the lock's TTL.
+   * Past the TTL plus a margin without news: 503.
    */
   async #refreshLocked (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
     const store = this.#store as Required<Pick<TokenStore, 'lock'>> & TokenStore
     const deadline = Date.now() + this.#lockTtl + LOCK_MARGIN_MS
-    for (;;) {
-      const release = await storeCall(() => store.lock(sessionId, this.#lockTtl))
-      if (release !== undefined) {
-        try {
-          return await this.#refreshIfStill(sessionId, stale)
-        } finally {
-          await release().catch((err: unknown) => this.#log.warn({ err: because(err).cause }, 'fastify-spotify-auth: lock release failed'))
+    const rounds = new Rounds(store, sessionId)
+    try {
+      for (;;) {
+        const release = await storeCall(() => store.lock(sessionId, this.#lockTtl))
+        if (release !== undefined) {
+          try {
+            return await this.#refreshIfStill(sessionId, stale)
+          } finally {
+            await release().catch((err: unknown) => this.#log.warn({ err: because(err).cause }, 'fastify-spotify-auth: lock release failed'))
+          }
         }
+        if (Date.now() > deadline) throw new RefreshBusyError()
+        await rounds.next()
+        const current = await this.#read(sessionId)
+        if (moved(current, stale)) return current
       }
-      if (Date.now() > deadline) throw new RefreshBusyError()
-      await pause(POLL_MS + Math.random() * POLL_MS)
-      const current = await this.#read(sessionId)
-      if (moved(current, stale)) return current
+    } finally {
+      rounds.stop()
     }
   }
 

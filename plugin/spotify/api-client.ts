@@ -7,6 +7,7 @@ import { isSpotifyAuthError, upstreamFailure } from '../failures.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Session } from '../session/session.js'
 import type { Agents } from './agents.js'
+import type { RateLimitGate } from './rate-limit.js'
 import { spotifyPagination } from './paging.js'
 
 /**
@@ -31,7 +32,7 @@ const withBearer = ((url: URL, native: RequestOptions, callback?: (response: Inc
  * request only pays for `extend()` when it uses the client. It knows no
  * session: `sessionClient` adds that.
  */
-export function createApiClient (options: ResolvedOptions, agents: Agents): Got {
+export function createApiClient (options: ResolvedOptions, agents: Agents, gate: RateLimitGate): Got {
   return got.extend({
     prefixUrl: `${options.apiUrl}/v1/`,
     timeout: { request: options.timeout },
@@ -48,6 +49,14 @@ export function createApiClient (options: ResolvedOptions, agents: Agents): Got 
       maxRetryAfter: options.retry.maxRetryAfter
     },
     hooks: {
+      afterResponse: [
+        async (response) => {
+          // Before got's own retry decision: siblings stop at once, and got
+          // waits out Retry-After itself before retrying this call.
+          if (response.statusCode === 429) await gate.observe(response.headers['retry-after'])
+          return response
+        }
+      ],
       beforeError: [
         (error) => {
           // got keeps the request options on its errors, and a logger prints
@@ -95,12 +104,15 @@ export interface BearerSource {
  * `{apiUrl}/v1/`. The bearer stays in `bearerOf`, never in got's options; a
  * session's id stays in its session.
  */
-export function bearerClient (base: Got, source: BearerSource, underWebApi: (url: URL) => boolean): Got {
+export function bearerClient (base: Got, source: BearerSource, underWebApi: (url: URL) => boolean, gate: RateLimitGate): Got {
   return base.extend({
     hooks: {
       beforeRequest: [
         async (requestOptions) => {
           if (!underWebApi(requestOptions.url as URL)) throw new ForeignUrlError()
+          // Inside Spotify's Retry-After: fail at once, before the token is even read.
+          const blocked = gate.blocked()
+          if (blocked !== undefined) throw blocked
           bearerOf.set(requestOptions.headers, await source.token())
         }
       ],
@@ -121,9 +133,9 @@ export function bearerClient (base: Got, source: BearerSource, underWebApi: (url
 }
 
 /** A session's `api`: the session is the bearer source (and forgets itself when gone or revoked). */
-export function sessionClient (base: Got, session: Session, underWebApi: (url: URL) => boolean): Got {
+export function sessionClient (base: Got, session: Session, underWebApi: (url: URL) => boolean, gate: RateLimitGate): Got {
   return bearerClient(base, {
     token: () => session.required().then((token) => token.accessToken),
     renewed: (rejected) => session.renewed(rejected).then((token) => token.accessToken)
-  }, underWebApi)
+  }, underWebApi, gate)
 }

@@ -1,6 +1,7 @@
 import { HTTPError, type Got } from 'got'
 import { UpstreamError } from '../errors.js'
 import { bearerClient } from './api-client.js'
+import type { RateLimitGate } from './rate-limit.js'
 
 /** The part of `GET /v1/me` every app gets, whatever its scopes and quota mode. */
 export interface SpotifyUser {
@@ -15,9 +16,9 @@ export interface SpotifyUser {
  * fails the login: 502 (Spotify answered with an error, or no user), 504 (no
  * answer in time).
  */
-export function profileReader (base: Got, underWebApi: (url: URL) => boolean): (accessToken: string) => Promise<SpotifyUser> {
+export function profileReader (base: Got, underWebApi: (url: URL) => boolean, gate: RateLimitGate): (accessToken: string) => Promise<SpotifyUser> {
   return async (accessToken) => {
-    const client = bearerClient(base, { token: async () => accessToken, renewed: async () => accessToken }, underWebApi)
+    const client = bearerClient(base, { token: async () => accessToken, renewed: async () => accessToken }, underWebApi, gate)
     let user: Partial<SpotifyUser>
     try {
       user = await client.get('me').json<Partial<SpotifyUser>>()

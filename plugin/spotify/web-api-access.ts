@@ -1,3 +1,5 @@
+import type { RateLimitGate } from './rate-limit.js'
+
 /**
  * What a session handle or the app's access lends the SDK adapter
  * (`fastify-spotify-auth/sdk`): where the Web API is and how a bearer may
@@ -12,6 +14,8 @@ export interface WebApiAccess {
   readonly timeout: number
   /** Whether a URL lies under `{apiUrl}/v1/`, the only place a bearer may go. */
   readonly underWebApi: (url: URL) => boolean
+  /** The app's rate-limit window, which the SDK's calls honour and open like every other call. */
+  readonly gate: RateLimitGate
 }
 
 /** A token as the SDK adapter needs it. */

@@ -27,6 +27,9 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
     throw new TypeError('fastify-spotify-auth: memoryStore ttl must be a positive number of ms')
   }
   const entries = new Map<string, SpotifyToken>()
+  // One process, one window: apps in this process that share the store
+  // share Spotify's rate-limit window too.
+  let limitedUntil = 0
 
   function write (sessionId: string, token: SpotifyToken): void {
     // Re-inserting moves the key to the end of the Map's order, on reads as
@@ -53,6 +56,10 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
   }
 
   return {
+    rateLimit: {
+      hold (untilMs) { limitedUntil = Math.max(limitedUntil, untilMs) },
+      until: () => limitedUntil
+    },
     async get (sessionId) {
       return read(sessionId)
     },

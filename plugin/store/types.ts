@@ -70,6 +70,49 @@ export interface TokenStore {
    * not available.
    */
   sessionsOf? (userId: string): Promise<string[]>
+  /**
+   * Optional: news of a session's record, so that a process waiting for
+   * another one's refresh (behind `lock`) learns of the new token as soon as
+   * it is written instead of at its next poll. Resolves at the next change
+   * of the session announced by any process using the store (a write, or
+   * its refresh lock released), or once `signal` aborts, whichever comes
+   * first. May reject when it cannot watch (a subscriber connection down):
+   * the plugin then polls. A lost announcement costs a poll interval, never
+   * a wrong answer: the plugin re-reads the record either way.
+   */
+  watch? (sessionId: string, signal: AbortSignal): Promise<void>
+  /**
+   * Optional: the app's Web API rate-limit window, shared by every process
+   * using the store. Spotify's rate limit is per app, not per instance:
+   * after one instance's 429, all of them wait out its `Retry-After`.
+   * Without it, each plugin instance keeps a window of its own.
+   */
+  readonly rateLimit?: RateLimitWindow
+  /**
+   * Optional: releases what the store opened itself (a subscriber
+   * connection), never a client it was given. The plugin calls it when it
+   * closes, for a store it built from a factory; a store you built, you close.
+   */
+  close? (): Promise<void> | void
+}
+
+/**
+ * A window during which no call goes to the Web API, shared by the
+ * processes of one store.
+ */
+export interface RateLimitWindow {
+  /**
+   * Opens the window until `untilMs` (Unix time in ms), or extends it: a
+   * window already open until later is never shortened. Other processes
+   * learn of it shortly after (the Redis store publishes it).
+   */
+  hold (untilMs: number): Promise<void> | void
+  /**
+   * Until when the window is open, in Unix ms (0, or a time past, when it is
+   * not). Read before every Web API call: it must be synchronous and cost no
+   * round trip (keep a local copy, updated as news arrives).
+   */
+  until (): number
 }
 
 /** What the plugin hands a store factory at register time. */

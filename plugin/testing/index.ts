@@ -33,6 +33,19 @@ export interface ContractOptions {
    * Default false.
    */
   users?: boolean
+  /**
+   * The store offers `rateLimit`: test that a window held is read back at
+   * once, never shortened, and ignored once past. Default false.
+   */
+  rateLimit?: boolean
+  /**
+   * The store offers `watch`: test that it resolves when the session is
+   * updated (within `watchWait` ms), not for another session, and when its
+   * signal aborts. Default false.
+   */
+  watch?: boolean
+  /** How long the suite waits, at most, for news of an update, in ms. Default 5000. */
+  watchWait?: number
 }
 
 /**
@@ -156,6 +169,57 @@ export async function testTokenStore (t: ContractRunner, create: () => TokenStor
 
   if (options.lock === true) await testLock(t, create, options.lockTtl ?? 100, options.lockExpiryWait ?? 10_000)
   if (options.users === true) await testUsers(t, create)
+  if (options.rateLimit === true) await testRateLimit(t, create)
+  if (options.watch === true) await testWatch(t, create, options.watchWait ?? 5000)
+}
+
+async function testRateLimit (t: ContractRunner, create: () => TokenStore | Promise<TokenStore>): Promise<void> {
+  await t.test('rateLimit: a window held is read back at once, and never shortened', async () => {
+    const store = await create()
+    const window = store.rateLimit
+    assert.ok(window !== undefined, 'the store offers rateLimit')
+    // A store shared between cases may already hold a window: start past it.
+    const until = Math.max(window.until(), Date.now()) + 60_000
+    await window.hold(until)
+    assert.ok(window.until() >= until, 'read back by the same store at once')
+    await window.hold(until - 30_000)
+    assert.ok(window.until() >= until, 'a shorter window does not shorten it')
+    await window.hold(Date.now() - 1000)
+    assert.ok(window.until() >= until, 'a window already past changes nothing')
+  })
+}
+
+async function testWatch (t: ContractRunner, create: () => TokenStore | Promise<TokenStore>, wait: number): Promise<void> {
+  async function watching (): Promise<TokenStore & Required<Pick<TokenStore, 'watch'>>> {
+    const store = await create()
+    assert.equal(typeof store.watch, 'function', 'the store offers watch')
+    return store as TokenStore & Required<Pick<TokenStore, 'watch'>>
+  }
+
+  await t.test('watch: resolves when the session is updated, not for another one', async () => {
+    const store = await watching()
+    const [id, other] = [sampleSessionId(), sampleSessionId()]
+    await store.set(id, sampleToken(1))
+    await store.set(other, sampleToken(2))
+    const stop = new AbortController()
+    let heard = false
+    const news = store.watch(id, stop.signal).then(() => { heard = true })
+    assert.equal(await store.update(other, sampleToken(2), sampleToken(2, 1)), true)
+    assert.equal(await store.update(id, sampleToken(1), sampleToken(1, 1)), true)
+    const timer = setTimeout(() => stop.abort(), wait)
+    await news
+    clearTimeout(timer)
+    assert.ok(heard && !stop.signal.aborted, `news of the update within ${wait} ms`)
+  })
+
+  await t.test('watch: resolves when its signal aborts, or has aborted', async () => {
+    const store = await watching()
+    const stop = new AbortController()
+    const watched = store.watch(sampleSessionId(), stop.signal)
+    stop.abort()
+    await watched
+    await store.watch(sampleSessionId(), stop.signal)
+  })
 }
 
 /** A user id no other case uses, so that a shared store does not mix the cases' sessions. */

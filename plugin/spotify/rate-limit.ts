@@ -1,0 +1,78 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { RateLimitedError } from '../errors.js'
+import { because } from '../failures.js'
+import type { RateLimitWindow } from '../store/types.js'
+
+/**
+ * The longest window one `Retry-After` may open. Spotify has sent an hour;
+ * a garbled header (or a date far ahead) must not stop the app for days.
+ */
+const MAX_WINDOW_MS = 24 * 60 * 60 * 1000
+
+/** What a blocked call rejects with: a 429 that names the seconds left, in its body and its header. */
+export interface RateLimitedFailure extends Error {
+  readonly code: 'FST_SPOTIFY_RATE_LIMITED'
+  readonly statusCode: 429
+  /** Whole seconds left, at least 1. */
+  readonly retryAfter: number
+  /** `{ 'retry-after': … }`: Fastify's default error handler and the plugin's own send it. */
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * How long a `Retry-After` asks to wait, in ms: delay-seconds (what Spotify
+ * sends) or an HTTP date; `undefined` when absent or unreadable.
+ */
+export function retryAfterMs (value: string | string[] | undefined, now: number): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value
+  if (raw === undefined) return undefined
+  const text = raw.trim()
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_WINDOW_MS) : undefined
+}
+
+/**
+ * Spotify's rate limit is per app: once the Web API answers 429 with
+ * `Retry-After`, no call goes out until it has passed, from this process or
+ * (with a store that shares the window) from any other. The check runs on
+ * every call: a comparison with a number kept in memory, no round trip.
+ */
+export class RateLimitGate {
+  readonly #shared: RateLimitWindow | undefined
+  readonly #log: FastifyBaseLogger
+  /** This process's own copy: it holds even when the store failed to share the window. */
+  #until = 0
+
+  constructor (shared: RateLimitWindow | undefined, log: FastifyBaseLogger) {
+    this.#shared = shared
+    this.#log = log
+  }
+
+  /** A `FST_SPOTIFY_RATE_LIMITED` error while the window is open, otherwise `undefined`. */
+  blocked (): RateLimitedFailure | undefined {
+    const shared = this.#shared === undefined ? 0 : this.#shared.until()
+    const left = (shared > this.#until ? shared : this.#until) - Date.now()
+    if (left <= 0) return undefined
+    const seconds = Math.ceil(left / 1000)
+    return Object.assign(new RateLimitedError(String(seconds)), { retryAfter: seconds, headers: { 'retry-after': String(seconds) } }) as unknown as RateLimitedFailure
+  }
+
+  /**
+   * After a Web API 429: a readable `Retry-After` opens the window, here at
+   * once and in the store for the others. A store that fails to take it is
+   * logged, never the caller's failure.
+   */
+  async observe (retryAfter: string | string[] | undefined): Promise<void> {
+    const now = Date.now()
+    const wait = retryAfterMs(retryAfter, now)
+    if (wait === undefined) return
+    const until = now + wait
+    if (until > this.#until) this.#until = until
+    if (this.#shared === undefined) return
+    try {
+      await this.#shared.hold(until)
+    } catch (err) {
+      this.#log.warn({ err: because(err).cause }, 'fastify-spotify-auth: the store could not share the rate-limit window')
+    }
+  }
+}
