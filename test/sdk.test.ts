@@ -243,3 +243,16 @@ t.test('a 429 to the SDK holds every client of the app, and the SDK is held by a
   await t.rejects(spotifySdk(app.spotify.app).search('blue', ['track']), { code: 'FST_SPOTIFY_RATE_LIMITED' }, 'and the app\'s SDK')
   t.equal(emulator.control.counters.api, 1, 'no further call reached Spotify')
 })
+
+t.test('a 429 without Retry-After opens no window', async (t) => {
+  const { app, login, emulator } = await build(t, { plugin: { onLogin (_request, { sessionId }) { ids.push(sessionId) } } })
+  const ids: string[] = []
+  await login()
+  const limited = spotifySdk(app.spotify.session(ids[0] as string), {
+    fetch: async () => new Response(JSON.stringify({ error: { status: 429, message: 'API rate limit exceeded' } }), { status: 429 })
+  })
+  await t.rejects(limited.currentUser.profile(), 'the SDK sees the 429')
+  emulator.control.resetCounters()
+  t.equal((await spotifySdk(app.spotify.session(ids[0] as string)).currentUser.profile()).id, 'alice', 'the next call goes out')
+  t.equal(emulator.control.counters.api, 1)
+})
