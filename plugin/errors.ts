@@ -98,6 +98,19 @@ export const StoreUnsupportedError = createError(
   'FST_SPOTIFY_STORE_UNSUPPORTED', 'fastify-spotify-auth: the token store keeps no per-user index (it has no sessionsOf)', 500, Error, false)
 
 /**
+ * The session's granted scopes lack some a route needs (`requireScopes`, the
+ * playback token route). The message lists them, space-separated, as
+ * Spotify writes scopes; so does the error's `scopes`.
+ */
+export const MissingScopesError = createError<'FST_SPOTIFY_MISSING_SCOPES', Detail>(
+  'FST_SPOTIFY_MISSING_SCOPES', 'Missing Spotify scopes: %s', 403, Error, false)
+
+/** A `MissingScopesError` that also carries the missing scopes as a list. */
+export function missingScopes (scopes: readonly string[]): InstanceType<typeof MissingScopesError> & { scopes: readonly string[] } {
+  return Object.assign(new MissingScopesError(scopes.join(' ')), { scopes })
+}
+
+/**
  * Every code an error of the plugin can carry, for an app's error handler to
  * switch on: `if (error.code === errorCodes.NO_SESSION) …`.
  */
@@ -119,6 +132,7 @@ export const errorCodes = Object.freeze({
   FOREIGN_URL: 'FST_SPOTIFY_FOREIGN_URL',
   CROSS_SITE: 'FST_SPOTIFY_CROSS_SITE',
   UPSTREAM_TOO_LARGE: 'FST_SPOTIFY_UPSTREAM_TOO_LARGE',
+  MISSING_SCOPES: 'FST_SPOTIFY_MISSING_SCOPES',
   /** Sent in a response body only: an error that is not the plugin's, hidden behind a 500. */
   INTERNAL: 'FST_SPOTIFY_INTERNAL'
 } as const)

@@ -7,6 +7,7 @@ import type { ResolvedOptions } from '../options.js'
 import type { Sessions } from '../session/sessions.js'
 import { safeApiPath } from '../spotify/api-path.js'
 import { fromAllowedOrigin, UNSAFE_METHODS } from './same-origin.js'
+import { routeSchema } from './schemas.js'
 import type { SpotifyToken } from '../store/types.js'
 
 /**
@@ -211,6 +212,6 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
   // The Web API's methods only: TRACE would echo our bearer back to the
   // client from an upstream that supports it.
   const url = `${options.proxyPrefix as string}/*`
-  scope.route({ method: ['GET', 'HEAD'], url, handler: read })
-  scope.route({ method: [...UNSAFE_METHODS], url, bodyLimit: options.proxyBodyLimit, onRequest: check, handler: write })
+  scope.route({ method: ['GET', 'HEAD'], url, schema: routeSchema('proxyRead', options), handler: read })
+  scope.route({ method: [...UNSAFE_METHODS], url, schema: routeSchema('proxyWrite', options), bodyLimit: options.proxyBodyLimit, onRequest: check, handler: write })
 }
