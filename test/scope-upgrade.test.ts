@@ -165,3 +165,39 @@ t.test('?scope= on the login adds only scopes of the allow-list, and ignores the
   const response = await none.request(new CookieJar(), { url: '/login?scope=streaming' })
   t.equal(new URL(response.headers.location as string).searchParams.has('scope'), false, 'no allow-list, no scopes: none asked for')
 })
+
+t.test('under a prefix, the redirect goes to the prefixed login', async (t) => {
+  const Fastify = (await import('fastify')).default
+  const spotifyAuth = (await import('../plugin/index.js')).default
+  const { createSpotifyEmulator } = await import('../plugin/emulator/index.js')
+  const { CLIENT_ID, CLIENT_SECRET, SECRET } = await import('./helpers/build.js')
+  const redirectUri = 'http://127.0.0.1:5543/auth/callback'
+  const emulator = await createSpotifyEmulator({ autoApprove: true, clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [redirectUri] }] })
+  t.teardown(() => emulator.close())
+  const app = Fastify()
+  await app.register(async (auth) => {
+    await auth.register(spotifyAuth, {
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      secret: SECRET,
+      accountsUrl: emulator.url,
+      apiUrl: emulator.url,
+      redirectUri,
+      optionalScopes: ['streaming'],
+      playbackTokenPath: '/token'
+    })
+    auth.get('/player', { preHandler: auth.spotify.requireScopes(['streaming']) }, async () => 'player')
+  }, { prefix: '/auth' })
+  t.teardown(() => app.close())
+
+  const jar = new CookieJar()
+  const start = await app.inject({ url: '/auth/login' })
+  jar.take(start)
+  const back = new URL((await fetch(start.headers.location as string, { redirect: 'manual' })).headers.get('location') as string)
+  jar.take(await app.inject({ url: back.pathname + back.search, headers: { cookie: jar.header } }))
+  const page = await app.inject({ url: '/auth/player', headers: { cookie: jar.header, accept: PAGE } })
+  t.equal(page.statusCode, 302)
+  t.equal(page.headers.location, '/auth/login?scope=streaming&returnTo=%2Fauth%2Fplayer')
+  const token = await app.inject({ url: '/auth/token', headers: { cookie: jar.header, 'sec-fetch-site': 'same-origin' } })
+  t.equal(token.json().error.code, 'FST_SPOTIFY_MISSING_SCOPES', 'the token route lives under the prefix too')
+})
