@@ -137,7 +137,8 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     // simple-oauth2 would send `scope=undefined` for no scopes.
     if (scopes.length === 0) {
       authorizeUrl.searchParams.delete('scope')
-    } else {
+    } else if (scopes.length > options.scopes.length) {
+      // Only then: setting a parameter re-encodes the whole query.
       authorizeUrl.searchParams.set('scope', scopes.join(' '))
     }
     const returnTo = safeReturnTo(request.query.returnTo)
