@@ -106,6 +106,19 @@ export const RateLimitedError = createError<'FST_SPOTIFY_RATE_LIMITED', Detail>(
   'FST_SPOTIFY_RATE_LIMITED', 'Spotify\'s rate limit: try again in %s s', 429, Error, false)
 
 /**
+ * The session's granted scopes lack some a route needs (`requireScopes`, the
+ * playback token route). The message lists them, space-separated, as
+ * Spotify writes scopes; so does the error's `scopes`.
+ */
+export const MissingScopesError = createError<'FST_SPOTIFY_MISSING_SCOPES', Detail>(
+  'FST_SPOTIFY_MISSING_SCOPES', 'Missing Spotify scopes: %s', 403, Error, false)
+
+/** A `MissingScopesError` that also carries the missing scopes as a list. */
+export function missingScopes (scopes: readonly string[]): InstanceType<typeof MissingScopesError> & { scopes: readonly string[] } {
+  return Object.assign(new MissingScopesError(scopes.join(' ')), { scopes })
+}
+
+/**
  * Every code an error of the plugin can carry, for an app's error handler to
  * switch on: `if (error.code === errorCodes.NO_SESSION) …`.
  */
@@ -128,6 +141,7 @@ export const errorCodes = Object.freeze({
   CROSS_SITE: 'FST_SPOTIFY_CROSS_SITE',
   UPSTREAM_TOO_LARGE: 'FST_SPOTIFY_UPSTREAM_TOO_LARGE',
   RATE_LIMITED: 'FST_SPOTIFY_RATE_LIMITED',
+  MISSING_SCOPES: 'FST_SPOTIFY_MISSING_SCOPES',
   /** Sent in a response body only: an error that is not the plugin's, hidden behind a 500. */
   INTERNAL: 'FST_SPOTIFY_INTERNAL'
 } as const)

@@ -6,8 +6,11 @@ import { useErrorHandler } from './error-reply.js'
 import { checkedStore, resolveOptions, type SpotifyAuthOptions } from './options.js'
 import { loginRoutes } from './routes/login.js'
 import { logoutRoute } from './routes/logout.js'
+import { playbackTokenRoute } from './routes/playback-token.js'
 import { proxyRoutes } from './routes/proxy.js'
+import { describeOnly } from './routes/schemas.js'
 import { createSessionCookie } from './session/cookie.js'
+import { scopesRequirer, type ScopesHook } from './session/require-scopes.js'
 import type { SpotifySession } from './session/session.js'
 import { Sessions, type SpotifyRequest } from './session/sessions.js'
 import { SessionTokens } from './session/tokens.js'
@@ -29,6 +32,16 @@ export interface SpotifyAuthDecorator {
    * without, it returns a promise.
    */
   authenticate (request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<unknown> | undefined
+  /**
+   * A hook (`onRequest` or `preHandler`) that authenticates like
+   * `authenticate` and also needs `scopes` granted. When some are missing,
+   * a page load (GET that navigates, or asks for text/html) is redirected
+   * to the login asking for them, and back to the same URL; any other
+   * request gets 403 `FST_SPOTIFY_MISSING_SCOPES` naming them. Throws
+   * `FST_SPOTIFY_INVALID_OPTION` at once for a scope that is in neither
+   * `scopes` nor `optionalScopes`.
+   */
+  requireScopes (scopes: readonly string[]): ScopesHook
   /**
    * A session by its id, outside any request (a background job, a webhook):
    * the same tokens, refresh and `api` as `request.spotify`, no cookie.
@@ -124,6 +137,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
 
   app.decorate('spotify', {
     authenticate: sessions.authenticate.bind(sessions),
+    requireScopes: scopesRequirer(options, sessions, app.prefix + options.loginPath),
     session: (sessionId: string) => sessions.open(sessionId),
     sessionsOf: (userId: string) => sessions.sessionsOf(userId),
     endSessionsOf: (userId: string) => sessions.endSessionsOf(userId),
@@ -133,9 +147,11 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
 
   await app.register(async (scope) => {
     useErrorHandler(scope, app, options.errorHandler)
+    describeOnly(scope)
     await loginRoutes(scope, { options, endpoint, sessions, profileOf: profileReader(apiClient, underWebApi, gate) })
     await scope.register(logoutRoute, { options, sessions })
     if (options.proxyPrefix !== false) await scope.register(proxyRoutes, { options, sessions, gate })
+    if (options.playbackTokenPath !== false) await scope.register(playbackTokenRoute, { options, sessions })
   })
 }
 
@@ -160,6 +176,7 @@ export {
   InvalidPathError,
   InvalidStateError,
   MissingCodeError,
+  MissingScopesError,
   NoSessionError,
   RateLimitedError,
   RefreshBusyError,
@@ -174,7 +191,9 @@ export {
   type SpotifyErrorCode
 } from './errors.js'
 export { errorBody, type SpotifyErrorBody } from './error-reply.js'
-export type { ApiRetryOptions, LoginEvent, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
+export type { ApiRetryOptions, LoginEvent, RouteSchemaOptions, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
+export type { PlaybackToken } from './routes/playback-token.js'
+export type { ScopesHook } from './session/require-scopes.js'
 export type { SpotifySession } from './session/session.js'
 export type { AppToken } from './spotify/token-endpoint.js'
 export type { SpotifyUser } from './spotify/profile.js'

@@ -12,12 +12,23 @@ export interface SessionCookieOptions {
   name?: string
   /** Default: true when `redirectUri` is https. */
   secure?: boolean
-  /** Default `lax`: the callback arrives by a top-level cross-site GET. */
-  sameSite?: 'lax' | 'strict'
+  /**
+   * Default `lax`: the callback arrives by a top-level cross-site GET.
+   * `none` (a single-page app on another site) only with `secure`.
+   */
+  sameSite?: 'lax' | 'strict' | 'none'
   /** Default: the host that set it. */
   domain?: string
   /** Lifetime in seconds, as the cookie's own `Max-Age`. Default 30 days; `null` for a browser-session cookie. */
   maxAge?: number | null
+}
+
+/** How the plugin's routes show in a generated OpenAPI document. */
+export interface RouteSchemaOptions {
+  /** Tags of every route of the plugin. Default none. */
+  tags?: readonly string[]
+  /** Leave the plugin's routes out of the document. Default false. */
+  hide?: boolean
 }
 
 /** Retries of `request.spotify.api` (the proxy never retries). */
@@ -41,6 +52,12 @@ export interface SpotifyAuthOptions {
   /** Scopes to request. Default none (public data only). */
   scopes?: readonly string[]
   /**
+   * Scopes a login may add on request (`{loginPath}?scope=…`, and
+   * `fastify.spotify.requireScopes`), asked for only when a page needs them.
+   * Anything else in `?scope=` is ignored. Default none.
+   */
+  optionalScopes?: readonly string[]
+  /**
    * Where tokens live: a store, or a function that builds one from the
    * plugin's context (`redisStore({ client })` is one). Default `memoryStore()`.
    */
@@ -51,6 +68,14 @@ export interface SpotifyAuthOptions {
   logoutPath?: string
   /** Default `/spotify`; `false` turns the proxy off. */
   proxyPrefix?: string | false
+  /**
+   * Path of `GET` answering the session's access token to the app's own
+   * pages, for the Web Playback SDK; needs `streaming` in `scopes` or
+   * `optionalScopes`. Default `false`: no such route.
+   */
+  playbackTokenPath?: string | false
+  /** How the plugin's routes appear in an OpenAPI document (`@fastify/swagger`). */
+  routeSchema?: RouteSchemaOptions
   /**
    * Largest request body the proxy reads, in bytes, once it knows the
    * request has a session. Default 393 216: the Web API's largest request, a
@@ -136,10 +161,13 @@ export interface ResolvedOptions {
   callbackPath: string
   secrets: string[]
   scopes: string[]
+  optionalScopes: string[]
   store: TokenStore | StoreFactory
   loginPath: string
   logoutPath: string
   proxyPrefix: string | false
+  playbackTokenPath: string | false
+  routeSchema: { tags: string[], hide: boolean }
   proxyBodyLimit: number
   proxyResponseLimit: number
   proxyRewriteLinks: boolean
@@ -228,13 +256,13 @@ function secretsOf (value: unknown): string[] {
   return [...list] as string[]
 }
 
-function scopesOf (value: unknown): string[] {
+function scopesOf (value: unknown, name: string): string[] {
   if (value === undefined) return []
   if (!Array.isArray(value) || !value.every((scope) => typeof scope === 'string')) {
-    fail('options.scopes must be an array of scope names such as playlist-read-private')
+    fail(`${name} must be an array of scope names such as playlist-read-private`)
   }
   const unknown = (value as string[]).find((scope) => !SCOPES.has(scope))
-  if (unknown !== undefined) fail(`options.scopes has ${JSON.stringify(unknown.slice(0, 64))}, which is not a scope Spotify documents`)
+  if (unknown !== undefined) fail(`${name} has ${JSON.stringify(unknown.slice(0, 64))}, which is not a scope Spotify documents`)
   return [...new Set(value as string[])]
 }
 
@@ -302,17 +330,43 @@ function cookieOf (value: unknown, https: boolean): ResolvedOptions['cookie'] {
   const name = value.name ?? 'spotify_session'
   if (typeof name !== 'string' || !COOKIE_NAME.test(name)) fail('options.cookie.name must be a valid cookie name')
   const sameSite = value.sameSite ?? 'lax'
-  if (sameSite !== 'lax' && sameSite !== 'strict') fail('options.cookie.sameSite must be "lax" or "strict"')
+  if (sameSite !== 'lax' && sameSite !== 'strict' && sameSite !== 'none') fail('options.cookie.sameSite must be "lax", "strict" or "none"')
   const domain = value.domain
   if (domain !== undefined && (typeof domain !== 'string' || domain.length === 0)) fail('options.cookie.domain must be a non-empty string')
   const maxAge = value.maxAge === null ? null : optionalNumber(value.maxAge, 'cookie.maxAge', 30 * 24 * 60 * 60, 1)
+  const secure = optionalBoolean(value.secure, 'cookie.secure', https)
+  // Browsers drop a SameSite=None cookie that is not Secure: every login
+  // would seem to work and no session would ever come back.
+  if (sameSite === 'none' && !secure) {
+    fail('options.cookie.sameSite "none" needs a secure cookie (options.cookie.secure: true, or an https redirectUri): browsers drop SameSite=None cookies without Secure')
+  }
   return {
     name,
-    secure: optionalBoolean(value.secure, 'cookie.secure', https),
+    secure,
     sameSite,
     domain,
     maxAge
   }
+}
+
+function playbackTokenPathOf (value: unknown, paths: readonly string[], scopes: readonly string[]): string | false {
+  if (value === undefined || value === false) return false
+  const path = routePath(value, 'playbackTokenPath', '/spotify-token')
+  if (paths.includes(path)) fail('options.playbackTokenPath must differ from the login, callback and logout paths')
+  if (!scopes.includes('streaming')) {
+    fail('options.playbackTokenPath needs the streaming scope in options.scopes or options.optionalScopes (the Web Playback SDK refuses a token without it)')
+  }
+  return path
+}
+
+function routeSchemaOf (value: unknown): ResolvedOptions['routeSchema'] {
+  if (value === undefined) value = {}
+  if (!isPlainObject(value)) fail('options.routeSchema must be an object')
+  const tags = value.tags ?? []
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string' && tag.length > 0)) {
+    fail('options.routeSchema.tags must be an array of non-empty strings')
+  }
+  return { tags: [...tags as string[]], hide: optionalBoolean(value.hide, 'routeSchema.hide', false) }
 }
 
 function retryOf (value: unknown): Required<ApiRetryOptions> {
@@ -335,6 +389,8 @@ export function resolveOptions (options: unknown): ResolvedOptions {
   const proxyPrefix = proxyPrefixOf(options.proxyPrefix)
   const callbackPath = redirect.pathname
   if (callbackPath === loginPath) fail('options.redirectUri path must differ from options.loginPath')
+  const scopes = scopesOf(options.scopes, 'options.scopes')
+  const optionalScopes = scopesOf(options.optionalScopes, 'options.optionalScopes').filter((scope) => !scopes.includes(scope))
   return {
     clientId: requiredString(options.clientId, 'clientId'),
     clientSecret: requiredString(options.clientSecret, 'clientSecret'),
@@ -343,11 +399,14 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     redirectUri: options.redirectUri as string,
     callbackPath,
     secrets: secretsOf(options.secret),
-    scopes: scopesOf(options.scopes),
+    scopes,
+    optionalScopes,
     store: storeOf(options.store),
     loginPath,
     logoutPath,
     proxyPrefix,
+    playbackTokenPath: playbackTokenPathOf(options.playbackTokenPath, [loginPath, logoutPath, callbackPath], [...scopes, ...optionalScopes]),
+    routeSchema: routeSchemaOf(options.routeSchema),
     proxyBodyLimit: wholeNumber(options.proxyBodyLimit, 'proxyBodyLimit', 393_216),
     proxyResponseLimit: wholeNumber(options.proxyResponseLimit, 'proxyResponseLimit', 10 * 1024 * 1024),
     proxyRewriteLinks: optionalBoolean(options.proxyRewriteLinks, 'proxyRewriteLinks', true),

@@ -49,7 +49,20 @@ const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['onRefresh not a function', { onRefresh: {} }, /options\.onRefresh must be a function/],
   ['cookie not an object', { cookie: 'x' }, /options\.cookie must be an object/],
   ['cookie name invalid', { cookie: { name: 'a b' } }, /options\.cookie\.name must be a valid cookie name/],
-  ['cookie sameSite none', { cookie: { sameSite: 'none' } }, /options\.cookie\.sameSite must be "lax" or "strict"/],
+  ['cookie sameSite unknown', { cookie: { sameSite: 'relaxed' } }, /options\.cookie\.sameSite must be "lax", "strict" or "none"/],
+  ['cookie sameSite none without secure', { cookie: { sameSite: 'none' } }, /options\.cookie\.sameSite "none" needs a secure cookie/],
+  ['cookie sameSite none, secure false on https', { redirectUri: 'https://app.example/callback', cookie: { sameSite: 'none', secure: false } }, /options\.cookie\.sameSite "none" needs a secure cookie/],
+  ['optionalScopes not an array', { optionalScopes: 'streaming' }, /options\.optionalScopes must be an array/],
+  ['optionalScopes unknown to Spotify', { optionalScopes: ['user-read-birthdate'] }, /options\.optionalScopes has "user-read-birthdate", which is not a scope Spotify documents/],
+  ['playbackTokenPath relative', { playbackTokenPath: 'token', scopes: ['streaming'] }, /options\.playbackTokenPath must be a path/],
+  ['playbackTokenPath true', { playbackTokenPath: true, scopes: ['streaming'] }, /options\.playbackTokenPath must be a path/],
+  ['playbackTokenPath same as login', { playbackTokenPath: '/login', scopes: ['streaming'] }, /options\.playbackTokenPath must differ from the login, callback and logout paths/],
+  ['playbackTokenPath same as callback', { playbackTokenPath: '/callback', scopes: ['streaming'] }, /options\.playbackTokenPath must differ/],
+  ['playbackTokenPath without streaming', { playbackTokenPath: '/token', scopes: ['user-read-private'] }, /options\.playbackTokenPath needs the streaming scope in options\.scopes or options\.optionalScopes/],
+  ['routeSchema not an object', { routeSchema: true }, /options\.routeSchema must be an object/],
+  ['routeSchema tags a string', { routeSchema: { tags: 'auth' } }, /options\.routeSchema\.tags must be an array of non-empty strings/],
+  ['routeSchema tags with an empty one', { routeSchema: { tags: ['auth', ''] } }, /options\.routeSchema\.tags must be an array of non-empty strings/],
+  ['routeSchema hide a string', { routeSchema: { hide: 'yes' } }, /options\.routeSchema\.hide must be a boolean/],
   ['cookie domain empty', { cookie: { domain: '' } }, /options\.cookie\.domain must be a non-empty string/],
   ['cookie maxAge zero', { cookie: { maxAge: 0 } }, /options\.cookie\.maxAge must be a number of at least 1/],
   ['cookie secure string', { cookie: { secure: 'yes' } }, /options\.cookie\.secure must be a boolean/],
@@ -86,6 +99,9 @@ t.test('defaults', async (t) => {
     callbackPath: '/callback',
     secrets: [SECRET],
     scopes: [],
+    optionalScopes: [],
+    playbackTokenPath: false,
+    routeSchema: { tags: [], hide: false },
     loginPath: '/login',
     logoutPath: '/logout',
     proxyPrefix: '/spotify',
@@ -126,6 +142,14 @@ t.test('explicit values are kept and normalised once', async (t) => {
   t.equal(resolved.accountsUrl, 'http://127.0.0.1:9999/accounts')
   t.equal(resolved.apiUrl, 'http://127.0.0.1:9999')
   t.same(resolved.cookie, { name: '__Host-s', secure: true, sameSite: 'strict', domain: 'app.example', maxAge: null })
+  t.same(resolveOptions({ ...valid, cookie: { secure: true, sameSite: 'none' } }).cookie.sameSite, 'none', 'none with an explicitly secure cookie')
+  t.same(resolveOptions({ ...valid, redirectUri: 'https://app.example/cb', cookie: { sameSite: 'none' } }).cookie, { name: 'spotify_session', secure: true, sameSite: 'none', domain: undefined, maxAge: 2592000 }, 'none with the secure default of an https redirectUri')
+  const upgrades = resolveOptions({ ...valid, scopes: ['streaming'], optionalScopes: ['user-top-read', 'streaming', 'user-top-read'], playbackTokenPath: '/spotify-token', routeSchema: { tags: ['auth'], hide: true } })
+  t.same(upgrades.optionalScopes, ['user-top-read'], 'deduplicated, and without the scopes always asked for')
+  t.equal(upgrades.playbackTokenPath, '/spotify-token')
+  t.same(upgrades.routeSchema, { tags: ['auth'], hide: true })
+  t.equal(resolveOptions({ ...valid, optionalScopes: ['streaming'], playbackTokenPath: '/t' }).playbackTokenPath, '/t', 'streaming may be optional')
+  t.equal(resolveOptions({ ...valid, playbackTokenPath: false }).playbackTokenPath, false)
   t.equal(resolveOptions({ ...valid, redirectUri: 'http://[::1]:5543/cb' }).callbackPath, '/cb', 'IPv6 loopback allowed')
   t.equal(resolveOptions({ ...valid, redirectUri: 'https://App.Example.com:443/cb' }).redirectUri, 'https://App.Example.com:443/cb', 'sent exactly as configured')
 })

@@ -10,6 +10,7 @@ import { prefixedName } from '../session/cookie.js'
 import type { Sessions } from '../session/sessions.js'
 import type { SpotifyToken } from '../store/types.js'
 import type { SpotifyUser } from '../spotify/profile.js'
+import { routeSchema } from './schemas.js'
 import { clientRefused, TokenRefusedError, type Grant, type TokenEndpoint } from '../spotify/token-endpoint.js'
 
 /** Cookies that live only between the login redirect and the callback (`__Host-` when secure). */
@@ -49,6 +50,17 @@ export function safeReturnTo (value: unknown): string | undefined {
   const path = value.split(/[?#]/, 1)[0] as string
   if (path.split('/').some((segment) => /^(\.|%2e){1,2}$/i.test(segment))) return undefined
   return new URL(value, RETURN_BASE).origin === RETURN_BASE ? value : undefined
+}
+
+/**
+ * The scopes a login asks for: the configured ones, plus those of
+ * `?scope=` (space-separated) that `optionalScopes` allows. Anything else in
+ * it is ignored, not refused: the link may be older than the configuration.
+ */
+export function loginScopes (query: unknown, options: ResolvedOptions): string[] {
+  if (typeof query !== 'string' || options.optionalScopes.length === 0) return options.scopes
+  const asked = new Set(query.split(' '))
+  return [...options.scopes, ...options.optionalScopes.filter((scope) => asked.has(scope))]
 }
 
 function sameState (query: unknown, cookie: string | undefined): boolean {
@@ -117,10 +129,18 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
   })
   const oauth2 = (scope as unknown as Record<string, OAuth2Namespace>)[DECORATION] as OAuth2Namespace
 
-  scope.get(options.loginPath, async (request: FastifyRequest<{ Querystring: { returnTo?: unknown } }>, reply) => {
+  scope.get(options.loginPath, {
+    schema: routeSchema('login', options)
+  }, async (request: FastifyRequest<{ Querystring: { returnTo?: unknown, scope?: unknown } }>, reply) => {
     const authorizeUrl = new URL(await oauth2.generateAuthorizationUri(request, reply))
+    const scopes = loginScopes(request.query.scope, options)
     // simple-oauth2 would send `scope=undefined` for no scopes.
-    if (options.scopes.length === 0) authorizeUrl.searchParams.delete('scope')
+    if (scopes.length === 0) {
+      authorizeUrl.searchParams.delete('scope')
+    } else if (scopes.length > options.scopes.length) {
+      // Only then: setting a parameter re-encodes the whole query.
+      authorizeUrl.searchParams.set('scope', scopes.join(' '))
+    }
     const returnTo = safeReturnTo(request.query.returnTo)
     if (returnTo === undefined) {
       reply.clearCookie(names.returnTo, flowCookie)
@@ -150,6 +170,7 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     throw new InvalidOptionError(`options.redirectUri path ${options.callbackPath} must be under ${prefix}, the prefix the plugin is registered under`)
   }
   scope.get(options.callbackPath.slice(prefix.length), {
+    schema: routeSchema('callback', options),
     logSerializers: { req: redactedRequest }
   }, async (request: FastifyRequest<{ Querystring: CallbackQuery }>, reply: FastifyReply) => {
     const { state, code, error } = request.query

@@ -3,6 +3,7 @@ import { CrossSiteRequestError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Sessions } from '../session/sessions.js'
 import { fromAllowedOrigin } from './same-origin.js'
+import { routeSchema } from './schemas.js'
 
 export interface LogoutServices {
   options: ResolvedOptions
@@ -20,6 +21,7 @@ export async function logoutRoute (scope: FastifyInstance, { options, sessions }
   scope.removeAllContentTypeParsers()
   scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 }, (_request, _body, done) => { done(null) })
   scope.post(options.logoutPath, {
+    schema: routeSchema('logout', options),
     onRequest: async (request) => {
       if (!fromAllowedOrigin(request, options.allowedOrigins)) throw new CrossSiteRequestError()
     }

@@ -9,6 +9,7 @@ import { safeApiPath } from '../spotify/api-path.js'
 import type { RateLimitGate } from '../spotify/rate-limit.js'
 import { linkRewriter, rewritable, type LinkRewriter } from './proxy-links.js'
 import { fromAllowedOrigin, UNSAFE_METHODS } from './same-origin.js'
+import { routeSchema } from './schemas.js'
 import type { SpotifyToken } from '../store/types.js'
 
 /**
@@ -239,6 +240,6 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
   // The Web API's methods only: TRACE would echo our bearer back to the
   // client from an upstream that supports it.
   const url = `${options.proxyPrefix as string}/*`
-  scope.route({ method: ['GET', 'HEAD'], url, handler: read })
-  scope.route({ method: [...UNSAFE_METHODS], url, bodyLimit: options.proxyBodyLimit, onRequest: check, handler: write })
+  scope.route({ method: ['GET', 'HEAD'], url, schema: routeSchema('proxyRead', options), handler: read })
+  scope.route({ method: [...UNSAFE_METHODS], url, schema: routeSchema('proxyWrite', options), bodyLimit: options.proxyBodyLimit, onRequest: check, handler: write })
 }

@@ -24,3 +24,23 @@ export function fromAllowedOrigin (request: FastifyRequest, allowed: ReadonlySet
 
 /** Methods that change something: the only ones a cross-site page must not send with the user's session. */
 export const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/**
+ * The header a page of the app sends with its request for a token. Pages of
+ * other origins cannot send it without a CORS preflight, and their request
+ * carries an `Origin` that decides first; it only speaks for browsers that
+ * send neither `Origin` nor `Sec-Fetch-Site` on a same-origin GET.
+ */
+export const TOKEN_REQUEST_HEADER = 'x-spotify-auth'
+
+/**
+ * Whether a GET that answers a secret comes from a page of the app (or of a
+ * trusted origin): `fromAllowedOrigin`, except that a request with neither
+ * `Origin` nor `Sec-Fetch-Site`, which a cross-site `<script src>` or form
+ * also is in an older browser, must carry `TOKEN_REQUEST_HEADER: 1`.
+ */
+export function fromAllowedPage (request: FastifyRequest, allowed: ReadonlySet<string>): boolean {
+  const headers = request.headers
+  if (headers.origin !== undefined || headers['sec-fetch-site'] !== undefined) return fromAllowedOrigin(request, allowed)
+  return headers[TOKEN_REQUEST_HEADER] === '1'
+}

@@ -43,6 +43,8 @@ export interface Built {
 export interface BuildOptions {
   plugin?: Partial<SpotifyAuthOptions>
   emulator?: EmulatorOptions
+  /** Plugins to register before this one (those that watch routes being added: @fastify/swagger, @fastify/cors). */
+  first?: (app: FastifyInstance) => void | Promise<void>
   /** Routes or hooks to add before ready(). */
   before?: (app: FastifyInstance) => void | Promise<void>
   /** Fastify's own options (the logger is always the captured one). */
@@ -71,6 +73,7 @@ export async function build (t: Teardown, options: BuildOptions = {}): Promise<B
     }
   })
   const app = Fastify({ ...options.fastify, logger: { level: 'trace', stream } })
+  await options.first?.(app)
   await app.register(spotifyAuth, {
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,

@@ -3,7 +3,7 @@
 import Fastify, { type FastifyError } from 'fastify'
 import type { Got } from 'got'
 import spotifyAuth, {
-  InvalidStateError, memoryStore, type SpotifyToken, type TokenStore
+  InvalidStateError, memoryStore, type PlaybackToken, type SpotifyToken, type TokenStore
 } from '../../plugin/index.js'
 import { createSpotifyEmulator, type SpotifyEmulator } from '../../plugin/emulator/index.js'
 
@@ -55,6 +55,26 @@ app.get('/me', { onRequest: app.spotify.authenticate }, async (request) => {
   if (token !== null) token.accessToken = 'x'
   return { me: me.id, access, sessionId }
 })
+
+await app.register(spotifyAuth, {
+  clientId: 'id',
+  clientSecret: 'secret',
+  redirectUri: 'https://app.example/callback',
+  secret: 'x'.repeat(32),
+  scopes: ['user-read-private'],
+  optionalScopes: ['streaming', 'user-top-read'],
+  playbackTokenPath: '/spotify-token',
+  routeSchema: { tags: ['auth'], hide: false },
+  cookie: { sameSite: 'none', secure: true }
+})
+
+// @ts-expect-error routeSchema.hide is a boolean
+await app.register(spotifyAuth, { clientId: 'i', clientSecret: 's', redirectUri: 'x', secret: 'x', routeSchema: { hide: 'yes' } })
+
+app.get('/top', { preHandler: app.spotify.requireScopes(['user-top-read']) }, async () => 'top')
+app.get('/top2', { onRequest: [app.spotify.authenticate, app.spotify.requireScopes(['user-top-read'])] }, async () => 'top')
+const playback: PlaybackToken = { accessToken: 'a', expiresAt: 1 }
+expectType<number>(playback.expiresAt)
 
 expectType<TokenStore>(app.spotify.store)
 const custom: TokenStore = {

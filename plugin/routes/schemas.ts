@@ -1,0 +1,153 @@
+import type { FastifyInstance, FastifySchema } from 'fastify'
+import type { ResolvedOptions } from '../options.js'
+
+/*
+ * JSON schemas of the plugin's routes, for the app's OpenAPI document
+ * (`@fastify/swagger`). They describe and never decide: the routes check
+ * their own input (a repeated `returnTo` is ignored, not a 400), and answer
+ * whatever the Web API or the app's error handler produced.
+ */
+
+/** `errorBody()`'s shape, as the plugin's routes send it with `errorHandler: 'spotify'`. */
+const ERROR = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: {
+        status: { type: 'integer', description: 'The HTTP status' },
+        message: { type: 'string' },
+        code: { type: 'string', description: 'A stable FST_SPOTIFY_* code' }
+      }
+    }
+  }
+} as const
+
+function error (description: string): Record<string, unknown> {
+  return { description, ...ERROR }
+}
+
+const REDIRECT = { description: 'Redirect', type: 'null' } as const
+
+/*
+ * The proxy's schemas have no `params`: even a validator that passes
+ * everything is a call per request on the hot path.
+ */
+
+/** The statuses any route that loads a session may answer. */
+const SESSION_ERRORS = {
+  401: error('No session, or Spotify ended it (FST_SPOTIFY_NO_SESSION, FST_SPOTIFY_SESSION_REVOKED)'),
+  502: error('Spotify unreachable or failing (FST_SPOTIFY_UPSTREAM_ERROR, FST_SPOTIFY_UPSTREAM_TOO_LARGE)'),
+  503: error('The token store is unavailable, or a refresh elsewhere took too long (FST_SPOTIFY_STORE_UNAVAILABLE, FST_SPOTIFY_REFRESH_BUSY)'),
+  504: error('Spotify did not answer in time (FST_SPOTIFY_UPSTREAM_TIMEOUT)')
+}
+
+/** The app's rate-limit window: Spotify's own 429 first, then the plugin's while its Retry-After runs. */
+const RATE_LIMITED = {
+  ...error('Spotify\'s rate limit: its own 429 passed on, then FST_SPOTIFY_RATE_LIMITED until Retry-After has passed'),
+  headers: { 'retry-after': { type: 'integer', description: 'Seconds to wait' } }
+}
+
+export type RouteName = 'login' | 'callback' | 'logout' | 'proxyRead' | 'proxyWrite' | 'playbackToken'
+
+const SCHEMAS: Record<RouteName, FastifySchema & Record<string, unknown>> = {
+  login: {
+    summary: 'Log in with Spotify',
+    description: 'Redirects to Spotify\'s consent page, then to `returnTo` once the callback has run.',
+    querystring: {
+      type: 'object',
+      properties: {
+        returnTo: { type: 'string', description: 'A same-origin path to come back to; anything else is ignored' },
+        scope: { type: 'string', description: 'Space-separated scopes to ask for besides the configured ones; only those in optionalScopes count' }
+      }
+    },
+    response: { 302: { ...REDIRECT, description: 'To Spotify\'s consent page' } }
+  },
+  callback: {
+    summary: 'Spotify\'s redirect back after consent',
+    description: 'Exchanges the code, starts a new session and sets its cookie.',
+    querystring: {
+      type: 'object',
+      properties: {
+        state: { type: 'string' },
+        code: { type: 'string' },
+        error: { type: 'string', description: 'Spotify\'s refusal, e.g. access_denied' }
+      }
+    },
+    response: {
+      302: { ...REDIRECT, description: 'To returnTo or successRedirect, with the session cookie' },
+      400: error('No code, or Spotify refused it (FST_SPOTIFY_MISSING_CODE, FST_SPOTIFY_INVALID_CODE)'),
+      401: error('The user refused (FST_SPOTIFY_AUTHORIZATION_DENIED)'),
+      403: error('State missing or not this browser\'s (FST_SPOTIFY_INVALID_STATE)'),
+      502: SESSION_ERRORS[502],
+      503: SESSION_ERRORS[503],
+      504: SESSION_ERRORS[504]
+    }
+  },
+  logout: {
+    summary: 'Log out',
+    description: 'Ends the session and clears its cookie. Any body (up to 1 KiB) is ignored.',
+    response: {
+      303: { ...REDIRECT, description: 'To successRedirect' },
+      403: error('Posted from another origin\'s page (FST_SPOTIFY_CROSS_SITE)'),
+      503: SESSION_ERRORS[503]
+    }
+  },
+  proxyRead: {
+    summary: 'The Spotify Web API, as the session\'s user',
+    description: 'Forwards to {apiUrl}/v1/* with the session\'s token; the response is the Web API\'s.',
+    response: {
+      default: { description: 'The Web API\'s response, passed through' },
+      400: error('A path that could leave /v1/ (FST_SPOTIFY_INVALID_PATH)'),
+      429: RATE_LIMITED,
+      ...SESSION_ERRORS
+    }
+  },
+  proxyWrite: {
+    summary: 'The Spotify Web API, as the session\'s user',
+    description: 'Forwards to {apiUrl}/v1/* with the session\'s token and the body as it came; the response is the Web API\'s.',
+    response: {
+      default: { description: 'The Web API\'s response, passed through' },
+      400: error('A path that could leave /v1/ (FST_SPOTIFY_INVALID_PATH)'),
+      429: RATE_LIMITED,
+      403: error('Sent from another origin\'s page (FST_SPOTIFY_CROSS_SITE)'),
+      ...SESSION_ERRORS
+    }
+  },
+  playbackToken: {
+    summary: 'The session\'s access token, for the Web Playback SDK',
+    description: 'Only to pages of the app (Sec-Fetch-Site, Origin, or the X-Spotify-Auth: 1 header), and only with the streaming scope. Never cached.',
+    headers: {
+      type: 'object',
+      properties: { 'x-spotify-auth': { type: 'string', enum: ['1'], description: 'Send it: older browsers give no other sign of a same-origin request' } }
+    },
+    response: {
+      200: {
+        description: 'A valid access token',
+        type: 'object',
+        properties: {
+          accessToken: { type: 'string' },
+          expiresAt: { type: 'integer', description: 'Unix time in seconds' }
+        }
+      },
+      403: error('Not from a page of the app (FST_SPOTIFY_CROSS_SITE), or no streaming scope (FST_SPOTIFY_MISSING_SCOPES)'),
+      ...SESSION_ERRORS
+    }
+  }
+}
+
+/** The schema of one of the plugin's routes, with the app's tags and `hide`. */
+export function routeSchema (name: RouteName, options: ResolvedOptions): FastifySchema {
+  const { tags, hide } = options.routeSchema
+  return { ...SCHEMAS[name], ...(tags.length === 0 ? {} : { tags }), ...(hide ? { hide } : {}) }
+}
+
+/**
+ * Makes schemas documentation only in `scope`: nothing is validated, and
+ * responses are serialized as without a schema (no field is dropped, an
+ * app's error handler may answer in its own shape).
+ */
+export function describeOnly (scope: FastifyInstance): void {
+  scope.setValidatorCompiler(() => () => true)
+  scope.setSerializerCompiler(() => (data) => JSON.stringify(data))
+}
