@@ -1,6 +1,7 @@
 import fastifyCors from '@fastify/cors'
 import t from 'tap'
 import { build, SCOPES } from './helpers/build.js'
+import { fakeUpstream } from './helpers/fake-upstream.js'
 
 const SPA = 'https://spa.example'
 const EVIL = 'https://evil.example'
@@ -75,4 +76,21 @@ t.test('a credentialed call from the trusted origin works, from another origin i
   t.equal((await built.request(jar, { method: 'POST', url: '/logout', headers: from(EVIL) })).statusCode, 403)
   t.equal((await built.request(jar, { method: 'POST', url: '/logout', headers: from(SPA) })).statusCode, 303)
   t.equal((await built.request(jar, { url: '/spotify/me', headers: from(SPA) })).statusCode, 401, 'logged out')
+})
+
+t.test('the Web API\'s Vary joins the app\'s own, never replaces it', async (t) => {
+  const apiUrl = await fakeUpstream(t, (upstream) => {
+    upstream.get('/v1/browse/categories', async (_request, reply) => reply.header('vary', 'Accept-Encoding').send({ categories: { items: [] } }))
+  })
+  const built = await build(t, {
+    first: async (app) => { await app.register(fastifyCors, { origin: [SPA], credentials: true }) },
+    plugin: { apiUrl, trustedOrigins: [SPA] }
+  })
+  const { jar } = await built.login()
+  const headers = { origin: SPA, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors' }
+  const read = await built.request(jar, { url: '/spotify/browse/categories', headers })
+  t.equal(read.statusCode, 200)
+  t.equal(read.headers.vary, 'Origin, Accept-Encoding', 'both: a cache keys on the origin and the encoding')
+  const plain = await built.request(jar, { url: '/spotify/me', headers })
+  t.equal(plain.headers.vary, 'Origin', 'the app\'s own when the Web API sends none')
 })

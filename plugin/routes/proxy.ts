@@ -232,9 +232,12 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
     const body = rewrite !== undefined && rewritable(response.headers['content-type'], response.headers['content-encoding'])
       ? rewrite(response.body) ?? response.body
       : response.body
-    return reply.code(response.status)
-      .headers(returnedHeaders(response.headers, request.method === 'HEAD' && rewrite === undefined))
-      .send(body)
+    const headers = returnedHeaders(response.headers, request.method === 'HEAD' && rewrite === undefined)
+    // The app's own Vary (@fastify/cors adds Origin) must survive the Web
+    // API's, or a shared cache hands one origin's CORS answer to another.
+    const own = reply.getHeader('vary')
+    if (own !== undefined && headers.vary !== undefined) headers.vary = `${String(own)}, ${String(headers.vary)}`
+    return reply.code(response.status).headers(headers).send(body)
   }
 
   // The Web API's methods only: TRACE would echo our bearer back to the
