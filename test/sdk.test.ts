@@ -153,7 +153,10 @@ t.test('the bearer never leaves {apiUrl}/v1/: other URLs are refused before any 
   const sdk = spotifySdk(app.spotify.session(ids[0] as string), { fetch: recorded.fetch })
   emulator.control.resetCounters()
   // The URL parser resolves dot segments, percent-encoded ones too, before the check.
-  for (const path of ['../api/token', '../../accounts', 'me/../../x', '%2e%2e/api/token', 'me/%2E./%2e%2E/token']) {
+  // What a peer could still read as leaving /v1/ (an encoded slash or
+  // backslash, a dot segment encoded twice) is refused too, as the proxy does.
+  for (const path of ['../api/token', '../../accounts', 'me/../../x', '%2e%2e/api/token', 'me/%2E./%2e%2E/token',
+    '..%2f..%2fapi%2ftoken', 'me/..%5c..%5capi', '%252e%252e/%252e%252e/api/token', 'me\\..\\..\\api']) {
     await t.rejects(sdk.makeRequest('GET', path), { code: 'FST_SPOTIFY_FOREIGN_URL' }, path)
   }
   t.same(recorded.urls, [], 'nothing was sent')
