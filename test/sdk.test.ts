@@ -8,6 +8,7 @@ import type { Page, SimplifiedPlaylist, UserProfile } from '@spotify/web-api-ts-
 import t from 'tap'
 import { spotifySdk } from '../plugin/sdk/index.js'
 import { build, type Built } from './helpers/build.js'
+import { fakeUpstream } from './helpers/fake-upstream.js'
 import { expireStored, sessionIdOf } from './helpers/sessions.js'
 
 /** A fetch that records every URL the SDK asks for, then really fetches it. */
@@ -258,4 +259,27 @@ t.test('a 429 without Retry-After opens no window', async (t) => {
   emulator.control.resetCounters()
   t.equal((await spotifySdk(app.spotify.session(ids[0] as string)).currentUser.profile()).id, 'alice', 'the next call goes out')
   t.equal(emulator.control.counters.api, 1)
+})
+
+t.test('a body that stalls or breaks off after its headers: 504 / 502, as when no answer came', async (t) => {
+  let server: { closeAllConnections: () => void } | undefined
+  const upstream = await fakeUpstream(t, (app) => {
+    server = app.server
+    app.get('/v1/tracks/stalls', async (_request, reply) => {
+      reply.hijack()
+      reply.raw.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
+      reply.raw.write('{"id":')
+    })
+    app.get('/v1/tracks/breaks', async (_request, reply) => {
+      reply.hijack()
+      reply.raw.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
+      reply.raw.write('{"id":', () => { reply.raw.destroy() })
+    })
+  })
+  // Teardowns run last first: the stalled answer must not hold the upstream's close.
+  t.teardown(() => { server?.closeAllConnections() })
+  const { app } = await build(t, { plugin: { apiUrl: upstream, timeout: 300 } })
+  const sdk = spotifySdk(app.spotify.app)
+  await t.rejects(sdk.tracks.get('stalls'), { code: 'FST_SPOTIFY_UPSTREAM_TIMEOUT', statusCode: 504 })
+  await t.rejects(sdk.tracks.get('breaks'), { code: 'FST_SPOTIFY_UPSTREAM_ERROR', statusCode: 502 })
 })
