@@ -261,7 +261,7 @@ t.test('a 429 without Retry-After opens no window', async (t) => {
   t.equal(emulator.control.counters.api, 1)
 })
 
-t.test('a body that stalls or breaks off after its headers: 504 / 502, as when no answer came', async (t) => {
+t.test('a body that stalls or breaks off after its headers: 504 / 502, as when no answer came; a 204 has none to read', async (t) => {
   let server: { closeAllConnections: () => void } | undefined
   const upstream = await fakeUpstream(t, (app) => {
     server = app.server
@@ -270,6 +270,7 @@ t.test('a body that stalls or breaks off after its headers: 504 / 502, as when n
       reply.raw.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
       reply.raw.write('{"id":')
     })
+    app.get('/v1/tracks/none', async (_request, reply) => reply.code(204).send())
     app.get('/v1/tracks/breaks', async (_request, reply) => {
       reply.hijack()
       reply.raw.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
@@ -282,4 +283,5 @@ t.test('a body that stalls or breaks off after its headers: 504 / 502, as when n
   const sdk = spotifySdk(app.spotify.app)
   await t.rejects(sdk.tracks.get('stalls'), { code: 'FST_SPOTIFY_UPSTREAM_TIMEOUT', statusCode: 504 })
   await t.rejects(sdk.tracks.get('breaks'), { code: 'FST_SPOTIFY_UPSTREAM_ERROR', statusCode: 502 })
+  t.equal(await sdk.tracks.get('none'), null)
 })
