@@ -44,6 +44,9 @@ t.test('request.spotify.api sends the bearer only under {apiUrl}/v1/', async (t)
     ['emptyPrefix', `${evil}/v1/`],
     ['plain', '../me'],
     ['plain', '%2e%2e/me'],
+    ['plain', '..%2fme'],
+    ['plain', 'x/..%5c..%5cme'],
+    ['plain', '%252e%252e/me'],
     ['prefix', `${apiUrl}/v1/../me`],
     ['prefix', `${apiUrl}/me`],
     ['prefix', `${apiUrl.replace('http://', 'http://user:pw@')}/v1/me`]

@@ -152,3 +152,22 @@ t.test('a proxy inside a prefixed scope rewrites to its full path', async (t) =>
   const page = (await app.inject({ url: '/auth/spotify/me/playlists?limit=2', headers: { cookie: jar.header } })).json<Page>()
   t.equal(page.next, '/auth/spotify/me/playlists?offset=2&limit=2')
 })
+
+t.test('a partial answer (206) is passed byte for byte: its Content-Range counts the upstream\'s bytes', async (t) => {
+  let upstream = ''
+  const whole = (): string => `{"next":"${upstream}/v1/a","pad":"${'x'.repeat(40)}"}`
+  upstream = await fakeUpstream(t, (app) => {
+    app.get('/v1/ranged', async (request, reply) => {
+      const end = Number(/^bytes=0-(\d+)$/.exec(String(request.headers.range))?.[1])
+      const part = Buffer.from(whole()).subarray(0, end + 1)
+      return await reply.code(206).type('application/json')
+        .header('content-range', `bytes 0-${end}/${Buffer.byteLength(whole())}`).send(part)
+    })
+  })
+  const { login, request } = await build(t, { plugin: { apiUrl: upstream } })
+  const { jar } = await login()
+  const response = await request(jar, { url: '/spotify/ranged', headers: { range: 'bytes=0-49' } })
+  t.equal(response.statusCode, 206)
+  t.equal(response.headers['content-range'], `bytes 0-49/${Buffer.byteLength(whole())}`)
+  t.same(response.rawPayload, Buffer.from(whole()).subarray(0, 50), 'the very bytes the range names')
+})

@@ -73,7 +73,8 @@ t.test('other URLs, bad prefixes: refused without a request', async (t) => {
   t.same(sent, [])
   await guarded('https://api.spotify.com/v1/me', { headers: { Authorization: 'Bearer x' } })
   t.same(sent, ['/spotify/me'])
-  for (const prefix of ['spotify', '//evil.example/spotify']) {
+  // '/' (which the plugin refuses too) would turn `v1//evil.example/x` into a URL of another origin.
+  for (const prefix of ['spotify', '//evil.example/spotify', '/']) {
     t.throws(() => proxyFetch(prefix), { name: 'TypeError', message: /proxyPrefix must be a path/ }, prefix)
   }
   // The defaults: /spotify, and the global fetch, which in a page resolves the path against the page.

@@ -8,6 +8,7 @@ import type { Page, SimplifiedPlaylist, UserProfile } from '@spotify/web-api-ts-
 import t from 'tap'
 import { spotifySdk } from '../plugin/sdk/index.js'
 import { build, type Built } from './helpers/build.js'
+import { fakeUpstream } from './helpers/fake-upstream.js'
 import { expireStored, sessionIdOf } from './helpers/sessions.js'
 
 /** A fetch that records every URL the SDK asks for, then really fetches it. */
@@ -153,7 +154,10 @@ t.test('the bearer never leaves {apiUrl}/v1/: other URLs are refused before any 
   const sdk = spotifySdk(app.spotify.session(ids[0] as string), { fetch: recorded.fetch })
   emulator.control.resetCounters()
   // The URL parser resolves dot segments, percent-encoded ones too, before the check.
-  for (const path of ['../api/token', '../../accounts', 'me/../../x', '%2e%2e/api/token', 'me/%2E./%2e%2E/token']) {
+  // What a peer could still read as leaving /v1/ (an encoded slash or
+  // backslash, a dot segment encoded twice) is refused too, as the proxy does.
+  for (const path of ['../api/token', '../../accounts', 'me/../../x', '%2e%2e/api/token', 'me/%2E./%2e%2E/token',
+    '..%2f..%2fapi%2ftoken', 'me/..%5c..%5capi', '%252e%252e/%252e%252e/api/token', 'me\\..\\..\\api']) {
     await t.rejects(sdk.makeRequest('GET', path), { code: 'FST_SPOTIFY_FOREIGN_URL' }, path)
   }
   t.same(recorded.urls, [], 'nothing was sent')
@@ -255,4 +259,29 @@ t.test('a 429 without Retry-After opens no window', async (t) => {
   emulator.control.resetCounters()
   t.equal((await spotifySdk(app.spotify.session(ids[0] as string)).currentUser.profile()).id, 'alice', 'the next call goes out')
   t.equal(emulator.control.counters.api, 1)
+})
+
+t.test('a body that stalls or breaks off after its headers: 504 / 502, as when no answer came; a 204 has none to read', async (t) => {
+  let server: { closeAllConnections: () => void } | undefined
+  const upstream = await fakeUpstream(t, (app) => {
+    server = app.server
+    app.get('/v1/tracks/stalls', async (_request, reply) => {
+      reply.hijack()
+      reply.raw.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
+      reply.raw.write('{"id":')
+    })
+    app.get('/v1/tracks/none', async (_request, reply) => reply.code(204).send())
+    app.get('/v1/tracks/breaks', async (_request, reply) => {
+      reply.hijack()
+      reply.raw.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
+      reply.raw.write('{"id":', () => { reply.raw.destroy() })
+    })
+  })
+  // Teardowns run last first: the stalled answer must not hold the upstream's close.
+  t.teardown(() => { server?.closeAllConnections() })
+  const { app } = await build(t, { plugin: { apiUrl: upstream, timeout: 300 } })
+  const sdk = spotifySdk(app.spotify.app)
+  await t.rejects(sdk.tracks.get('stalls'), { code: 'FST_SPOTIFY_UPSTREAM_TIMEOUT', statusCode: 504 })
+  await t.rejects(sdk.tracks.get('breaks'), { code: 'FST_SPOTIFY_UPSTREAM_ERROR', statusCode: 502 })
+  t.equal(await sdk.tracks.get('none'), null)
 })

@@ -229,7 +229,8 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
       const renewed = await sessions.of(request, reply).renewed(token.accessToken)
       if (renewed.accessToken !== token.accessToken) response = await forward(request, path, renewed)
     }
-    const body = rewrite !== undefined && rewritable(response.headers['content-type'], response.headers['content-encoding'])
+    // A 206's Content-Range counts the upstream's bytes: its part stays as it came.
+    const body = rewrite !== undefined && response.status !== 206 && rewritable(response.headers['content-type'], response.headers['content-encoding'])
       ? rewrite(response.body) ?? response.body
       : response.body
     const headers = returnedHeaders(response.headers, request.method === 'HEAD' && rewrite === undefined)

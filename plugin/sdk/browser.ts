@@ -46,7 +46,8 @@ export function proxyAuthStrategy (): IAuthStrategy {
 
 /** `proxyPrefix` as a path without its trailing slash (`'/spotify'`). */
 function prefixOf (proxyPrefix: string): string {
-  if (!proxyPrefix.startsWith('/') || proxyPrefix.startsWith('//')) throw new TypeError('fastify-spotify-auth/sdk/browser: proxyPrefix must be a path such as /spotify')
+  // Without a prefix, `/v1//host/x` would become `//host/x`: another origin.
+  if (!proxyPrefix.startsWith('/') || proxyPrefix.startsWith('//') || proxyPrefix === '/') throw new TypeError('fastify-spotify-auth/sdk/browser: proxyPrefix must be a path such as /spotify')
   return proxyPrefix.endsWith('/') ? proxyPrefix.slice(0, -1) : proxyPrefix
 }
 

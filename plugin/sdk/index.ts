@@ -96,7 +96,12 @@ function sdkFetch (access: LentAccess, send: RequestImplementation): RequestImpl
     if (blocked !== undefined) throw blocked
     let response: Response
     try {
-      response = await send(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(access.timeout) })
+      const sent = await send(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(access.timeout) })
+      // Read here, under the timeout and the error mapping: left to the
+      // SDK's deserializer, a body that stalls or breaks off would be a raw
+      // abort (a 500), not Spotify's failure.
+      const body = sent.body === null ? null : await sent.arrayBuffer()
+      response = new Response(body, { status: sent.status, statusText: sent.statusText, headers: sent.headers })
     } catch (cause) {
       if ((cause as { name?: unknown }).name === 'TimeoutError') throw new UpstreamTimeoutError(because(cause))
       throw upstreamFailure((cause as { cause?: unknown }).cause ?? cause, 'the Web API')
@@ -114,7 +119,6 @@ function sdkFetch (access: LentAccess, send: RequestImplementation): RequestImpl
     const renewed = await access.renewed(used)
     if (renewed === null) throw new NoSessionError()
     if (renewed.accessToken === used) return response
-    await response.body?.cancel()
     headers.set('authorization', `Bearer ${renewed.accessToken}`)
     return await call(url, init, headers)
   }

@@ -7,6 +7,7 @@ import { isSpotifyAuthError, upstreamFailure } from '../failures.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Session } from '../session/session.js'
 import type { Agents } from './agents.js'
+import { safeApiPath } from './api-path.js'
 import type { RateLimitGate } from './rate-limit.js'
 import { spotifyPagination } from './paging.js'
 
@@ -83,7 +84,10 @@ export function webApiUrlCheck (apiUrl: string): (url: URL) => boolean {
   const base = new URL(`${apiUrl}/v1/`)
   return (url) => {
     const target = new URL(url)
-    return target.origin === base.origin && target.pathname.startsWith(base.pathname) && target.username === '' && target.password === ''
+    return target.origin === base.origin && target.pathname.startsWith(base.pathname) && target.username === '' && target.password === '' &&
+      // The parser leaves `%2f`, `%5c` and `%252e` alone; a peer that decodes
+      // them would read the path as leaving /v1/: refused, as by the proxy.
+      safeApiPath(target.pathname.slice(base.pathname.length)) !== undefined
   }
 }
 
