@@ -89,6 +89,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     onRefresh: options.onRefresh,
     log: app.log
   })
+  app.addHook('onClose', () => tokens.close())
   const apiClient = createApiClient(options, agents)
   const underWebApi = webApiUrlCheck(options.apiUrl)
   const appTokens = new AppTokens(endpoint, options.refreshMargin, options.refreshCooldown)

@@ -70,6 +70,15 @@ export interface TokenStore {
    * not available.
    */
   sessionsOf? (userId: string): Promise<string[]>
+  /**
+   * Optional: `false` while the store cannot vouch that a read shows every
+   * write made to it (a failover just happened, a write is unconfirmed).
+   * Spotify's `invalid_grant` then does not delete the session (the request
+   * gets a 503): the rotated refresh token may still be on its way back from
+   * the memory of the process that refreshed. Without it, the store is
+   * taken to be always settled.
+   */
+  settled? (sessionId: string): boolean
 }
 
 /** What the plugin hands a store factory at register time. */
