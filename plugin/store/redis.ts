@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { within } from './within.js'
 import { createSealer } from './sealing.js'
+import { checkDurability, durableStore, type RedisDurabilityOptions } from './redis-durability.js'
 import type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './types.js'
 
 /**
@@ -26,6 +27,12 @@ export interface RedisStoreOptions {
   ttl?: number
   /** Longest wait for one Redis command, in ms, before the request gets 503. Default 2000. */
   commandTimeout?: number
+  /**
+   * Waits for replicas to acknowledge every login and refresh (`WAIT`), so
+   * that a failover cannot lose a rotated refresh token. Default: off (a
+   * write counts once the master has it). See "Durability" in the README.
+   */
+  durability?: RedisDurabilityOptions
 }
 
 // Every script takes the record's candidate names, newest key first: a
@@ -143,6 +150,7 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
   if (!Number.isFinite(commandTimeout) || commandTimeout <= 0) {
     throw new TypeError('fastify-spotify-auth: redisStore options.commandTimeout must be a positive number of ms')
   }
+  const durability = checkDurability(options.durability)
   return async (context: StoreContext) => {
     if (client.status !== 'ready') {
       // Start-up waits for a connecting client (a queued PING), but not forever.
@@ -152,11 +160,12 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
         throw new Error(`fastify-spotify-auth: the Redis store cannot reach Redis (${(cause as Error).message})`, { cause })
       }
     }
-    return createRedisStore(client, prefix, ttl, commandTimeout, context.secrets)
+    return createRedisStore(client, prefix, ttl, commandTimeout, context.secrets, durability)
   }
 }
 
-function createRedisStore (client: RedisClient, prefix: string, ttl: number | undefined, commandTimeout: number, secrets: readonly string[]): TokenStore {
+function createRedisStore (client: RedisClient, prefix: string, ttl: number | undefined, commandTimeout: number, secrets: readonly string[],
+  durability: Required<RedisDurabilityOptions> | undefined): TokenStore {
   const sealer = createSealer(secrets)
   // Lua registered once, sent by SHA afterwards (ioredis falls back to EVAL).
   // The key count is fixed (one name per secret) so that ioredis knows which
@@ -224,7 +233,7 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
     return `${key}#${version}`
   }
 
-  return {
+  const store: TokenStore = {
     async get (sessionId) {
       const keys = keysOf(sessionId)
       const found = await run(() => commands[names.get]!(...keys)) as [number, string, string] | null
@@ -291,4 +300,5 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
       }
     }
   }
+  return durability === undefined ? store : durableStore(store, client, (sessionId) => keysOf(sessionId)[0] as string, durability, run, commandTimeout)
 }
