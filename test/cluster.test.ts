@@ -9,7 +9,7 @@ import { newClient, privateRedis, REDIS_URL, redisOrSkip, uniquePrefix } from '.
 type Tap = Test
 
 /** Three app instances, each with its own Redis client, sharing one Redis and one emulator. */
-async function cluster (t: Tap, prefix: string, options: { url?: string, commandTimeout?: number, emulator?: SpotifyEmulator } = {}) {
+async function cluster (t: Tap, prefix: string, options: { url?: string, commandTimeout?: number, failFastFor?: number, emulator?: SpotifyEmulator } = {}) {
   const emulator = options.emulator ?? await createSpotifyEmulator({
     autoApprove: true,
     clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }]
@@ -20,7 +20,12 @@ async function cluster (t: Tap, prefix: string, options: { url?: string, command
   for (let i = 0; i < 3; i++) {
     const client = await newClient(t, options.url ?? REDIS_URL)
     clients.push(client)
-    const store = redisStore({ client, prefix, ...(options.commandTimeout === undefined ? {} : { commandTimeout: options.commandTimeout }) })
+    const store = redisStore({
+      client,
+      prefix,
+      ...(options.commandTimeout === undefined ? {} : { commandTimeout: options.commandTimeout }),
+      ...(options.failFastFor === undefined ? {} : { failFastFor: options.failFastFor })
+    })
     instances.push(await build(t, { sharedEmulator: emulator, plugin: { store } }))
   }
   return { emulator, instances, clients, store: (instances[0] as Built).app.spotify.store }
@@ -177,11 +182,21 @@ t.test('one refresh per session across the cluster', async (t) => {
   })
 })
 
+/** The first status other than 503 of `request` repeated, within a bound: a store in its fail-fast window answers 503. */
+async function recovered (request: () => Promise<{ statusCode: number }>): Promise<number> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const { statusCode } = await request()
+    if (statusCode !== 503 || Date.now() > deadline) return statusCode
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 t.test('Redis down: 503 with a clear code, then recovery by itself', async (t) => {
   const redis = await redisOrSkip(t)
   if (redis === undefined) return
   const server = await privateRedis(t)
-  const { instances, clients } = await cluster(t, 'down-test:', { url: server.url, commandTimeout: 300 })
+  const { instances, clients } = await cluster(t, 'down-test:', { url: server.url, commandTimeout: 300, failFastFor: 200 })
   const [a] = instances as [Built]
   const { jar } = await a.login()
   t.equal((await a.request(jar, { url: '/spotify/me' })).statusCode, 200)
@@ -192,7 +207,8 @@ t.test('Redis down: 503 with a clear code, then recovery by itself', async (t) =
   t.equal(frozen.statusCode, 503)
   t.equal(frozen.json().error.code, 'FST_SPOTIFY_STORE_UNAVAILABLE')
   server.thaw()
-  t.equal((await a.request(jar, { url: '/spotify/me' })).statusCode, 200, 'back with its data')
+  // The store refuses at once for failFastFor after the timeout, then tries again.
+  t.equal(await recovered(() => a.request(jar, { url: '/spotify/me' })), 200, 'back with its data')
 
   // Stopped: the client is disconnected, requests fail at once.
   // Plain listeners: events.once would reject on the reconnect errors ioredis emits.

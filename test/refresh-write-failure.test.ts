@@ -94,7 +94,7 @@ t.test('a store that keeps failing: 503, the rotated token is kept in memory and
   const failed = await built.request(built.jar, { url: '/spotify/me' })
   t.equal(failed.statusCode, 503)
   t.equal(failed.json().error.code, 'FST_SPOTIFY_STORE_UNAVAILABLE')
-  t.equal(store.updates, 4, 'four tries')
+  t.ok(store.updates >= 2 && store.updates <= 4, `tried again, at most four times (${store.updates})`)
   t.equal((await store.get(built.sessionId))?.refreshes, built.before.refreshes, 'the store still has the old token')
   t.ok(built.jar.cookies.has('spotify_session'), 'the session is kept')
   const logged = built.logs.find((line) => line.includes('a refreshed token could not be stored'))

@@ -17,13 +17,14 @@ function moved (current: SpotifyToken | undefined, stale: SpotifyToken): boolean
 
 /**
  * A refreshed token's write is tried this many times, backing off from
- * WRITE_BACKOFF_MS, and no new try starts past WRITE_BUDGET_MS: a store that
- * blinks (a reconnect, a failover's first seconds) costs the request a little
- * latency instead of a 503.
+ * WRITE_BACKOFF_MS (doubled each time, plus up to as much jitter: about 1 to
+ * 2 s in all, longer than the Redis store's default failFastFor), and no new
+ * try starts past WRITE_BUDGET_MS: a store that blinks (a reconnect, a
+ * failover's first seconds) costs the request latency instead of a 503.
  */
 const WRITE_ATTEMPTS = 4
-const WRITE_BACKOFF_MS = 50
-const WRITE_BUDGET_MS = 2000
+const WRITE_BACKOFF_MS = 150
+const WRITE_BUDGET_MS = 3000
 /** Most refreshed tokens held in memory while the store refuses them. */
 const UNSAVED_LIMIT = 10_000
 

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { within } from './within.js'
 import { createSealer } from './sealing.js'
 import { checkDurability, durableStore, type RedisDurabilityOptions } from './redis-durability.js'
+import { failFast } from './fail-fast.js'
+import { redisKeys } from './redis-keys.js'
+import { isConnectionFailure } from './redis-failures.js'
 import type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './types.js'
 
 /**
@@ -33,11 +36,20 @@ export interface RedisStoreOptions {
    * write counts once the master has it). See "Durability" in the README.
    */
   durability?: RedisDurabilityOptions
+  /**
+   * After a command fails for want of a connection or a master (timeout,
+   * `CLUSTERDOWN`, `TRYAGAIN`, `MOVED` loops, `READONLY`, `Connection is
+   * closed`…), answer 503 at once for this many ms instead of sending more
+   * commands that would hang: a Cluster client stays `ready` through a
+   * failover. Default 1000; 0 turns it off.
+   */
+  failFastFor?: number
 }
 
-// Every script takes the record's candidate names, newest key first: a
-// record sealed before a `secret` rotation is still found under its old name
-// and moves to the new one on its next write.
+// Every script takes the record's candidate names, newest key first, all in
+// one hash slot (./redis-keys.ts): a record sealed before a `secret` rotation
+// is still found under its old name and moves to the new one on its next
+// write. No script touches a user's index: that is another slot on Cluster.
 
 /** → [index of the name found (1-based), sealed data, version] or nil. */
 const GET = `
@@ -71,6 +83,7 @@ return replaced`
  * the expected version of an existing record, so that neither a slower
  * sibling nor a refresh that outlived a logout can overwrite.
  * ARGV: expected version, new version, data, expiry (Unix ms).
+ * → the record's [user index key, index member]; 0 on another version; -1 when there is no record.
  */
 const UPDATE = `
 for i, key in ipairs(KEYS) do
@@ -83,7 +96,7 @@ for i, key in ipairs(KEYS) do
     return redis.call('HMGET', KEYS[1], 'u', 'm')
   end
 end
-return 0`
+return -1`
 
 /**
  * Deletes every name of a record; with ARGV[1], only while it is at that
@@ -151,6 +164,10 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
     throw new TypeError('fastify-spotify-auth: redisStore options.commandTimeout must be a positive number of ms')
   }
   const durability = checkDurability(options.durability)
+  const failFastFor = options.failFastFor ?? 1000
+  if (!Number.isFinite(failFastFor) || failFastFor < 0) {
+    throw new TypeError('fastify-spotify-auth: redisStore options.failFastFor must be a number of ms, 0 or more')
+  }
   return async (context: StoreContext) => {
     if (client.status !== 'ready') {
       // Start-up waits for a connecting client (a queued PING), but not forever.
@@ -160,34 +177,51 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
         throw new Error(`fastify-spotify-auth: the Redis store cannot reach Redis (${(cause as Error).message})`, { cause })
       }
     }
-    return createRedisStore(client, prefix, ttl, commandTimeout, context.secrets, durability)
+    return createRedisStore(client, prefix, ttl, commandTimeout, failFastFor, context.secrets, durability)
   }
 }
 
-function createRedisStore (client: RedisClient, prefix: string, ttl: number | undefined, commandTimeout: number, secrets: readonly string[],
+function createRedisStore (client: RedisClient, prefix: string, ttl: number | undefined, commandTimeout: number, failFastFor: number, secrets: readonly string[],
   durability: Required<RedisDurabilityOptions> | undefined): TokenStore {
   const sealer = createSealer(secrets)
+  const keys = redisKeys(prefix, sealer)
+  const breaker = failFast(failFastFor)
   // Lua registered once, sent by SHA afterwards (ioredis falls back to EVAL).
   // The key count is fixed (one name per secret) so that ioredis knows which
   // arguments are keys and applies a client's keyPrefix to them too.
   const n = secrets.length
-  const names = { get: `spotifyAuthGet${n}`, set: `spotifyAuthSet${n}`, update: `spotifyAuthUpdate${n}`, delete: `spotifyAuthDelete${n}`, index: 'spotifyAuthIndex', unlock: 'spotifyAuthUnlock' }
-  client.defineCommand(names.get, { lua: GET, numberOfKeys: n })
-  client.defineCommand(names.set, { lua: SET, numberOfKeys: n })
-  client.defineCommand(names.update, { lua: UPDATE, numberOfKeys: n })
-  client.defineCommand(names.delete, { lua: DELETE, numberOfKeys: n })
-  client.defineCommand(names.index, { lua: INDEX, numberOfKeys: 1 })
-  client.defineCommand(names.unlock, { lua: UNLOCK, numberOfKeys: 1 })
+  const getName = `spotifyAuthGet${n}`
+  const setName = `spotifyAuthSet${n}`
+  const updateName = `spotifyAuthUpdate${n}`
+  const deleteName = `spotifyAuthDelete${n}`
+  const scripts = { index: 'spotifyAuthIndex', unlock: 'spotifyAuthUnlock' }
+  client.defineCommand(getName, { lua: GET, numberOfKeys: n })
+  client.defineCommand(setName, { lua: SET, numberOfKeys: n })
+  client.defineCommand(updateName, { lua: UPDATE, numberOfKeys: n })
+  client.defineCommand(deleteName, { lua: DELETE, numberOfKeys: n })
+  // One name at a time for the untagged names of earlier versions: on
+  // Cluster, each may sit in a slot of its own.
+  client.defineCommand('spotifyAuthGet1', { lua: GET, numberOfKeys: 1 })
+  client.defineCommand('spotifyAuthUpdate1', { lua: UPDATE, numberOfKeys: 1 })
+  client.defineCommand('spotifyAuthDelete1', { lua: DELETE, numberOfKeys: 1 })
+  client.defineCommand(scripts.index, { lua: INDEX, numberOfKeys: 1 })
+  client.defineCommand(scripts.unlock, { lua: UNLOCK, numberOfKeys: 1 })
   const commands = client as unknown as Record<string, Command>
 
   /**
-   * Fails fast instead of queueing when Redis is not connected, and bounds a
-   * command that hangs (a paused or overloaded server): the request gets a
-   * 503 at once, and the next one works as soon as Redis is back.
+   * Fails fast instead of queueing when Redis is not connected or has just
+   * failed for want of a connection or a master (see `failFastFor`), and
+   * bounds a command that hangs (a paused or overloaded server, a Cluster
+   * failing over): the request gets a 503, and the store recovers by itself.
    */
   function run<T> (operation: () => Promise<T>): Promise<T> {
     if (client.status !== 'ready') return Promise.reject(new Error(`Redis is not connected (${client.status})`))
-    return within('Redis', commandTimeout, operation)
+    const refusal = breaker.refusal()
+    if (refusal !== undefined) return Promise.reject(new Error(`Redis failed a moment ago, not trying again yet (${refusal})`))
+    return within('Redis', commandTimeout, operation).catch((error: unknown) => {
+      if (isConnectionFailure(error)) breaker.failed((error as Error).message)
+      throw error
+    })
   }
 
   /** When the record of `token` lapses: Unix ms. */
@@ -195,32 +229,47 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
     return ttl === undefined ? token.refreshTokenExpiresAt * 1000 : Date.now() + ttl
   }
 
-  function keysOf (sessionId: string): string[] {
-    return sealer.names(sessionId).map((name) => `${prefix}s:${name}`)
-  }
-
-  /**
-   * A user's index: a sorted set of their sessions, scored by the time of
-   * the last write (login or refresh), newest key first like records. A
-   * member is the session id, sealed: a dump names no session.
+  /*
+   * A user's index (keys.indexes): a sorted set of their sessions, scored by
+   * the time of the last write (login or refresh). A member is the session
+   * id, sealed: a dump names no session. Entries are advisory: sessionsOf
+   * checks that each record still exists, so an index write that fails after
+   * the record's write leaves nothing wrong behind.
    */
-  function indexesOf (userId: string): string[] {
-    return sealer.names(`user:${userId}`).map((name) => `${prefix}u:${name}`)
-  }
 
   /** Files the session under its user, scored by now; a record that has already lapsed is not filed. */
   async function index (index: string, member: string, token: SpotifyToken): Promise<void> {
     const expiry = expiryOf(token)
-    if (expiry > Date.now()) await run(() => commands[names.index]!(index, member, expiry))
+    if (expiry > Date.now()) await run(() => commands[scripts.index]!(index, member, expiry))
   }
 
   /** Takes deleted or replaced records' sessions out of their users' indexes: `[index, member, index, member…]`. */
   async function unindex (found: unknown): Promise<void> {
     const flat = (found ?? []) as string[]
+    const removals: Array<Promise<unknown>> = []
     for (let i = 0; i < flat.length; i += 2) {
       const [index, member] = [flat[i] as string, flat[i + 1] as string]
-      await run(() => client.call('ZREM', index, member))
+      removals.push(run(() => client.call('ZREM', index, member)))
     }
+    await Promise.all(removals)
+  }
+
+  /** A record under an untagged name of an earlier version: → [name, sealed data, version], or undefined. */
+  async function legacyGet (sessionId: string): Promise<[string, string, string] | undefined> {
+    const names = keys.legacyRecords(sessionId)
+    const found = await Promise.all(names.map((name) => run(() => commands.spotifyAuthGet1!(name)) as Promise<[number, string, string] | null>))
+    const at = found.findIndex((record) => record !== null)
+    if (at === -1) return undefined
+    const [, data, version] = found[at] as [number, string, string]
+    return [names[at] as string, data, version]
+  }
+
+  /** Deletes a record's untagged names (at `expected`'s version only, when given); → what unindex takes. */
+  async function legacyDelete (sessionId: string, expected?: SpotifyToken): Promise<string[]> {
+    const found = await Promise.all(keys.legacyRecords(sessionId).map((name) => run(() => expected === undefined
+      ? commands.spotifyAuthDelete1!(name)
+      : commands.spotifyAuthDelete1!(name, expected.refreshes))))
+    return found.flatMap((pair) => (pair ?? []) as string[])
   }
 
   /**
@@ -235,26 +284,45 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
 
   const store: TokenStore = {
     async get (sessionId) {
-      const keys = keysOf(sessionId)
-      const found = await run(() => commands[names.get]!(...keys)) as [number, string, string] | null
-      if (found === null) return undefined
+      const names = keys.records(sessionId)
+      const found = await run(() => commands[getName]!(...names)) as [number, string, string] | null
+      if (found === null) {
+        const legacy = await legacyGet(sessionId)
+        return legacy === undefined ? undefined : sealer.open(legacy[1], boundTo(legacy[0], legacy[2]))
+      }
       const [index, data, version] = found
       // A record that does not open (tampered with, moved to another
       // session's name, its version edited) counts as no session.
-      return sealer.open(data, boundTo(keys[index - 1] as string, version))
+      return sealer.open(data, boundTo(names[index - 1] as string, version))
     },
     async set (sessionId, token) {
-      const keys = keysOf(sessionId)
-      const userIndex = indexesOf(token.userId)[0] as string
+      const names = keys.records(sessionId)
+      const userIndex = keys.indexes(token.userId)[0] as string
       const member = sealer.seal(sessionId, userIndex)
-      await unindex(await run(() => commands[names.set]!(...keys, token.refreshes, sealer.seal(token, boundTo(keys[0] as string, token.refreshes)),
-        expiryOf(token), userIndex, member)))
+      const replaced = await run(() => commands[setName]!(...names, token.refreshes, sealer.seal(token, boundTo(names[0] as string, token.refreshes)),
+        expiryOf(token), userIndex, member)) as string[]
+      // A login over a session of an earlier version: its untagged record goes.
+      await unindex([...replaced, ...await legacyDelete(sessionId)])
       await index(userIndex, member, token)
     },
     async update (sessionId, previous, next) {
-      const keys = keysOf(sessionId)
-      const written = await run(() => commands[names.update]!(
-        ...keys, previous.refreshes, next.refreshes, sealer.seal(next, boundTo(keys[0] as string, next.refreshes)), expiryOf(next)))
+      const names = keys.records(sessionId)
+      let written = await run(() => commands[updateName]!(
+        ...names, previous.refreshes, next.refreshes, sealer.seal(next, boundTo(names[0] as string, next.refreshes)), expiryOf(next)))
+      if (written === -1) {
+        // A session of an earlier version is updated where it is (a
+        // compare-and-set needs one key, and on Cluster its untagged name
+        // and its tagged one sit in different slots); the next login moves it.
+        written = 0
+        for (const name of keys.legacyRecords(sessionId)) {
+          const answer = await run(() => commands.spotifyAuthUpdate1!(
+            name, previous.refreshes, next.refreshes, sealer.seal(next, boundTo(name, next.refreshes)), expiryOf(next)))
+          if (answer !== -1) {
+            written = answer
+            break
+          }
+        }
+      }
       if (written === 0) return false
       // A refresh counts as use: the session moves to the end of its user's list.
       const [userIndex, member] = written as [string, string]
@@ -262,43 +330,59 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
       return true
     },
     async delete (sessionId, expected) {
-      const keys = keysOf(sessionId)
-      await unindex(await run(() => expected === undefined
-        ? commands[names.delete]!(...keys)
-        : commands[names.delete]!(...keys, expected.refreshes)))
+      const names = keys.records(sessionId)
+      const [found, legacy] = await Promise.all([
+        run(() => expected === undefined ? commands[deleteName]!(...names) : commands[deleteName]!(...names, expected.refreshes)),
+        legacyDelete(sessionId, expected)
+      ])
+      await unindex([...(found ?? []) as string[], ...legacy])
     },
     async sessionsOf (userId) {
       // Every index name the user may have (a secret rotation moves them),
       // oldest write first; entries whose record lapsed are dropped here.
       const listed: Array<{ index: string, member: string, sessionId: string | undefined, score: number }> = []
-      for (const userIndex of indexesOf(userId)) {
+      const indexes = keys.indexes(userId)
+      // One command per index name, all in flight together (each index is a
+      // key of its own, maybe in a slot of its own).
+      const ranges = await Promise.all(indexes.map((userIndex) => run(() => client.call('ZRANGE', userIndex, 0, -1, 'WITHSCORES'))))
+      indexes.forEach((userIndex, i) => {
         // Members and scores, flat: ZRANGE answers in pairs under RESP3.
-        const flat = (await run(() => client.call('ZRANGE', userIndex, 0, -1, 'WITHSCORES')) as unknown[]).flat() as string[]
-        for (let i = 0; i < flat.length; i += 2) {
-          const member = flat[i] as string
-          listed.push({ index: userIndex, member, sessionId: sealer.open<string>(member, userIndex), score: Number(flat[i + 1]) })
+        const flat = (ranges[i] as unknown[]).flat() as string[]
+        for (let j = 0; j < flat.length; j += 2) {
+          const member = flat[j] as string
+          listed.push({ index: userIndex, member, sessionId: sealer.open<string>(member, userIndex), score: Number(flat[j + 1]) })
         }
-      }
+      })
       listed.sort((a, b) => a.score - b.score)
-      const live: string[] = []
-      for (const entry of listed) {
-        const alive = entry.sessionId !== undefined && await run(() => client.call('EXISTS', ...keysOf(entry.sessionId as string))) as number > 0
-        if (alive) live.push(entry.sessionId as string)
-        else await run(() => client.call('ZREM', entry.index, entry.member))
-      }
-      return live
+      // Whether each record exists: one EXISTS per session (its names share
+      // a slot), all in flight together; then the untagged names of the
+      // sessions not found, likewise.
+      const exists = (names: string[]): Promise<boolean> => run(() => client.call('EXISTS', ...names)).then((count) => (count as number) > 0)
+      const alive = await Promise.all(listed.map((entry) => entry.sessionId === undefined ? false : exists(keys.records(entry.sessionId))))
+      await Promise.all(listed.map(async (entry, i) => {
+        if (alive[i] === true || entry.sessionId === undefined) return
+        const legacy = await Promise.all(keys.legacyRecords(entry.sessionId).map((name) => exists([name])))
+        alive[i] = legacy.includes(true)
+      }))
+      const dead = new Map<string, string[]>()
+      listed.forEach((entry, i) => {
+        if (alive[i] === true) return
+        dead.set(entry.index, [...dead.get(entry.index) ?? [], entry.member])
+      })
+      await Promise.all([...dead].map(([userIndex, members]) => run(() => client.call('ZREM', userIndex, ...members))))
+      return listed.filter((_, i) => alive[i] === true).map((entry) => entry.sessionId as string)
     },
     async lock (sessionId, ttlMs) {
-      const key = `${prefix}lock:${sealer.names(sessionId)[0] as string}`
+      const key = keys.lock(sessionId)
       const token = randomBytes(16).toString('base64url')
       // ttlMs covers the holder's token call; its read and its write to
       // Redis may each take up to commandTimeout on top.
       const taken = await run(() => client.call('SET', key, token, 'PX', Math.ceil(ttlMs + 2 * commandTimeout), 'NX'))
       if (taken !== 'OK') return undefined
       return async () => {
-        await run(() => commands[names.unlock]!(key, token))
+        await run(() => commands[scripts.unlock]!(key, token))
       }
     }
   }
-  return durability === undefined ? store : durableStore(store, client, (sessionId) => keysOf(sessionId)[0] as string, durability, run, commandTimeout)
+  return durability === undefined ? store : durableStore(store, client, (sessionId) => keys.records(sessionId)[0] as string, durability, run, commandTimeout)
 }

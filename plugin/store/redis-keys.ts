@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto'
+import type { Sealer } from './sealing.js'
+
+/**
+ * Where the Redis store keeps what. Every key of one session (its record
+ * under each secret's name, its refresh lock) carries the same hash tag, so
+ * that on Redis Cluster they live in one slot and one Lua script may touch
+ * them all; different sessions get different tags, so sessions spread over
+ * the cluster. A user's index is per user, in a slot of its own: no script
+ * touches it together with a session's keys.
+ *
+ *   <prefix>s:{<tag>}<name>      a record: hash { v, d, u, m }, one name per secret
+ *   <prefix>lock:{<tag>}<name>   the refresh lock, named with the current secret
+ *   <prefix>u:<name>             a user's index: sorted set, one name per secret
+ */
+export interface RedisKeys {
+  /** The record's candidate names, newest secret first, all in one slot. */
+  records (sessionId: string): string[]
+  /**
+   * The names records had before sessions were tagged (one per secret, each
+   * in a slot of its own on Cluster): read on a miss, so that sessions written
+   * by an earlier version stay valid.
+   */
+  legacyRecords (sessionId: string): string[]
+  /** The refresh lock, in the record's slot. */
+  lock (sessionId: string): string
+  /** A user's index names, newest secret first. */
+  indexes (userId: string): string[]
+}
+
+/**
+ * A session's hash tag: four base64url characters (24 bits, enough to spread
+ * over Cluster's 16 384 slots) of an unkeyed SHA-256 of the session id. It
+ * must not depend on the secret, or a rotation would split a record's names
+ * over two slots. Unkeyed is safe here because the session id is 256 random
+ * bits and itself the secret: 24 bits of its hash leave 232 unknown, do not
+ * let anyone find the id or the cookie, and a record's name still needs the
+ * naming key (an HMAC) to be found.
+ */
+export function sessionTag (sessionId: string): string {
+  return createHash('sha256').update(sessionId).digest('base64url').slice(0, 4)
+}
+
+export function redisKeys (prefix: string, sealer: Sealer): RedisKeys {
+  return {
+    records (sessionId) {
+      const tag = sessionTag(sessionId)
+      return sealer.names(sessionId).map((name) => `${prefix}s:{${tag}}${name}`)
+    },
+    legacyRecords (sessionId) {
+      return sealer.names(sessionId).map((name) => `${prefix}s:${name}`)
+    },
+    lock (sessionId) {
+      return `${prefix}lock:{${sessionTag(sessionId)}}${sealer.names(sessionId)[0] as string}`
+    },
+    indexes (userId) {
+      return sealer.names(`user:${userId}`).map((name) => `${prefix}u:${name}`)
+    }
+  }
+}
