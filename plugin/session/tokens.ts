@@ -163,14 +163,21 @@ export class SessionTokens {
 
   /**
    * Writes `next` over `stale`; resolves what the session holds afterwards.
-   * An update that finds another version is either an earlier try's write
-   * whose answer was lost (the record is `next`), or a logout or a sibling's
-   * refresh (the store has the truth, and a logout must not be undone).
+   * An update that finds another version is one of: an earlier try's write
+   * whose answer was lost (the record is `next`); a store rolled back by a
+   * failover to a version older than `stale` (`next` is newer than anything
+   * it has: written over what is there); or a logout or a sibling's refresh
+   * (the store has the truth, and a logout must not be undone).
    */
   async #apply (sessionId: string, { stale, next }: UnsavedWrite): Promise<SpotifyToken | undefined> {
     if (!await this.#store.update(sessionId, stale, next)) {
       const current = await this.#store.get(sessionId)
-      if (!isSame(current, next)) return current
+      const rolledBack = current !== undefined && current.refreshes < stale.refreshes
+      if (rolledBack) {
+        if (!await this.#store.update(sessionId, current, next)) return await this.#store.get(sessionId)
+      } else if (!isSame(current, next)) {
+        return current
+      }
     }
     await this.#notify(sessionId, next)
     return next

@@ -8,7 +8,7 @@ export interface UnsavedWrite {
 
 /** First delay of the background retry, doubled after each round that leaves writes behind. */
 const FIRST_DELAY_MS = 250
-const MAX_DELAY_MS = 4000
+const MAX_DELAY_MS = 2000
 
 /**
  * Refreshed tokens the store refused to take, held in process memory until

@@ -14,7 +14,8 @@ export interface RedisDurabilityOptions {
   /** Longest wait for the acknowledgements, in ms. Default 500. */
   timeout?: number
   /**
-   * After the client lost a connection or saw the cluster change, how long
+   * After the client lost a connection or saw the cluster change (or a
+   * write went unacknowledged), how long
    * Spotify's `invalid_grant` does not delete a session (the request gets a
    * 503 instead), in ms: another process may still hold the rotated token
    * that the failover lost, and be about to write it back. Default 10000.
@@ -77,7 +78,7 @@ export function checkDurability (value: unknown): Required<RedisDurabilityOption
  * rotated token in memory and writes it again (an update that finds its own
  * token already stored is confirmed again, not refused). It also says when
  * the store is not settled (`settled`): for `settle` ms after any
- * reconnect or cluster change.
+ * reconnect, cluster change or unacknowledged write.
  *
  * `keyOf` names a session's record (the key its writes touch); `run` bounds
  * a command the way the store does (`commandTimeout`).
@@ -105,7 +106,13 @@ export function durableStore (store: TokenStore, client: DurableClient, keyOf: (
     const node = nodeOf(key)
     if (again) await run(() => touch.call(client, key, Date.now()))
     const acks = await within('Redis', timeout + commandTimeout, () => node.call('WAIT', replicas, timeout)) as number
-    if (acks < replicas) throw new Error(`Redis: ${acks} of ${replicas} replicas acknowledged the write within ${timeout} ms`)
+    if (acks < replicas) {
+      // Writes are not durable now (a promoted master without its replica
+      // yet): the tokens they carried sit in some process's memory, so this
+      // store does not vouch for its reads either.
+      upheaval = Date.now()
+      throw new Error(`Redis: ${acks} of ${replicas} replicas acknowledged the write within ${timeout} ms`)
+    }
   }
 
   return {
