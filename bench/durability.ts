@@ -66,8 +66,15 @@ async function measure (label: string, durability: RedisDurabilityOptions | unde
   const issued = emulator.control.issueTokens('alice', ['user-read-private'])
   const now = Math.floor(Date.now() / 1000)
   const token: SpotifyToken = {
-    userId: 'alice', accessToken: issued.access_token, refreshToken: issued.refresh_token, expiresAt: now + 3600, scope: ['user-read-private'],
-    obtainedAt: now, authorizedAt: now, refreshTokenExpiresAt: now + 86_400, refreshes: 0
+    userId: 'alice',
+    accessToken: issued.access_token,
+    refreshToken: issued.refresh_token,
+    expiresAt: now + 3600,
+    scope: ['user-read-private'],
+    obtainedAt: now,
+    authorizedAt: now,
+    refreshTokenExpiresAt: now + 86_400,
+    refreshes: 0
   }
   const logins: number[] = []
   const refreshes: number[] = []

@@ -106,9 +106,10 @@ export async function failoverUnderLoad (t: Test, scene: FailoverScene, options:
   let frozen = false
   let refreshesWhileFrozen = 0
   let running = true
+  const goingOn = () => running
   let killedAt = Number.POSITIVE_INFINITY
   const loops = tracks.map(async (track, i) => {
-    for (let n = i; running && !track.lost; n++) {
+    for (let n = i; goingOn() && !track.lost; n++) {
       const sent = Date.now()
       const response = await (instances[n % 2] as Built).request(track.jar, { url: '/spotify/me' })
       track.answers++
