@@ -6,11 +6,14 @@ import { expireStored, sessionIdOf } from './helpers/sessions.js'
 /**
  * The memory store behind a switchboard: `failUpdates` makes the next
  * updates fail before writing, `loseAnswers` makes them write and then fail
- * (the answer lost on the way back), `settledNow` is what `settled()` says.
+ * (the answer lost on the way back), `settledNow` is what `settled()` says,
+ * `beforeUpdate` runs before each update (a sibling's write, say).
  */
-function switchboard (): TokenStore & { failUpdates: number, loseAnswers: number, settledNow: boolean, updates: number } {
+function switchboard (): TokenStore & { failUpdates: number, loseAnswers: number, settledNow: boolean, updates: number, inner: TokenStore, beforeUpdate: (() => Promise<void>) | undefined } {
   const inner = memoryStore()
   const store = {
+    inner,
+    beforeUpdate: undefined as (() => Promise<void>) | undefined,
     failUpdates: 0,
     loseAnswers: 0,
     settledNow: true,
@@ -19,6 +22,7 @@ function switchboard (): TokenStore & { failUpdates: number, loseAnswers: number
     set: (id: string, token: SpotifyToken) => inner.set(id, token),
     async update (id: string, previous: SpotifyToken, next: SpotifyToken) {
       store.updates++
+      await store.beforeUpdate?.()
       if (store.failUpdates > 0) {
         store.failUpdates--
         throw new Error('connection reset')
@@ -163,4 +167,39 @@ t.test('invalid_grant while the store is not settled: 503 and the session is kep
   t.equal(ended.statusCode, 401)
   t.equal(ended.json().error.code, 'FST_SPOTIFY_SESSION_REVOKED')
   t.equal(await store.get(built.sessionId), undefined, 'deleted once the store is settled')
+})
+
+t.test('a store rolled back by a failover gets the held token written over its older version', async (t) => {
+  const store = switchboard()
+  const built = await rotating(t, store)
+  store.failUpdates = 1000
+  t.equal((await built.request(built.jar, { url: '/spotify/me' })).statusCode, 503)
+  // The failover's promoted replica had a version older than the one refreshed.
+  const older = { ...built.before, refreshes: built.before.refreshes - 1 }
+  await store.inner.set(built.sessionId, older)
+  store.failUpdates = 0
+  t.equal((await built.request(built.jar, { url: '/spotify/me' })).statusCode, 200)
+  const stored = await store.get(built.sessionId) as SpotifyToken
+  t.equal(stored.refreshes, built.before.refreshes + 1, 'the held token is stored')
+  t.not(stored.refreshToken, built.before.refreshToken)
+  t.equal(built.emulator.control.counters.refresh_token, 1, 'no refresh with the dead refresh token')
+})
+
+t.test('writing over a rolled-back store loses to a sibling that writes meanwhile', async (t) => {
+  const store = switchboard()
+  const built = await rotating(t, store)
+  store.failUpdates = 1000
+  t.equal((await built.request(built.jar, { url: '/spotify/me' })).statusCode, 503)
+  const older = { ...built.before, refreshes: built.before.refreshes - 1 }
+  await store.inner.set(built.sessionId, older)
+  store.failUpdates = 0
+  const sibling = { ...built.before, accessToken: 'a-sibling-token', expiresAt: Math.floor(Date.now() / 1000) + 3600, refreshes: built.before.refreshes + 7 }
+  let calls = 0
+  store.beforeUpdate = async () => {
+    // The second update is the one over the older version: a sibling wins the race to it.
+    if (++calls === 2) await store.inner.set(built.sessionId, sibling)
+  }
+  const session = built.app.spotify.session(built.sessionId)
+  t.equal((await session.getToken())?.accessToken, 'a-sibling-token', 'the sibling\'s token is used')
+  t.equal((await store.get(built.sessionId))?.refreshes, sibling.refreshes, 'and kept')
 })
