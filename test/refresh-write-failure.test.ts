@@ -7,14 +7,16 @@ import { expireStored, sessionIdOf } from './helpers/sessions.js'
  * The memory store behind a switchboard: `failUpdates` makes the next
  * updates fail before writing, `loseAnswers` makes them write and then fail
  * (the answer lost on the way back), `settledNow` is what `settled()` says,
- * `beforeUpdate` runs before each update (a sibling's write, say).
+ * `beforeUpdate` runs before each update (a sibling's write, say),
+ * `slowFailures` makes failing updates take that many ms.
  */
-function switchboard (): TokenStore & { failUpdates: number, loseAnswers: number, settledNow: boolean, updates: number, inner: TokenStore, beforeUpdate: (() => Promise<void>) | undefined } {
+function switchboard (): TokenStore & { failUpdates: number, slowFailures: number, loseAnswers: number, settledNow: boolean, updates: number, inner: TokenStore, beforeUpdate: (() => Promise<void>) | undefined } {
   const inner = memoryStore()
   const store = {
     inner,
     beforeUpdate: undefined as (() => Promise<void>) | undefined,
     failUpdates: 0,
+    slowFailures: 0,
     loseAnswers: 0,
     settledNow: true,
     updates: 0,
@@ -25,6 +27,7 @@ function switchboard (): TokenStore & { failUpdates: number, loseAnswers: number
       await store.beforeUpdate?.()
       if (store.failUpdates > 0) {
         store.failUpdates--
+        if (store.slowFailures > 0) await new Promise((resolve) => setTimeout(resolve, store.slowFailures))
         throw new Error('connection reset')
       }
       const written = await inner.update(id, previous, next)
@@ -78,6 +81,17 @@ t.test('a write that fails a few times is tried again: the request succeeds, the
   t.not(stored.refreshToken, built.before.refreshToken, 'the rotated refresh token is the stored one')
   await expireStored(store, built.sessionId)
   t.equal((await built.request(built.jar, { url: '/spotify/me' })).statusCode, 200, 'and Spotify takes it at the next refresh')
+})
+
+t.test('slow failures: no new try starts past the time budget (3 s)', async (t) => {
+  const store = switchboard()
+  const built = await rotating(t, store)
+  store.failUpdates = 1000
+  store.slowFailures = 1600
+  const started = Date.now()
+  t.equal((await built.request(built.jar, { url: '/spotify/me' })).statusCode, 503)
+  t.equal(store.updates, 2, 'a second try at about 1.9 s; a third would start past 3 s')
+  t.ok(Date.now() - started < 5000)
 })
 
 t.test('a write whose answer is lost is not written twice: the record already holds the new token', async (t) => {

@@ -8,20 +8,22 @@ function write (refreshes: number): UnsavedWrite {
 }
 
 t.test('past its limit the oldest held write is given up, and said so', async (t) => {
-  const dropped: string[] = []
-  const unsaved = new UnsavedTokens(2, () => Promise.reject(new Error('down')), (id) => dropped.push(id))
+  const logged: string[] = []
+  const unsaved = new UnsavedTokens(2, () => Promise.reject(new Error('down')), { error: (message: string) => { logged.push(message) } } as never)
   t.teardown(() => unsaved.close())
   unsaved.keep('a', write(1))
   unsaved.keep('b', write(1))
   unsaved.keep('a', write(2))
-  t.same(dropped, [], 'a newer write of a session replaces its older one')
+  t.same(logged, [], 'a newer write of a session replaces its older one')
   unsaved.keep('c', write(1))
-  t.same(dropped, ['b'], 'the least recently held goes first')
+  t.equal(unsaved.get('b'), undefined, 'the least recently held goes first')
+  t.ok(unsaved.get('a') && unsaved.get('c'))
+  t.match(logged, [/given up \(too many held\)/], 'and the log says so')
   t.equal(unsaved.size, 2)
 })
 
 t.test('drop forgets only the write it was given (a newer one of the session stays)', async (t) => {
-  const unsaved = new UnsavedTokens(10, () => Promise.resolve(), () => {})
+  const unsaved = new UnsavedTokens(10, () => Promise.resolve(), { error () {} } as never)
   t.teardown(() => unsaved.close())
   const older = write(1)
   const newer = write(2)
@@ -40,7 +42,7 @@ t.test('the background retry backs off while writes fail and stops once none is 
     tries++
     if (failing) throw new Error('down')
     unsaved.drop(id, unsaved.get(id) as UnsavedWrite)
-  }, () => {})
+  }, { error () {} } as never)
   t.teardown(() => unsaved.close())
   unsaved.keep('a', write(1))
   const tried = () => tries

@@ -78,9 +78,7 @@ export class SessionTokens {
     this.#lockTtl = options.lockTtl
     this.#onRefresh = options.onRefresh
     this.#log = options.log
-    this.#unsaved = new UnsavedTokens(UNSAVED_LIMIT, (sessionId) => this.#read(sessionId), () => {
-      this.#log.error('fastify-spotify-auth: a refreshed token the store never took was given up (too many held): its session must log in again')
-    })
+    this.#unsaved = new UnsavedTokens(UNSAVED_LIMIT, (sessionId) => this.#read(sessionId), options.log)
   }
 
   /**
@@ -144,21 +142,20 @@ export class SessionTokens {
    * must not be dropped, and answering with it while the store holds a dead
    * one would only move the failure to the next request.
    */
-  async #save (sessionId: string, write: UnsavedWrite): Promise<SpotifyToken | undefined> {
-    const started = Date.now()
-    for (let attempt = 1, delay = WRITE_BACKOFF_MS; ; attempt++, delay *= 2) {
-      try {
-        return await this.#apply(sessionId, write)
-      } catch (err) {
-        if (attempt >= WRITE_ATTEMPTS || Date.now() + delay - started > WRITE_BUDGET_MS) {
-          this.#unsaved.keep(sessionId, write)
-          this.#log.error({ err: because(err).cause, attempts: attempt },
-            'fastify-spotify-auth: a refreshed token could not be stored: it is kept in memory and written again on the next request and in the background')
-          throw storeFailure(err)
-        }
-        await pause(delay + Math.random() * delay)
+  async #save (sessionId: string, write: UnsavedWrite, attempt = 1, started = Date.now()): Promise<SpotifyToken | undefined> {
+    try {
+      return await this.#apply(sessionId, write)
+    } catch (err) {
+      const delay = WRITE_BACKOFF_MS * 2 ** (attempt - 1)
+      if (attempt >= WRITE_ATTEMPTS || Date.now() + delay - started > WRITE_BUDGET_MS) {
+        this.#unsaved.keep(sessionId, write)
+        this.#log.error({ err: because(err).cause, attempts: attempt },
+          'fastify-spotify-auth: a refreshed token could not be stored: it is kept in memory and written again on the next request and in the background')
+        throw storeFailure(err)
       }
+      await pause(delay + Math.random() * delay)
     }
+    return await this.#save(sessionId, write, attempt + 1, started)
   }
 
   /**

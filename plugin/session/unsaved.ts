@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify'
 import type { SpotifyToken } from '../store/types.js'
 
 /** A refreshed token the store has not taken: the write of `next` over `stale`, still to do. */
@@ -16,23 +17,23 @@ const MAX_DELAY_MS = 2000
  * invalidated the stored refresh token: this copy is the only one left, so
  * it is written again on the session's next request and, meanwhile, in the
  * background. Bounded: past `limit` entries the oldest is given up (and
- * `onDrop` says so), because an unbounded map is a memory leak during a long
+ * the log says so), because an unbounded map is a memory leak during a long
  * outage.
  */
 export class UnsavedTokens {
   readonly #writes = new Map<string, UnsavedWrite>()
   readonly #limit: number
   readonly #retry: (sessionId: string) => Promise<unknown>
-  readonly #onDrop: (sessionId: string) => void
+  readonly #log: Pick<FastifyBaseLogger, 'error'>
   #timer: NodeJS.Timeout | undefined
   #delay = FIRST_DELAY_MS
   #closed = false
 
   /** `retry` writes one session's token again (rejecting when the store still fails). */
-  constructor (limit: number, retry: (sessionId: string) => Promise<unknown>, onDrop: (sessionId: string) => void) {
+  constructor (limit: number, retry: (sessionId: string) => Promise<unknown>, log: Pick<FastifyBaseLogger, 'error'>) {
     this.#limit = limit
     this.#retry = retry
-    this.#onDrop = onDrop
+    this.#log = log
   }
 
   get size (): number {
@@ -50,7 +51,7 @@ export class UnsavedTokens {
     if (this.#writes.size > this.#limit) {
       const oldest = this.#writes.keys().next().value as string
       this.#writes.delete(oldest)
-      this.#onDrop(oldest)
+      this.#log.error('fastify-spotify-auth: a refreshed token the store never took was given up (too many held): its session must log in again')
     }
     this.#schedule()
   }
