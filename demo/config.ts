@@ -39,6 +39,10 @@ export interface DemoConfig {
   /** `SESSION_SECRET`, or a random one (with a warning) when unset. */
   readonly sessionSecret: string
   readonly redisUrl: string | undefined
+  /** `REDIS_CLUSTER_NODES`: sessions in a Redis Cluster, reached through these nodes. */
+  readonly redisClusterNodes: readonly RedisAddress[] | undefined
+  /** `REDIS_SENTINELS` and `REDIS_SENTINEL_NAME`: sessions in the master these sentinels name. */
+  readonly redisSentinel: { readonly sentinels: readonly RedisAddress[], readonly name: string } | undefined
   /** `DATABASE_URL`: sessions in PostgreSQL (never together with `redisUrl`). */
   readonly databaseUrl: string | undefined
   readonly logLevel: LogLevel
@@ -51,6 +55,11 @@ export interface DemoConfig {
 }
 
 export type Env = Readonly<Record<string, string | undefined>>
+
+export interface RedisAddress {
+  readonly host: string
+  readonly port: number
+}
 
 function fail (message: string): never {
   throw new DemoConfigError(message)
@@ -154,6 +163,35 @@ function redisUrlOf (env: Env): string | undefined {
   return raw
 }
 
+/** `host:port,host:port…` (an IPv6 host in brackets), or a failure naming the variable. */
+function addressesOf (env: Env, name: string, example: string): RedisAddress[] | undefined {
+  const raw = read(env, name)
+  if (raw === undefined) return undefined
+  const addresses = raw.split(',').map((entry) => {
+    const match = /^\[?([A-Za-z0-9.:-]+?)\]?:(\d{1,5})$/.exec(entry.trim())
+    const port = Number(match?.[2])
+    if (match === null || !(port >= 1 && port <= 65535)) fail(`${name} must be a comma-separated list of host:port, such as ${example} (got ${shown(raw)})`)
+    return { host: match[1] as string, port }
+  })
+  return addresses
+}
+
+function redisSentinelOf (env: Env): DemoConfig['redisSentinel'] {
+  const sentinels = addressesOf(env, 'REDIS_SENTINELS', '127.0.0.1:26379,127.0.0.1:26380')
+  const name = read(env, 'REDIS_SENTINEL_NAME')
+  if (sentinels === undefined && name === undefined) return undefined
+  if (sentinels === undefined) fail('REDIS_SENTINEL_NAME is set without REDIS_SENTINELS: list the sentinels too, such as 127.0.0.1:26379,127.0.0.1:26380')
+  if (name === undefined) fail('REDIS_SENTINELS needs REDIS_SENTINEL_NAME: the master\'s name in the sentinels\' config (sentinel monitor <name> …), such as mymaster')
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) fail(`REDIS_SENTINEL_NAME must be letters, digits, dots, dashes or underscores (got ${shown(name)})`)
+  return { sentinels, name }
+}
+
+/** One store at most: the demo keeps sessions in one place. */
+function oneStore (env: Env): void {
+  const set = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'DATABASE_URL'].filter((name) => read(env, name) !== undefined)
+  if (set.length > 1) fail(`${set.join(' and ')} are set: set only one, the demo keeps sessions in one store`)
+}
+
 function databaseUrlOf (env: Env): string | undefined {
   const raw = read(env, 'DATABASE_URL')
   if (raw === undefined) return undefined
@@ -162,7 +200,6 @@ function databaseUrlOf (env: Env): string | undefined {
   if (url === undefined || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || url.hostname === '') {
     fail('DATABASE_URL must be a postgres:// or postgresql:// URL such as postgres://postgres@127.0.0.1:5432/test')
   }
-  if (read(env, 'REDIS_URL') !== undefined) fail('REDIS_URL and DATABASE_URL are both set: unset one, the demo keeps sessions in one store')
   return raw
 }
 
@@ -184,6 +221,7 @@ function randomSecret (): string {
  */
 export function loadConfig (env: Env): DemoConfig {
   const warnings: string[] = []
+  oneStore(env)
   const host = hostOf(env)
   const port = wholeNumber(env, 'PORT', DEFAULT_PORT, 1, 65535, '')
   const redirect = redirectUriOf(env, host, port)
@@ -213,6 +251,8 @@ export function loadConfig (env: Env): DemoConfig {
     apiUrl: baseUrlOf(env, 'SPOTIFY_API_URL', 'https://api.spotify.com'),
     sessionSecret,
     redisUrl: redisUrlOf(env),
+    redisClusterNodes: addressesOf(env, 'REDIS_CLUSTER_NODES', '127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002'),
+    redisSentinel: redisSentinelOf(env),
     databaseUrl: databaseUrlOf(env),
     logLevel: logLevelOf(env),
     emulatorTokenTtl,

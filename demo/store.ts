@@ -1,13 +1,14 @@
 /**
  * Where the demo keeps sessions: in memory, in Redis when `REDIS_URL` is
- * set, or in PostgreSQL when `DATABASE_URL` is. The only module that knows
- * about Redis and PostgreSQL.
+ * set (a Redis Cluster with `REDIS_CLUSTER_NODES`, the master named by
+ * Sentinel with `REDIS_SENTINELS`), or in PostgreSQL when `DATABASE_URL` is.
+ * The only module that knows about Redis and PostgreSQL.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import pg from 'pg'
 import { memoryStore, pgStore, redisStore, type StoreFactory, type TokenStore } from '../plugin/index.js'
-import { DemoConfigError, type DemoConfig } from './config.js'
+import { DemoConfigError, type DemoConfig, type RedisAddress } from './config.js'
 
 export interface DemoStore {
   readonly store: TokenStore | StoreFactory
@@ -29,8 +30,10 @@ export const PG_TABLE = 'fastify_spotify_auth_demo_sessions'
  * none; later outages are logged and answered 503 by the plugin, and the
  * client reconnects by itself.
  */
-export async function createStore (config: Pick<DemoConfig, 'redisUrl' | 'databaseUrl'>, log: FastifyBaseLogger): Promise<DemoStore> {
+export async function createStore (config: Pick<DemoConfig, 'redisUrl' | 'redisClusterNodes' | 'redisSentinel' | 'databaseUrl'>, log: FastifyBaseLogger): Promise<DemoStore> {
   if (config.databaseUrl !== undefined) return await createPgStore(config.databaseUrl, log)
+  if (config.redisClusterNodes !== undefined) return await createClusterStore(config.redisClusterNodes, log)
+  if (config.redisSentinel !== undefined) return await createSentinelStore(config.redisSentinel, log)
   if (config.redisUrl === undefined) {
     return { store: memoryStore(), description: 'in memory', close: async () => {} }
   }
@@ -43,6 +46,17 @@ export async function createStore (config: Pick<DemoConfig, 'redisUrl' | 'databa
   } catch {
     client.disconnect()
     throw new DemoConfigError(`REDIS_URL: no Redis answers at ${where}: start redis-server there, or unset REDIS_URL to keep sessions in memory`)
+  }
+  // A Cluster node used as a single server answers MOVED for most keys, and
+  // a replica refuses writes: both would fail logins later, refuse them now.
+  const info = await client.info('all')
+  if (/^cluster_enabled:1\b/m.test(info)) {
+    client.disconnect()
+    throw new DemoConfigError(`REDIS_URL: ${where} is a Redis Cluster node: set REDIS_CLUSTER_NODES=host:port,host:port,… (some of the cluster's nodes) instead of REDIS_URL`)
+  }
+  if (/^role:slave\b/m.test(info)) {
+    client.disconnect()
+    throw new DemoConfigError(`REDIS_URL: ${where} is a replica, which refuses writes: point REDIS_URL at the master, or, behind Sentinel, set REDIS_SENTINELS and REDIS_SENTINEL_NAME instead`)
   }
   return {
     store: redisStore({ client, prefix: REDIS_PREFIX }),
@@ -76,5 +90,73 @@ async function createPgStore (databaseUrl: string, log: FastifyBaseLogger): Prom
     store: pgStore({ pool, table: PG_TABLE }),
     description: `in PostgreSQL at ${where}`,
     async close () { await pool.end() }
+  }
+}
+
+/** `host:port,host:port` for messages and the start-up line. */
+function listed (addresses: readonly RedisAddress[]): string {
+  return addresses.map(({ host, port }) => `${host}:${port}`).join(',')
+}
+
+/**
+ * A Redis Cluster, with the client options the README recommends: a failing
+ * over cluster answers 503 within a few hundred ms instead of hanging.
+ */
+async function createClusterStore (nodes: readonly RedisAddress[], log: FastifyBaseLogger): Promise<DemoStore> {
+  const where = listed(nodes)
+  const client = new Cluster(nodes.map(({ host, port }) => ({ host, port })), {
+    lazyConnect: true,
+    maxRedirections: 6,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    redisOptions: { connectTimeout: 2000, maxRetriesPerRequest: 1 }
+  })
+  client.on('error', (err: Error) => { log.warn({ err }, `Redis Cluster at ${where}: ${err.message}`) })
+  try {
+    await client.connect()
+  } catch {
+    client.disconnect()
+    throw new DemoConfigError(`REDIS_CLUSTER_NODES: no Redis Cluster answers at ${where}: check the nodes, or unset REDIS_CLUSTER_NODES to keep sessions in memory`)
+  }
+  return {
+    store: redisStore({ client, prefix: REDIS_PREFIX }),
+    description: `in the Redis Cluster at ${where}`,
+    async close () { client.disconnect() }
+  }
+}
+
+/**
+ * The master a group of sentinels names. `failoverDetector` makes the client
+ * move to the new master as soon as the sentinels announce the switch, instead
+ * of writing to the demoted one (READONLY) until its connection drops.
+ */
+async function createSentinelStore ({ sentinels, name }: NonNullable<DemoConfig['redisSentinel']>, log: FastifyBaseLogger): Promise<DemoStore> {
+  const where = listed(sentinels)
+  const client = new Redis({
+    sentinels: sentinels.map(({ host, port }) => ({ host, port })),
+    name,
+    failoverDetector: true,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000
+  })
+  client.on('error', (err: Error) => { log.warn({ err }, `Redis Sentinel ${name} at ${where}: ${err.message}`) })
+  try {
+    // The client asks the sentinels again and again while none answers
+    // (and so it should later); start-up waits 5 s at most.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      client.connect(),
+      new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000) })
+    ]).finally(() => clearTimeout(timer))
+  } catch {
+    client.disconnect()
+    throw new DemoConfigError(`REDIS_SENTINELS: no sentinel at ${where} names a reachable master "${name}": check REDIS_SENTINELS and REDIS_SENTINEL_NAME`)
+  }
+  return {
+    store: redisStore({ client, prefix: REDIS_PREFIX }),
+    description: `in Redis behind Sentinel "${name}" at ${where}`,
+    async close () { client.disconnect() }
   }
 }

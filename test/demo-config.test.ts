@@ -66,6 +66,16 @@ t.test('every variable is read', async (t) => {
   t.same(config.warnings, [])
 })
 
+t.test('Redis Cluster and Sentinel addresses', async (t) => {
+  const cluster = loadConfig({ SESSION_SECRET: SECRET, REDIS_CLUSTER_NODES: ' 127.0.0.1:7000, redis-1.internal:7001,[::1]:7002 ' })
+  t.same(cluster.redisClusterNodes, [{ host: '127.0.0.1', port: 7000 }, { host: 'redis-1.internal', port: 7001 }, { host: '::1', port: 7002 }])
+  t.equal(cluster.redisSentinel, undefined)
+  const sentinel = loadConfig({ SESSION_SECRET: SECRET, REDIS_SENTINELS: '127.0.0.1:26379,127.0.0.1:26380', REDIS_SENTINEL_NAME: 'mymaster' })
+  t.same(sentinel.redisSentinel, { sentinels: [{ host: '127.0.0.1', port: 26379 }, { host: '127.0.0.1', port: 26380 }], name: 'mymaster' })
+  t.equal(sentinel.redisClusterNodes, undefined)
+  t.equal(sentinel.redisUrl, undefined)
+})
+
 t.test('space-separated scopes', async (t) => {
   t.same(loadConfig({ SPOTIFY_SCOPES: ' user-top-read   user-read-recently-played ' }).scopes, ['user-top-read', 'user-read-recently-played'])
 })
@@ -131,6 +141,15 @@ t.test('each bad variable stops start-up with a one-line message saying what to 
     [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL must be/],
     [{ REDIS_URL: 'not a url' }, /^REDIS_URL must be/],
     [{ REDIS_URL: 'redis://' }, /^REDIS_URL must be/],
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1' }, /^REDIS_CLUSTER_NODES must be a comma-separated list of host:port, such as 127\.0\.0\.1:7000,127\.0\.0\.1:7001,127\.0\.0\.1:7002 \(got "127\.0\.0\.1"\)$/],
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:70000' }, /^REDIS_CLUSTER_NODES must be/],
+    [{ REDIS_CLUSTER_NODES: 'redis://127.0.0.1:7000' }, /^REDIS_CLUSTER_NODES must be/],
+    [{ REDIS_SENTINELS: '127.0.0.1:26379' }, /^REDIS_SENTINELS needs REDIS_SENTINEL_NAME: the master's name in the sentinels' config \(sentinel monitor <name> …\), such as mymaster$/],
+    [{ REDIS_SENTINEL_NAME: 'mymaster' }, /^REDIS_SENTINEL_NAME is set without REDIS_SENTINELS/],
+    [{ REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_NAME: 'my master' }, /^REDIS_SENTINEL_NAME must be letters, digits, dots, dashes or underscores \(got "my master"\)$/],
+    [{ REDIS_SENTINELS: '127.0.0.1:0', REDIS_SENTINEL_NAME: 'mymaster' }, /^REDIS_SENTINELS must be a comma-separated list of host:port, such as 127\.0\.0\.1:26379/],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' }, /^REDIS_URL and REDIS_CLUSTER_NODES are set: set only one, the demo keeps sessions in one store$/],
+    [{ REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_NAME: 'm', DATABASE_URL: 'postgres://127.0.0.1/test' }, /^REDIS_SENTINELS and DATABASE_URL are set/],
     [{ LOG_LEVEL: 'verbose' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent \(got "verbose"\)$/],
     [{ EMULATOR_TOKEN_TTL: '2m' }, /^EMULATOR_TOKEN_TTL must be a whole number of seconds from 1 to 86400 \(got "2m"\)$/],
     [{ EMULATOR_TOKEN_TTL: '0' }, /^EMULATOR_TOKEN_TTL must be/],

@@ -125,6 +125,8 @@ t.test('redisStore', async (t) => {
     t.throws(() => redisStore({ client: redis, prefix: 1 as never }), /options\.prefix must be a string/)
     t.throws(() => redisStore({ client: redis, ttl: 0 }), /options\.ttl must be a positive integer/)
     t.throws(() => redisStore({ client: redis, commandTimeout: 0 }), /options\.commandTimeout must be a positive number/)
+    t.throws(() => redisStore({ client: redis, failFastFor: -1 }), /options\.failFastFor must be a number of ms, 0 or more/)
+    t.throws(() => redisStore({ client: redis, failFastFor: Number.NaN }), /options\.failFastFor must be a number of ms, 0 or more/)
     t.type(redisStore({ client: redis }), 'function', 'a factory: the plugin builds it with its secret')
   })
 

@@ -8,8 +8,9 @@ import { isConnectionFailure } from './redis-failures.js'
 import type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './types.js'
 
 /**
- * The part of an ioredis client the store uses. `new Redis(…)` from
- * `ioredis` and the client of `@fastify/redis` both fit.
+ * The part of an ioredis client the store uses. `new Redis(…)` (also with
+ * `sentinels`), `new Cluster(…)` from `ioredis`, and the client of
+ * `@fastify/redis` all fit.
  */
 export interface RedisClient {
   readonly status: string
@@ -144,7 +145,9 @@ type Command = (...args: Array<string | number>) => Promise<unknown>
  * A token store in Redis, shared by every instance of an app. Records are
  * encrypted (AES-256-GCM) and named by an HMAC of the session id, with keys
  * derived from the plugin's `secret`; writes are compare-and-set; `lock`
- * gives one refresh per session across the cluster.
+ * gives one refresh per session across the cluster. Works on a single
+ * server, behind Sentinel and on Redis Cluster (a session's keys share one
+ * hash tag: ./redis-keys.ts).
  *
  * Returns a store factory: pass it as the plugin's `store`, which builds it
  * with the plugin's secret at register time (and fails `register` when Redis
@@ -244,8 +247,7 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
   }
 
   /** Takes deleted or replaced records' sessions out of their users' indexes: `[index, member, index, member…]`. */
-  async function unindex (found: unknown): Promise<void> {
-    const flat = (found ?? []) as string[]
+  async function unindex (flat: string[]): Promise<void> {
     const removals: Array<Promise<unknown>> = []
     for (let i = 0; i < flat.length; i += 2) {
       const [index, member] = [flat[i] as string, flat[i + 1] as string]

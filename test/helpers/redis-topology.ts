@@ -30,6 +30,18 @@ export interface NodeAddress {
 type Teardown = { teardown (fn: () => unknown): void }
 
 /**
+ * Whether every replica of `master` has acknowledged all it was sent:
+ * replication is asynchronous, and a write the replica has not received is
+ * lost when the master is killed.
+ */
+async function replicated (master: NodeAddress): Promise<boolean> {
+  const info = await ask(master, 'INFO', 'replication') as string
+  const offset = /master_repl_offset:(\d+)/.exec(info)?.[1]
+  const replicas = [...info.matchAll(/^slave\d+:.*offset=(\d+)/gm)].map((match) => match[1])
+  return replicas.length > 0 && replicas.every((acked) => acked === offset)
+}
+
+/**
  * True (after a comment) when heavy topology tests should not run: in CI's
  * extra Node-version runs (SPOTIFY_AUTH_TEST_MATRIX=1), where they would only
  * repeat the system-Node run. Under CI a missing redis-server fails the test
@@ -155,6 +167,8 @@ export interface RedisClusterTopology {
   restart (node: NodeAddress): Promise<void>
   /** Waits until every live node reports cluster_state:ok and the same slot map. */
   waitUntilHealthy (): Promise<void>
+  /** Waits until the replicas of every master hold all it has written so far (before killing it). */
+  waitForReplication (): Promise<void>
   /** Stops every process and removes the directory; also done at teardown. */
   stop (): Promise<void>
 }
@@ -177,6 +191,8 @@ function clusterConfig (port: number, busPort: number, nodeTimeout: number): str
     `port ${port}`,
     `bind ${HOST}`,
     `cluster-port ${busPort}`,
+    // Known from the start: a node that has met no other would report an empty address in CLUSTER SLOTS.
+    `cluster-announce-ip ${HOST}`,
     'cluster-enabled yes',
     `cluster-config-file nodes-${port}.conf`,
     `cluster-node-timeout ${nodeTimeout}`,
@@ -313,7 +329,34 @@ export async function startRedisCluster (t: Teardown, options: ClusterTopologyOp
       })
     },
     waitUntilHealthy,
+    async waitForReplication () {
+      await waitFor('the replicas to catch up', async () => (await Promise.all((await masters()).map(replicated))).every(Boolean))
+    },
     stop: () => processes.stopAll()
+  }
+}
+
+/**
+ * A one-node Redis Cluster (one master serving every slot, no replica): a
+ * light stand-in for the client and start-up paths that need a node with
+ * cluster_enabled:1, not a failover. Stopped at teardown.
+ */
+export async function startSingleNodeCluster (t: Teardown): Promise<NodeAddress> {
+  const processes = new Processes()
+  t.teardown(() => processes.stopAll())
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort()
+    const busPort = await freePort()
+    try {
+      await processes.start('redis-server', port, clusterConfig(port, busPort, 1000))
+      const node = { host: HOST, port }
+      await ask(node, 'CLUSTER', 'ADDSLOTSRANGE', 0, 16383)
+      await waitFor('the one-node cluster to be ok', async () => (await ask(node, 'CLUSTER', 'INFO') as string).includes('cluster_state:ok'))
+      return node
+    } catch (err) {
+      await processes.kill(port)
+      if (attempt === 3) throw err
+    }
   }
 }
 
@@ -339,11 +382,15 @@ export interface RedisSentinelTopology {
   waitForFailover (old: NodeAddress): Promise<NodeAddress>
   /** Restarts a killed server as a replica of the current master; waits until it is synced and the sentinels see it. */
   restart (node: NodeAddress): Promise<void>
+  /** Waits until the replica holds all the master has written so far (before killing it). */
+  waitForReplication (): Promise<void>
   /** Stops every process and removes the directory; also done at teardown. */
   stop (): Promise<void>
 }
 
 export interface SentinelTopologyOptions {
+  /** How many sentinels (the quorum is their majority). Default 3; 1 makes a light setup that cannot fail over. */
+  sentinels?: number
   /** down-after-milliseconds: how soon a dead master is noticed. Default 1000. */
   downAfter?: number
   /** failover-timeout in ms. Default 5000. */
@@ -363,7 +410,8 @@ function serverConfig (port: number, replicaOf?: number): string {
 }
 
 /**
- * Starts a master, a replica and three sentinels (quorum 2) and waits until
+ * Starts a master, a replica and three sentinels (quorum 2; or
+ * `options.sentinels`, quorum their majority) and waits until
  * every sentinel knows the replica and the other two sentinels, so that a
  * failover can start at once. Stopped at teardown.
  */
@@ -393,14 +441,16 @@ export async function startRedisSentinel (t: Teardown, options: SentinelTopology
   const servers = [first, second]
   const configs = new Map<number, string>()
   const sentinels: NodeAddress[] = []
-  for (let i = 0; i < 3; i++) {
+  const count = options.sentinels ?? 3
+  const quorum = Math.floor(count / 2) + 1
+  for (let i = 0; i < count; i++) {
     sentinels.push(await startOn((port) => {
       const config = [
         `port ${port}`,
         `bind ${HOST}`,
         'protected-mode no',
         `logfile sentinel-${port}.log`,
-        `sentinel monitor ${name} ${HOST} ${first.port} 2`,
+        `sentinel monitor ${name} ${HOST} ${first.port} ${quorum}`,
         `sentinel down-after-milliseconds ${name} ${downAfter}`,
         `sentinel failover-timeout ${name} ${failoverTimeout}`,
         `sentinel parallel-syncs ${name} 1`
@@ -420,8 +470,8 @@ export async function startRedisSentinel (t: Teardown, options: SentinelTopology
     }))
     const counts = new Map<string, number>()
     for (const answer of answers) counts.set(answer, (counts.get(answer) ?? 0) + 1)
-    for (const [address, count] of counts) {
-      if (count >= 2) return { host: address.split(':')[0] as string, port: Number(address.split(':')[1]) }
+    for (const [address, votes] of counts) {
+      if (votes >= quorum) return { host: address.split(':')[0] as string, port: Number(address.split(':')[1]) }
     }
     return undefined
   }
@@ -498,6 +548,9 @@ export async function startRedisSentinel (t: Teardown, options: SentinelTopology
       return old
     },
     waitForFailover,
+    async waitForReplication () {
+      await waitFor('the replica to catch up', async () => await replicated(await master()))
+    },
     async restart (node) {
       const current = await master()
       // Started as a replica of the current master, as if its config had

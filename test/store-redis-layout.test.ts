@@ -1,0 +1,131 @@
+import type { Redis } from 'ioredis'
+import t from 'tap'
+import { redisStore, type TokenStore } from '../plugin/index.js'
+import { createSealer } from '../plugin/store/sealing.js'
+import { sessionTag } from '../plugin/store/redis-keys.js'
+import { sampleSessionId, sampleToken } from '../plugin/testing/index.js'
+import type { SpotifyToken } from '../plugin/store/types.js'
+import { SECRET } from './helpers/build.js'
+import { redisOrSkip, uniquePrefix } from './helpers/redis.js'
+
+/*
+ * The Redis store's key layout on a single Redis: what makes it work on a
+ * Cluster (one hash tag per session, shared by every name and the lock) and
+ * what keeps sessions written by the untagged layout of earlier versions.
+ * The Cluster itself is in store-redis-topologies.test.ts.
+ */
+
+const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
+
+function openStore (client: Redis, prefix: string, secrets: string[]): Promise<TokenStore> {
+  return Promise.resolve(redisStore({ client, prefix })({ secrets }))
+}
+
+/** The hash tag of a key, as Redis Cluster reads it (the first `{…}`). */
+function tagOf (key: string): string | undefined {
+  return /\{([^}]*)\}/.exec(key)?.[1]
+}
+
+/**
+ * Writes a session as versions before the hash tag did: record at
+ * `<prefix>s:<HMAC>` (the first secret's name), sealed to that name, filed
+ * in its user's index.
+ */
+async function writeUntagged (redis: Redis, prefix: string, secrets: string[], sessionId: string, token: SpotifyToken): Promise<string> {
+  const sealer = createSealer(secrets)
+  const key = `${prefix}s:${sealer.names(sessionId)[0] as string}`
+  const index = `${prefix}u:${sealer.names(`user:${token.userId}`)[0] as string}`
+  const member = sealer.seal(sessionId, index)
+  await redis.hset(key, 'v', token.refreshes, 'd', sealer.seal(token, `${key}#${token.refreshes}`), 'u', index, 'm', member)
+  await redis.pexpireat(key, token.refreshTokenExpiresAt * 1000)
+  await redis.zadd(index, 1, member)
+  return key
+}
+
+t.test('Redis key layout', async (t) => {
+  const redis = await redisOrSkip(t)
+  if (redis === undefined) return
+
+  await t.test('a session\'s names under every secret and its lock share one hash tag, independent of the secret', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const id = sampleSessionId()
+    const before = await openStore(redis, prefix, [OLD_SECRET])
+    await before.set(id, sampleToken(1))
+    const after = await openStore(redis, prefix, [SECRET, OLD_SECRET])
+    const release = await after.lock?.(id, 60_000)
+    const keys = (await redis.keys(`${prefix}*`)).filter((key) => !key.startsWith(`${prefix}u:`))
+    t.equal(keys.length, 2, 'the record under the old secret and the lock')
+    t.same(keys.map(tagOf), [sessionTag(id), sessionTag(id)], 'one tag for both')
+    t.notOk(keys.some((key) => key.includes(id)), 'no key holds the session id')
+    t.equal(await after.update(id, sampleToken(1), sampleToken(1, 1)), true, 'a rotation rewrites in one script, one slot')
+    t.equal(tagOf((await redis.keys(`${prefix}s:*`))[0] as string), sessionTag(id), 'moved to the new name, same tag')
+    await release?.()
+  })
+
+  await t.test('tags differ between sessions (they spread over the slots) and leak nothing usable', async (t) => {
+    const tags = new Set(Array.from({ length: 200 }, () => sessionTag(sampleSessionId())))
+    t.ok(tags.size > 190, `${tags.size} distinct tags for 200 sessions`)
+    const id = sampleSessionId()
+    t.equal(sessionTag(id), sessionTag(id), 'stable')
+    t.match(sessionTag(id), /^[A-Za-z0-9_-]{4}$/, '24 bits: no way back to a 256-bit id')
+  })
+
+  await t.test('a session written before the hash tag is read, refreshed in place and kept', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const id = sampleSessionId()
+    const token = { ...sampleToken(3), userId: 'untagged-user' }
+    const legacy = await writeUntagged(redis, prefix, [OLD_SECRET], id, token)
+    // Read by a store that rotated the secret since: the old secret's untagged name.
+    const store = await openStore(redis, prefix, [SECRET, OLD_SECRET])
+    t.same(await store.get(id), token, 'found under its untagged name')
+    t.same(await store.sessionsOf?.('untagged-user'), [id], 'listed for its user')
+    t.equal(await store.update(id, { ...token, refreshes: 7 }, { ...token, refreshes: 8 }), false, 'a stale compare-and-set fails')
+    const next = { ...token, refreshes: 1 }
+    t.equal(await store.update(id, token, next), true, 'a refresh writes it where it is')
+    t.same(await store.get(id), next)
+    t.same(await redis.keys(`${prefix}s:*`), [legacy], 'still under its untagged name')
+    t.same(await store.sessionsOf?.('untagged-user'), [id])
+    t.equal(await store.update(sampleSessionId(), token, next), false, 'an unknown session is not written')
+  })
+
+  await t.test('a delete reaches the untagged name, at its version only when one is expected', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const id = sampleSessionId()
+    const token = { ...sampleToken(4), userId: 'untagged-delete' }
+    await writeUntagged(redis, prefix, [SECRET], id, token)
+    const store = await openStore(redis, prefix, [SECRET])
+    await store.delete(id, { ...token, refreshes: 9 })
+    t.same(await store.get(id), token, 'another version: kept')
+    await store.delete(id, token)
+    t.equal(await store.get(id), undefined)
+    t.same(await redis.keys(`${prefix}*`), [], 'record and index entry gone')
+  })
+
+  await t.test('a login over an untagged session moves it under the tag', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const id = sampleSessionId()
+    const token = { ...sampleToken(5), userId: 'untagged-login' }
+    await writeUntagged(redis, prefix, [SECRET], id, token)
+    const store = await openStore(redis, prefix, [SECRET])
+    const again = { ...token, accessToken: 'BQ-after-login' }
+    await store.set(id, again)
+    const records = await redis.keys(`${prefix}s:*`)
+    t.equal(records.length, 1)
+    t.equal(tagOf(records[0] as string), sessionTag(id), 'tagged now')
+    t.same(await store.get(id), again)
+    t.same(await store.sessionsOf?.('untagged-login'), [id], 'one index entry, not two')
+    t.equal(await redis.zcard((await redis.keys(`${prefix}u:*`))[0] as string), 1)
+  })
+
+  await t.test('sessionsOf drops, in one go, every entry whose record is gone under all its names', async (t) => {
+    const prefix = uniquePrefix(t, redis)
+    const store = await openStore(redis, prefix, [SECRET])
+    const ids = Array.from({ length: 5 }, () => sampleSessionId())
+    for (const id of ids) await store.set(id, { ...sampleToken(6), userId: 'many' })
+    const gone = [ids[1], ids[3]] as string[]
+    // Removed behind the store's back (as an eviction would): the index still names them.
+    for (const id of gone) await redis.del(`${prefix}s:{${sessionTag(id)}}${createSealer([SECRET]).names(id)[0] as string}`)
+    t.same(await store.sessionsOf?.('many'), ids.filter((id) => !gone.includes(id)))
+    t.equal(await redis.zcard((await redis.keys(`${prefix}u:*`))[0] as string), 3)
+  })
+})
