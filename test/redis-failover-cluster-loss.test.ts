@@ -7,7 +7,7 @@ import { topologySkipped } from './helpers/redis-topology.js'
 // asserted: the losses depend on which refreshes the replica missed.
 t.test('Redis Cluster: a master SIGKILLed under load with rotating refresh tokens, durability off: what is lost', async (t) => {
   if (await topologySkipped(t)) return
-  const figures = await failoverUnderLoad(t, await clusterScene(t), { sessions: 18 })
+  const figures = await failoverUnderLoad(t, await clusterScene(t), { sessions: 12 })
   t.comment(`Cluster, durability off: ${JSON.stringify(figures)}`)
   t.ok(figures.refreshesWhileFrozen > 0, 'refreshes were written to the master alone')
   t.ok(figures.lost <= figures.atRisk, 'only sessions of the killed master can be lost')

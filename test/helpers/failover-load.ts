@@ -125,7 +125,7 @@ export async function failoverUnderLoad (t: Test, scene: FailoverScene, options:
         throw new Error(`unexpected ${response.statusCode}: ${response.body}`)
       }
       // Paced, so that two instances and the servers share two cores.
-      await pause(20)
+      await pause(50)
     }
   })
 
