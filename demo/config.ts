@@ -189,7 +189,8 @@ function redisSentinelOf (env: Env): DemoConfig['redisSentinel'] {
 /** One store at most: the demo keeps sessions in one place. */
 function oneStore (env: Env): void {
   const set = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'DATABASE_URL'].filter((name) => read(env, name) !== undefined)
-  if (set.length > 1) fail(`${set.join(' and ')} are set: set only one, the demo keeps sessions in one store`)
+  if (set.length === 2) fail(`${set.join(' and ')} are both set: unset one, the demo keeps sessions in one store`)
+  if (set.length > 2) fail(`${set.join(', ')} are all set: keep one, the demo keeps sessions in one store`)
 }
 
 function databaseUrlOf (env: Env): string | undefined {
