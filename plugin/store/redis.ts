@@ -301,10 +301,14 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
       const names = keys.records(sessionId)
       const userIndex = keys.indexes(token.userId)[0] as string
       const member = sealer.seal(sessionId, userIndex)
-      const replaced = await run(() => commands[setName]!(...names, token.refreshes, sealer.seal(token, boundTo(names[0] as string, token.refreshes)),
-        expiryOf(token), userIndex, member)) as string[]
-      // A login over a session of an earlier version: its untagged record goes.
-      await unindex([...replaced, ...await legacyDelete(sessionId)])
+      // A login over a session of an earlier version: its untagged record
+      // goes too, in the same round trip (other keys, other slots).
+      const [replaced, legacy] = await Promise.all([
+        run(() => commands[setName]!(...names, token.refreshes, sealer.seal(token, boundTo(names[0] as string, token.refreshes)),
+          expiryOf(token), userIndex, member)) as Promise<string[]>,
+        legacyDelete(sessionId)
+      ])
+      await unindex([...replaced, ...legacy])
       await index(userIndex, member, token)
     },
     async update (sessionId, previous, next) {
