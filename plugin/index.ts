@@ -108,6 +108,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     onRefresh: options.onRefresh,
     log: app.log
   })
+  app.addHook('onClose', () => tokens.close())
   const gate = new RateLimitGate(store.rateLimit, app.log)
   const apiClient = createApiClient(options, agents, gate)
   const underWebApi = webApiUrlCheck(options.apiUrl)
@@ -201,4 +202,5 @@ export type { SpotifyRequest } from './session/sessions.js'
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { pgStore, type PgStoreOptions } from './store/postgres.js'
 export { redisStore, type RedisClient, type RedisStoreOptions } from './store/redis.js'
+export type { RedisDurabilityOptions } from './store/redis-durability.js'
 export type { RateLimitWindow, SpotifyToken, StoreContext, StoreFactory, TokenStore } from './store/types.js'

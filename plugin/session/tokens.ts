@@ -1,8 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { RefreshBusyError, SessionRevokedError } from '../errors.js'
-import { because, storeCall } from '../failures.js'
+import { because, storeCall, storeFailure } from '../failures.js'
 import { clientRefused, TokenRefusedError, type TokenEndpoint } from '../spotify/token-endpoint.js'
 import type { SpotifyToken, TokenStore } from '../store/types.js'
+import { UnsavedTokens, type UnsavedWrite } from './unsaved.js'
 
 /** Poll interval of a process waiting for another one's refresh (plus up to as much jitter). */
 const POLL_MS = 25
@@ -17,6 +18,24 @@ const LOCK_MARGIN_MS = 1000
 /** The stored record is no longer `stale`: deleted, or refreshed by someone else. */
 function moved (current: SpotifyToken | undefined, stale: SpotifyToken): boolean {
   return current === undefined || current.refreshes !== stale.refreshes
+}
+
+/**
+ * A refreshed token's write is tried this many times, backing off from
+ * WRITE_BACKOFF_MS (doubled each time, plus up to as much jitter: about 1 to
+ * 2 s in all, longer than the Redis store's default failFastFor), and no new
+ * try starts past WRITE_BUDGET_MS: a store that blinks (a reconnect, a
+ * failover's first seconds) costs the request latency instead of a 503.
+ */
+const WRITE_ATTEMPTS = 4
+const WRITE_BACKOFF_MS = 150
+const WRITE_BUDGET_MS = 3000
+/** Most refreshed tokens held in memory while the store refuses them. */
+const UNSAVED_LIMIT = 10_000
+
+/** `token` is `next` itself, as a store hands it back (stores may return copies). */
+function isSame (token: SpotifyToken | undefined, next: SpotifyToken): boolean {
+  return token !== undefined && token.refreshes === next.refreshes && token.accessToken === next.accessToken
 }
 
 function pause (ms: number): Promise<void> {
@@ -93,6 +112,8 @@ export class SessionTokens {
   readonly #onRefresh: SessionTokensOptions['onRefresh']
   readonly #log: FastifyBaseLogger
   readonly #inflight = new Map<string, Promise<SpotifyToken | undefined>>()
+  readonly #flushing = new Map<string, Promise<SpotifyToken | undefined>>()
+  readonly #unsaved: UnsavedTokens
 
   constructor (options: SessionTokensOptions) {
     this.#store = options.store
@@ -102,6 +123,17 @@ export class SessionTokens {
     this.#lockTtl = options.lockTtl
     this.#onRefresh = options.onRefresh
     this.#log = options.log
+    this.#unsaved = new UnsavedTokens(UNSAVED_LIMIT, (sessionId) => this.#read(sessionId), options.log)
+  }
+
+  /**
+   * Stops the background retries, after one last try of every write still
+   * held (a token given up here is lost: the log says how many).
+   */
+  async close (): Promise<void> {
+    this.#unsaved.close()
+    const left = await this.#unsaved.retryAll()
+    if (left > 0) this.#log.error({ sessions: left }, 'fastify-spotify-auth: refreshed tokens the store never took are lost at close: their sessions must log in again')
   }
 
   /** The session's token, refreshed first when near expiry; `undefined` without a session. */
@@ -128,8 +160,69 @@ export class SessionTokens {
     return token.expiresAt * 1000 - this.#margin > Date.now()
   }
 
+  /** The stored token; a refreshed token the store has not taken yet is written first. */
   #read (sessionId: string): Promise<SpotifyToken | undefined> {
+    if (this.#unsaved.size > 0 && this.#unsaved.get(sessionId) !== undefined) return storeCall(() => this.#flush(sessionId))
     return storeCall(() => this.#store.get(sessionId))
+  }
+
+  /** Writes a held token again, once at a time per session (a request and the background retry may meet). */
+  #flush (sessionId: string): Promise<SpotifyToken | undefined> {
+    let pending = this.#flushing.get(sessionId)
+    if (pending === undefined) {
+      const write = this.#unsaved.get(sessionId) as UnsavedWrite
+      pending = this.#apply(sessionId, write).then((token) => {
+        this.#unsaved.drop(sessionId, write)
+        return token
+      }).finally(() => this.#flushing.delete(sessionId))
+      this.#flushing.set(sessionId, pending)
+    }
+    return pending
+  }
+
+  /**
+   * Stores a refreshed token, trying again on failure. When the store still
+   * fails, the token is held in memory (`UnsavedTokens`) and the request gets
+   * a 503: with rotating refresh tokens it is the only valid one left, so it
+   * must not be dropped, and answering with it while the store holds a dead
+   * one would only move the failure to the next request.
+   */
+  async #save (sessionId: string, write: UnsavedWrite, attempt = 1, started = Date.now()): Promise<SpotifyToken | undefined> {
+    try {
+      return await this.#apply(sessionId, write)
+    } catch (err) {
+      const delay = WRITE_BACKOFF_MS * 2 ** (attempt - 1)
+      if (attempt >= WRITE_ATTEMPTS || Date.now() + delay - started > WRITE_BUDGET_MS) {
+        this.#unsaved.keep(sessionId, write)
+        this.#log.error({ err: because(err).cause, attempts: attempt },
+          'fastify-spotify-auth: a refreshed token could not be stored: it is kept in memory and written again on the next request and in the background')
+        throw storeFailure(err)
+      }
+      await pause(delay + Math.random() * delay)
+    }
+    return await this.#save(sessionId, write, attempt + 1, started)
+  }
+
+  /**
+   * Writes `next` over `stale`; resolves what the session holds afterwards.
+   * An update that finds another version is one of: an earlier try's write
+   * whose answer was lost (the record is `next`); a store rolled back by a
+   * failover to a version older than `stale` (`next` is newer than anything
+   * it has: written over what is there); or a logout or a sibling's refresh
+   * (the store has the truth, and a logout must not be undone).
+   */
+  async #apply (sessionId: string, { stale, next }: UnsavedWrite): Promise<SpotifyToken | undefined> {
+    if (!await this.#store.update(sessionId, stale, next)) {
+      const current = await this.#store.get(sessionId)
+      const rolledBack = current !== undefined && current.refreshes < stale.refreshes
+      if (rolledBack) {
+        if (!await this.#store.update(sessionId, current, next)) return await this.#store.get(sessionId)
+      } else if (!isSame(current, next)) {
+        return current
+      }
+    }
+    await this.#notify(sessionId, next)
+    return next
   }
 
   #refresh (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
@@ -199,7 +292,11 @@ export class SessionTokens {
         // session must not linger to fail again on every request. Unless a
         // sibling rotated the refresh token under us (a lost race, or a lock
         // that expired mid-refresh): then the record has moved on, is not
-        // deleted, and its token is good.
+        // deleted, and its token is good. A store that cannot vouch yet that
+        // it holds every write (a failover under way: the rotated token may
+        // be on its way back from another process's memory) keeps the
+        // session: 503 now, and the verdict on a later request.
+        if (this.#store.settled?.(sessionId) === false) throw storeFailure(new Error('the store is settling after a failover'))
         await storeCall(() => this.#store.delete(sessionId, stale))
         const current = await this.#read(sessionId)
         if (current !== undefined) return current
@@ -208,14 +305,7 @@ export class SessionTokens {
       // The session is kept for when the configuration is fixed.
       throw clientRefused(err)
     }
-    const written = await storeCall(() => this.#store.update(sessionId, stale, next))
-    if (!written) {
-      // Logged out meanwhile, or another process refreshed first: the store
-      // has the truth, and a logout must not be undone by writing back.
-      return await this.#read(sessionId)
-    }
-    await this.#notify(sessionId, next)
-    return next
+    return await this.#save(sessionId, { stale, next })
   }
 
   async #notify (sessionId: string, token: SpotifyToken): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { within } from './within.js'
 import { createSealer } from './sealing.js'
+import { checkDurability, durableStore, type RedisDurabilityOptions } from './redis-durability.js'
 import { failFast } from './fail-fast.js'
 import { redisKeys } from './redis-keys.js'
 import { isConnectionFailure } from './redis-failures.js'
@@ -33,6 +34,12 @@ export interface RedisStoreOptions {
   ttl?: number
   /** Longest wait for one Redis command, in ms, before the request gets 503. Default 2000. */
   commandTimeout?: number
+  /**
+   * Waits for replicas to acknowledge every login and refresh (`WAIT`), so
+   * that a failover cannot lose a rotated refresh token. Default: off (a
+   * write counts once the master has it). See "Durability" in the README.
+   */
+  durability?: RedisDurabilityOptions
   /**
    * Subscribe on a connection of the store's own (`client.duplicate()`,
    * closed when the plugin closes) to share the app's rate-limit window
@@ -170,6 +177,7 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
   if (!Number.isFinite(commandTimeout) || commandTimeout <= 0) {
     throw new TypeError('fastify-spotify-auth: redisStore options.commandTimeout must be a positive number of ms')
   }
+  const durability = checkDurability(options.durability)
   const failFastFor = options.failFastFor ?? 1000
   if (!Number.isFinite(failFastFor) || failFastFor < 0) {
     throw new TypeError('fastify-spotify-auth: redisStore options.failFastFor must be a number of ms, 0 or more')
@@ -185,7 +193,7 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
         throw new Error(`fastify-spotify-auth: the Redis store cannot reach Redis (${(cause as Error).message})`, { cause })
       }
     }
-    const store = createRedisStore(client, prefix, ttl, commandTimeout, failFastFor, context.secrets)
+    const store = createRedisStore(client, prefix, ttl, commandTimeout, failFastFor, context.secrets, durability)
     if (!pubsub) return store
     let events: RedisEvents | undefined
     try {
@@ -197,7 +205,8 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
   }
 }
 
-function createRedisStore (client: RedisClient, prefix: string, ttl: number | undefined, commandTimeout: number, failFastFor: number, secrets: readonly string[]): TokenStore {
+function createRedisStore (client: RedisClient, prefix: string, ttl: number | undefined, commandTimeout: number, failFastFor: number, secrets: readonly string[],
+  durability: Required<RedisDurabilityOptions> | undefined): TokenStore {
   const sealer = createSealer(secrets)
   const keys = redisKeys(prefix, sealer)
   const breaker = failFast(failFastFor)
@@ -296,7 +305,7 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
     return `${key}#${version}`
   }
 
-  return {
+  const store: TokenStore = {
     async get (sessionId) {
       const names = keys.records(sessionId)
       const found = await run(() => commands[getName]!(...names)) as [number, string, string] | null
@@ -402,4 +411,5 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
       }
     }
   }
+  return durability === undefined ? store : durableStore(store, client, (sessionId) => keys.records(sessionId)[0] as string, durability, run, commandTimeout)
 }

@@ -71,6 +71,15 @@ export interface TokenStore {
    */
   sessionsOf? (userId: string): Promise<string[]>
   /**
+   * Optional: `false` while the store cannot vouch that a read shows every
+   * write made to it (a failover just happened, a write is unconfirmed).
+   * Spotify's `invalid_grant` then does not delete the session (the request
+   * gets a 503): the rotated refresh token may still be on its way back from
+   * the memory of the process that refreshed. Without it, the store is
+   * taken to be always settled.
+   */
+  settled? (sessionId: string): boolean
+  /**
    * Optional: news of a session's record, so that a process waiting for
    * another one's refresh (behind `lock`) learns of the new token as soon as
    * it is written instead of at its next poll. Resolves at the next change

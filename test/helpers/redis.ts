@@ -60,11 +60,12 @@ export interface PrivateRedis {
   thaw (): void
 }
 
-export async function privateRedis (t: { teardown (fn: () => unknown): void }): Promise<PrivateRedis> {
+/** `args`: more redis-server arguments (`['--replicaof', '127.0.0.1', port]`, `['--cluster-enabled', 'yes']`…). */
+export async function privateRedis (t: { teardown (fn: () => unknown): void }, args: string[] = []): Promise<PrivateRedis> {
   const port = await freePort()
   let child: ChildProcess | undefined
   async function start (): Promise<void> {
-    const process = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const process = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
     child = process
     let output = ''
     process.stdout?.on('data', (chunk) => { output += chunk })

@@ -1,0 +1,177 @@
+import type { Test } from 'tap'
+import { redisStore, type RedisClient, type RedisDurabilityOptions } from '../../plugin/index.js'
+import { createSpotifyEmulator } from '../../plugin/emulator/index.js'
+import { build, CLIENT_ID, CLIENT_SECRET, type Built, type CookieJar, REDIRECT_URI } from './build.js'
+import { ask, type NodeAddress, waitFor } from './redis-topology.js'
+
+/*
+ * A failover under load, with rotating refresh tokens: every request
+ * refreshes (access tokens live 30 s, the refresh margin is 60 s), so each
+ * session's refresh token changes several times a second. A master's replica
+ * is frozen and its link cut first, so that the refreshes written meanwhile
+ * exist on the master only; then the master is SIGKILLed, the replica thawed and promoted
+ * with the old records, and the dead master restarted as its replica. A
+ * session whose rotated refresh token is lost ends with invalid_grant: 401.
+ */
+
+export interface FailoverScene {
+  /** A new client, one per app instance. */
+  client (): Promise<RedisClient>
+  /** The master holding a session's record now. */
+  masterOf (sessionId: string): Promise<NodeAddress>
+  /** SIGKILLs a master. */
+  kill (master: NodeAddress): Promise<void>
+  /** Waits until the killed master's replica serves in its place. */
+  waitForFailover (master: NodeAddress): Promise<void>
+  /** Restarts the killed master, as its old replica's replica. */
+  restart (master: NodeAddress): Promise<void>
+}
+
+export interface FailoverFigures {
+  /** Sessions whose records were on the killed master. */
+  atRisk: number
+  /** Of those, sessions that ended (401) or no longer work at the end. */
+  lost: number
+  /** 503 answers from the freeze to the end. */
+  unavailable: number
+  /** From the kill until every surviving session had a 200 again, in ms. */
+  recoveryMs: number
+  /** Refreshes written while the replica was frozen. */
+  refreshesWhileFrozen: number
+}
+
+interface Track {
+  jar: CookieJar
+  sessionId: string
+  atRisk: boolean
+  lost: boolean
+  ok: number
+  answers: number
+  /** When the first request started after the kill that got a 200 was sent. */
+  recoveredAt: number
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A server's pid, from its INFO server. */
+export function pidOf (info: string): number {
+  return Number(/process_id:(\d+)/.exec(info)?.[1])
+}
+
+/** The replica of `master` (the first one its ROLE lists). */
+async function replicaOf (master: NodeAddress): Promise<NodeAddress> {
+  return await waitFor(`a replica of ${master.port}`, async () => {
+    const role = await ask(master, 'ROLE') as [string, number, Array<[string, string, string]>]
+    const first = role[2][0]
+    return first === undefined ? undefined : { host: first[0], port: Number(first[1]) }
+  })
+}
+
+export async function failoverUnderLoad (t: Test, scene: FailoverScene, options: { sessions: number, durability?: RedisDurabilityOptions }): Promise<FailoverFigures> {
+  const emulator = await createSpotifyEmulator({
+    autoApprove: true,
+    rotateRefreshTokens: true,
+    accessTokenTtl: 30,
+    clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }]
+  })
+  t.teardown(() => emulator.close())
+  const prefix = `failover-${process.pid}:`
+  const instances: Built[] = []
+  for (let i = 0; i < 2; i++) {
+    const client = await scene.client()
+    const store = redisStore({ client, prefix, ...(options.durability === undefined ? {} : { durability: options.durability }) })
+    instances.push(await build(t, { sharedEmulator: emulator, plugin: { store, maxSessionsPerUser: false } }))
+  }
+  const tracks: Track[] = []
+  for (let i = 0; i < options.sessions; i++) {
+    const { jar } = await (instances[i % 2] as Built).login()
+    tracks.push({ jar, sessionId: (jar.cookies.get('spotify_session') as string).split('.')[0] as string, atRisk: false, lost: false, ok: 0, answers: 0, recoveredAt: 0 })
+  }
+  // The victim: the master holding the most sessions.
+  const owners = new Map<number, NodeAddress>()
+  const count = new Map<number, number>()
+  const ownerOf = new Map<Track, number>()
+  for (const track of tracks) {
+    const master = await scene.masterOf(track.sessionId)
+    owners.set(master.port, master)
+    ownerOf.set(track, master.port)
+    count.set(master.port, (count.get(master.port) ?? 0) + 1)
+  }
+  const victimPort = [...count].sort((a, b) => b[1] - a[1])[0]?.[0] as number
+  const victim = owners.get(victimPort) as NodeAddress
+  for (const track of tracks) track.atRisk = ownerOf.get(track) === victimPort
+
+  let unavailable = 0
+  let counting = false
+  let frozen = false
+  let refreshesWhileFrozen = 0
+  let running = true
+  const goingOn = () => running
+  let killedAt = Number.POSITIVE_INFINITY
+  const loops = tracks.map(async (track, i) => {
+    for (let n = i; goingOn() && !track.lost; n++) {
+      const sent = Date.now()
+      const response = await (instances[n % 2] as Built).request(track.jar, { url: '/spotify/me' })
+      track.answers++
+      if (response.statusCode === 200) {
+        track.ok++
+        if (sent > killedAt && track.recoveredAt === 0) track.recoveredAt = Date.now()
+        if (frozen && track.atRisk) refreshesWhileFrozen++
+      } else if (response.statusCode === 503) {
+        if (counting) unavailable++
+      } else if (response.statusCode === 401) {
+        track.lost = true
+      } else {
+        throw new Error(`unexpected ${response.statusCode}: ${response.body}`)
+      }
+      // Paced, so that two instances and the servers share two cores.
+      await pause(50)
+    }
+  })
+
+  try {
+    await waitFor('every session to refresh twice', async () => tracks.every((track) => track.ok >= 2))
+    const replica = await replicaOf(victim)
+    const pid = pidOf(await ask(replica, 'INFO', 'server') as string)
+    counting = true
+    process.kill(pid, 'SIGSTOP')
+    try {
+      // Cut the replication link too: what the master had already sent would
+      // wait in the frozen replica's socket buffer and reach it after the thaw.
+      await ask(victim, 'CLIENT', 'KILL', 'TYPE', 'replica')
+      frozen = true
+      const before = new Map(tracks.map((track) => [track, track.answers]))
+      // Each session at risk has been answered at least twice since the freeze.
+      await waitFor('refreshes while the replica is frozen', async () =>
+        tracks.filter((track) => track.atRisk).every((track) => track.answers > (before.get(track) as number) + 1))
+      frozen = false
+      // Killed while the replica is still frozen: what it has not received is gone.
+      killedAt = Date.now()
+      await scene.kill(victim)
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    await scene.waitForFailover(victim)
+    await scene.restart(victim)
+    await waitFor('every surviving session to work again', async () => tracks.every((track) => track.lost || track.recoveredAt > 0))
+    const recoveryMs = Math.max(0, ...tracks.filter((track) => !track.lost).map((track) => track.recoveredAt - killedAt))
+    running = false
+    await Promise.all(loops)
+    // A last round: a refresh each, and the verdict.
+    for (const track of tracks) {
+      if (track.lost) continue
+      const response = await (instances[0] as Built).request(track.jar, { url: '/spotify/me' })
+      if (response.statusCode === 401) track.lost = true
+    }
+    return {
+      atRisk: tracks.filter((track) => track.atRisk).length,
+      lost: tracks.filter((track) => track.lost).length,
+      unavailable,
+      recoveryMs,
+      refreshesWhileFrozen
+    }
+  } finally {
+    running = false
+    await Promise.allSettled(loops)
+  }
+}

@@ -1,0 +1,13 @@
+import t from 'tap'
+import { failoverUnderLoad } from './helpers/failover-load.js'
+import { clusterScene } from './helpers/failover-scenes.js'
+import { topologySkipped } from './helpers/redis-topology.js'
+
+// One scenario per file: each stays within tap's per-file timeout.
+t.test('Redis Cluster: a master SIGKILLed under load with rotating refresh tokens, durability on: no session is lost', async (t) => {
+  if (await topologySkipped(t)) return
+  const figures = await failoverUnderLoad(t, await clusterScene(t), { sessions: 12, durability: { replicas: 1, timeout: 200 } })
+  t.comment(`Cluster, durability on: ${JSON.stringify(figures)}`)
+  t.ok(figures.atRisk > 0, 'sessions lived on the killed master')
+  t.equal(figures.lost, 0, 'no session lost')
+})
