@@ -19,7 +19,10 @@ export interface EventsClient {
   readonly status: string
   defineCommand (name: string, definition: { lua: string, numberOfKeys: number }): void
   call (command: string, ...args: Array<string | number>): Promise<unknown>
-  duplicate? (): RedisSubscriber
+  /** ioredis: `Redis#duplicate(overrideOptions)`; a `Cluster`'s takes start-up nodes first. */
+  duplicate? (override?: Record<string, unknown>): RedisSubscriber
+  /** True on an ioredis `Cluster`. */
+  readonly isCluster?: boolean
   on? (event: 'end', listener: () => void): unknown
 }
 
@@ -108,7 +111,12 @@ export class RedisEvents {
    */
   static async open (client: EventsClient, options: RedisEventsOptions): Promise<RedisEvents | undefined> {
     if (typeof client.duplicate !== 'function') return undefined
-    const subscriber = client.duplicate()
+    // ioredis re-subscribes a reconnected connection without catching the
+    // rejection when it drops again before the answer: an unhandled
+    // rejection, which ends a Node process. So a single connection's
+    // subscriber re-subscribes here, with the failure handled; a Cluster's
+    // own subscriber (which takes no such option) already handles it.
+    const subscriber = client.isCluster === true ? client.duplicate() : client.duplicate({ autoResubscribe: false })
     const events = new RedisEvents(client, subscriber, options)
     endsWith(client, events.#closer)
     // Reconnections are ioredis's business (it subscribes again): errors
@@ -122,8 +130,12 @@ export class RedisEvents {
       events.#close()
       throw err
     }
-    // A window opened while the subscriber was away is in the key.
-    subscriber.on('ready', () => { events.#readWindow().catch(() => {}) })
+    // After a reconnection: subscribe again (a second SUBSCRIBE to a
+    // Cluster's subscriber, which has already, changes nothing), then read
+    // the window, which may have opened meanwhile.
+    subscriber.on('ready', () => {
+      subscriber.subscribe(events.#channel).then(() => events.#readWindow()).catch(() => {})
+    })
     return events
   }
 
