@@ -42,8 +42,20 @@ function prefix (): string {
   return `cluster-${++prefixes}:`
 }
 
+/**
+ * Stores built by hand are closed by hand (their subscriber connection):
+ * waiting for their client's end would leave one open if the client ends
+ * mid-reconnection.
+ */
+const opened: TokenStore[] = []
+t.teardown(async () => { for (const store of opened) await store.close?.() })
+function closedAtEnd (store: TokenStore): TokenStore {
+  opened.push(store)
+  return store
+}
+
 function openStore (client: Cluster, keyPrefix: string, secrets: string[], options: { commandTimeout?: number } = {}): Promise<TokenStore> {
-  return Promise.resolve(redisStore({ client, prefix: keyPrefix, ...options })({ secrets }))
+  return Promise.resolve(redisStore({ client, prefix: keyPrefix, ...options })({ secrets })).then(closedAtEnd)
 }
 
 t.test('Redis store on a Redis Cluster', async (t) => {

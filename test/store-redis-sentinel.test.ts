@@ -36,8 +36,20 @@ function prefix (): string {
   return `sentinel-${++prefixes}:`
 }
 
+/**
+ * Stores built by hand are closed by hand (their subscriber connection):
+ * waiting for their client's end would leave one open if the client ends
+ * mid-reconnection.
+ */
+const opened: TokenStore[] = []
+t.teardown(async () => { for (const store of opened) await store.close?.() })
+function closedAtEnd (store: TokenStore): TokenStore {
+  opened.push(store)
+  return store
+}
+
 function openStore (client: Redis, keyPrefix: string, secrets: string[]): Promise<TokenStore> {
-  return Promise.resolve(redisStore({ client, prefix: keyPrefix, commandTimeout: 1000 })({ secrets }))
+  return Promise.resolve(redisStore({ client, prefix: keyPrefix, commandTimeout: 1000 })({ secrets })).then(closedAtEnd)
 }
 
 /** Retries `operation` until it resolves, within a bound (503s are expected while the master switches). */
