@@ -1,7 +1,7 @@
 import t from 'tap'
-import { failoverUnderLoad } from './helpers/failover-load.js'
-import { sentinelScene } from './helpers/failover-scenes.js'
-import { topologySkipped } from './helpers/redis-topology.js'
+import { failoverUnderLoad } from '../helpers/failover-load.js'
+import { sentinelScene } from '../helpers/failover-scenes.js'
+import { topologySkipped } from '../helpers/redis-topology.js'
 
 // What durability is for: the same failover without it. Measured, not
 // asserted: the losses depend on which refreshes the replica missed.

@@ -1,10 +1,10 @@
 import t, { type Test } from 'tap'
-import { pgStore, type PgStoreOptions, type TokenStore } from '../plugin/index.js'
-import { createSpotifyEmulator, type SpotifyEmulator } from '../plugin/emulator/index.js'
-import { createSealer } from '../plugin/store/sealing.js'
-import { build, CLIENT_ID, CLIENT_SECRET, type Built, CookieJar, REDIRECT_URI, SECRET } from './helpers/build.js'
-import { expireStored, sessionIdOf, storm } from './helpers/sessions.js'
-import { eventually, newPool, pgRelay, postgresOrSkip, terminateBackends, type TestDatabase } from './helpers/postgres.js'
+import { pgStore, type PgStoreOptions, type TokenStore } from '../../plugin/index.js'
+import { createSpotifyEmulator, type SpotifyEmulator } from '../../plugin/emulator/index.js'
+import { createSealer } from '../../plugin/store/sealing.js'
+import { build, CLIENT_ID, CLIENT_SECRET, type Built, CookieJar, REDIRECT_URI, SECRET } from '../helpers/build.js'
+import { expireStored, sessionIdOf, storm } from '../helpers/sessions.js'
+import { eventually, newPool, pgRelay, postgresOrSkip, terminateBackends, type TestDatabase } from '../helpers/postgres.js'
 
 type Pool = ReturnType<typeof newPool>
 

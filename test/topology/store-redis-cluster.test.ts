@@ -1,12 +1,12 @@
 import { once } from 'node:events'
 import { Cluster, type ClusterOptions } from 'ioredis'
 import t, { type Test } from 'tap'
-import { redisStore, type TokenStore } from '../plugin/index.js'
-import { createSpotifyEmulator } from '../plugin/emulator/index.js'
-import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
-import { build, type Built, CLIENT_ID, CLIENT_SECRET, CookieJar, REDIRECT_URI, SECRET } from './helpers/build.js'
-import { startRedisCluster, topologySkipped, type RedisClusterTopology } from './helpers/redis-topology.js'
-import { expireStored, sessionIdOf, storm } from './helpers/sessions.js'
+import { redisStore, type TokenStore } from '../../plugin/index.js'
+import { createSpotifyEmulator } from '../../plugin/emulator/index.js'
+import { sampleSessionId, sampleToken, testTokenStore } from '../../plugin/testing/index.js'
+import { build, type Built, CLIENT_ID, CLIENT_SECRET, CookieJar, REDIRECT_URI, SECRET } from '../helpers/build.js'
+import { startRedisCluster, topologySkipped, type RedisClusterTopology } from '../helpers/redis-topology.js'
+import { expireStored, sessionIdOf, storm } from '../helpers/sessions.js'
 
 /*
  * The Redis store on a real Redis Cluster (3 masters, 3 replicas): the

@@ -1,10 +1,10 @@
 import { once } from 'node:events'
 import { Redis, type RedisOptions } from 'ioredis'
 import t, { type Test } from 'tap'
-import { redisStore, type TokenStore } from '../plugin/index.js'
-import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
-import { build, SECRET } from './helpers/build.js'
-import { startRedisSentinel, topologySkipped, type RedisSentinelTopology } from './helpers/redis-topology.js'
+import { redisStore, type TokenStore } from '../../plugin/index.js'
+import { sampleSessionId, sampleToken, testTokenStore } from '../../plugin/testing/index.js'
+import { build, SECRET } from '../helpers/build.js'
+import { startRedisSentinel, topologySkipped, type RedisSentinelTopology } from '../helpers/redis-topology.js'
 
 /*
  * The Redis store behind Redis Sentinel (a master, a replica, three

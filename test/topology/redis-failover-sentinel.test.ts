@@ -1,7 +1,7 @@
 import t from 'tap'
-import { failoverUnderLoad } from './helpers/failover-load.js'
-import { sentinelScene } from './helpers/failover-scenes.js'
-import { topologySkipped } from './helpers/redis-topology.js'
+import { failoverUnderLoad } from '../helpers/failover-load.js'
+import { sentinelScene } from '../helpers/failover-scenes.js'
+import { topologySkipped } from '../helpers/redis-topology.js'
 
 // One scenario per file: each stays within tap's per-file timeout.
 t.test('Redis Sentinel: a master SIGKILLed under load with rotating refresh tokens, durability on: no session is lost', async (t) => {
