@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { RefreshBusyError, SessionRevokedError } from '../errors.js'
 import { because, storeCall, storeFailure } from '../failures.js'
+import { RenewalRule } from '../renewal-rule.js'
 import { clientRefused, TokenRefusedError, type TokenEndpoint } from '../spotify/token-endpoint.js'
 import type { SpotifyToken, TokenStore } from '../store/types.js'
 import { UnsavedTokens, type UnsavedWrite } from './unsaved.js'
@@ -106,8 +107,7 @@ export interface SessionTokensOptions {
 export class SessionTokens {
   readonly #store: TokenStore
   readonly #endpoint: TokenEndpoint
-  readonly #margin: number
-  readonly #cooldown: number
+  readonly #rule: RenewalRule
   readonly #lockTtl: number
   readonly #onRefresh: SessionTokensOptions['onRefresh']
   readonly #log: FastifyBaseLogger
@@ -118,8 +118,7 @@ export class SessionTokens {
   constructor (options: SessionTokensOptions) {
     this.#store = options.store
     this.#endpoint = options.endpoint
-    this.#margin = options.refreshMargin
-    this.#cooldown = options.refreshCooldown
+    this.#rule = new RenewalRule(options.refreshMargin, options.refreshCooldown)
     this.#lockTtl = options.lockTtl
     this.#onRefresh = options.onRefresh
     this.#log = options.log
@@ -139,7 +138,7 @@ export class SessionTokens {
   /** The session's token, refreshed first when near expiry; `undefined` without a session. */
   valid (sessionId: string): Promise<SpotifyToken | undefined> {
     return this.#read(sessionId).then((token) =>
-      token === undefined || this.#isFresh(token) ? token : this.#refresh(sessionId, token))
+      token === undefined || this.#rule.isFresh(token.expiresAt) ? token : this.#refresh(sessionId, token))
   }
 
   /**
@@ -152,12 +151,8 @@ export class SessionTokens {
   async refresh (sessionId: string, rejected?: string): Promise<SpotifyToken | undefined> {
     const token = await this.#read(sessionId)
     if (token === undefined) return undefined
-    if (rejected !== undefined && (token.accessToken !== rejected || token.obtainedAt * 1000 + this.#cooldown > Date.now())) return token
+    if (rejected !== undefined && !this.#rule.renewsAfter401(rejected, { accessToken: token.accessToken, obtainedAtMs: token.obtainedAt * 1000 })) return token
     return await this.#refresh(sessionId, token)
-  }
-
-  #isFresh (token: SpotifyToken): boolean {
-    return token.expiresAt * 1000 - this.#margin > Date.now()
   }
 
   /** The stored token; a refreshed token the store has not taken yet is written first. */
