@@ -1,5 +1,5 @@
 import t from 'tap'
-import { UnsavedTokens, type UnsavedWrite } from '../plugin/session/unsaved.js'
+import { UnsavedTokens, type UnsavedWrite } from '../plugin/session/refresh/unsaved.js'
 import type { SpotifyToken } from '../plugin/index.js'
 
 function write (refreshes: number): UnsavedWrite {

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { SpotifyToken } from '../store/types.js'
+import type { SpotifyToken } from '../../store/types.js'
 
 /** A refreshed token the store has not taken: the write of `next` over `stale`, still to do. */
 export interface UnsavedWrite {
@@ -36,10 +36,12 @@ export class UnsavedTokens {
     this.#log = log
   }
 
+  /** How many sessions' writes are held. */
   get size (): number {
     return this.#writes.size
   }
 
+  /** The write held for a session, if any. */
   get (sessionId: string): UnsavedWrite | undefined {
     return this.#writes.get(sessionId)
   }
@@ -69,6 +71,7 @@ export class UnsavedTokens {
     return this.#writes.size
   }
 
+  /** Stops the background retry for good (the writes stay held, for `retryAll`). */
   close (): void {
     this.#closed = true
     clearTimeout(this.#timer)
