@@ -4,7 +4,7 @@ import { redisStore, type TokenStore } from '../plugin/index.js'
 import { createSpotifyEmulator } from '../plugin/emulator/index.js'
 import { build, CLIENT_ID, CLIENT_SECRET, type Built, REDIRECT_URI, SECRET } from './helpers/build.js'
 import { newClient, privateRedis, redisOrSkip, uniquePrefix } from './helpers/redis.js'
-import { waitFor } from './helpers/wait.js'
+import { eventually } from './helpers/eventually.js'
 
 /** `count` app instances, each with its own Redis client, on one Redis prefix and one emulator. */
 async function instances (t: Tap, prefix: string, count: number, url?: string) {
@@ -44,7 +44,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     const until = windowOf(a)
     t.ok(until > Date.now(), 'instance a holds the window')
     // Pub/sub carries it to the others: wait for it, not for a guessed delay.
-    await waitFor(() => windowOf(b) === until && windowOf(c) === until, 'the window to reach b and c')
+    await eventually('the window to reach b and c', () => windowOf(b) === until && windowOf(c) === until)
     t.equal(Number(await redis.get(`${prefix}rate-limit`)), until, 'kept in Redis for instances that start later')
 
     const seen = new Set<number>()
@@ -91,7 +91,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     // Written without a message (as if it was lost), then the subscriber drops.
     await client.set(`${prefix}rate-limit`, String(until))
     await client.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
-    await waitFor(() => window.until() === until, 'the reconnected subscriber to read the window')
+    await eventually('the reconnected subscriber to read the window', () => window.until() === until)
     t.pass('learnt on reconnection')
   })
 
@@ -105,7 +105,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     await redis.publish(`${prefix}events`, `r ${Date.now() + 3 * 24 * 3600_000}`)
     const until = Date.now() + 30_000
     await redis.publish(`${prefix}events`, `r ${until}`)
-    await waitFor(() => window.until() === until, 'the last message')
+    await eventually('the last message', () => window.until() === until)
     t.pass('only the last one counted')
     await window.hold(Date.now() - 1000)
     t.equal(window.until(), until, 'a window already past changes nothing')
@@ -127,7 +127,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     const byHand = await redisStore({ client: own, prefix })({ secrets: [SECRET] })
     await own.quit()
     // A watch refused (rather than resolved by its signal's timeout) says the subscriber ended.
-    await waitFor(async () => await byHand.watch?.('x', AbortSignal.timeout(20)).then(() => false, () => true) as boolean, 'the subscriber to end with its client')
+    await eventually('the subscriber to end with its client', async () => await byHand.watch?.('x', AbortSignal.timeout(20)).then(() => false, () => true) as boolean)
     t.pass('ended with its client')
   })
 
@@ -170,7 +170,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     await store.set('s', token)
     const release = await store.lock?.('s', 1000)
     await server.stop()
-    await waitFor(() => client.status !== 'ready', 'the client to notice')
+    await eventually('the client to notice', () => client.status !== 'ready')
     const until = Date.now() + 60_000
     await t.rejects(Promise.resolve(window.hold(until)), /Redis is not connected/)
     t.equal(window.until(), until, 'known here all the same')

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { memoryStore, type SpotifyToken, type TokenStore } from '../plugin/index.js'
 import { build, type Built } from './helpers/build.js'
+import { eventually } from './helpers/eventually.js'
 import { expireStored, sessionIdOf } from './helpers/sessions.js'
 
 /**
@@ -54,16 +55,6 @@ async function rotating (t: Parameters<typeof build>[0], store: ReturnType<typeo
   built.emulator.control.resetCounters()
   store.updates = 0
   return { ...built, jar, sessionId, before }
-}
-
-/** Waits, polling, until `check` holds; fails the test past `ms`. */
-async function until (check: () => Promise<boolean> | boolean, ms = 20_000): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  return false
 }
 
 function secretsIn (built: Built, token: SpotifyToken): string[] {
@@ -135,7 +126,7 @@ t.test('a held token is written in the background when no request comes', async 
   store.failUpdates = 1000
   t.equal((await built.request(built.jar, { url: '/spotify/me' })).statusCode, 503)
   store.failUpdates = 0
-  t.ok(await until(async () => (await store.get(built.sessionId))?.refreshes === built.before.refreshes + 1), 'written without a request')
+  t.ok(await eventually('the background write', async () => (await store.get(built.sessionId))?.refreshes === built.before.refreshes + 1, { within: 20_000, every: 20 }), 'written without a request')
 })
 
 t.test('a held token is dropped once the store has moved on (a logout meanwhile)', async (t) => {

@@ -4,7 +4,8 @@ import { buildDemo } from '../demo/app.js'
 import { DemoConfigError, loadConfig } from '../demo/config.js'
 import { PG_TABLE } from '../demo/store.js'
 import { Browser, freePort, SESSION_SECRET, startDemo, testConfig } from './helpers/demo.js'
-import { eventually, PG_URL, postgresOrSkip, terminateBackends } from './helpers/postgres.js'
+import { eventually } from './helpers/eventually.js'
+import { PG_URL, postgresOrSkip, terminateBackends } from './helpers/postgres.js'
 
 function refusal (env: Record<string, string>): string {
   try {
@@ -56,7 +57,7 @@ t.test('DATABASE_URL: sessions live in PostgreSQL', async (t) => {
   t.ok(terminated >= 1)
   // Every dropped connection is reported (and so discarded by the pool) before the next request.
   const warnings = (): number => lines.join('').split('terminating connection due to administrator command').length - 1
-  await eventually(async () => warnings() >= terminated, 5000, 'a warning for each dropped connection')
+  await eventually('a warning for each dropped connection', async () => warnings() >= terminated, { within: 5000 })
   const refreshed = await browser.request({ method: 'POST', url: '/demo/refresh', html: false })
   t.equal(refreshed.json().refreshes, 1, refreshed.body)
   await browser.request({ method: 'POST', url: '/logout', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '' })

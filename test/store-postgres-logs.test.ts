@@ -2,7 +2,8 @@ import t from 'tap'
 import { pgStore } from '../plugin/index.js'
 import { build, CLIENT_SECRET, SECRET } from './helpers/build.js'
 import { watchedLogin, watchedTokens } from './helpers/watched-login.js'
-import { eventually, newPool, pgRelay, postgresOrSkip, terminateBackends } from './helpers/postgres.js'
+import { eventually } from './helpers/eventually.js'
+import { newPool, pgRelay, postgresOrSkip, terminateBackends } from './helpers/postgres.js'
 
 t.test('a whole session on PostgreSQL, outages included, logs no token, session id, cookie or secret', async (t) => {
   const db = await postgresOrSkip(t)
@@ -36,7 +37,7 @@ t.test('a whole session on PostgreSQL, outages included, logs no token, session 
   await relay.start()
   // Back by itself, once the pool has dropped the connections that died.
   let recovered: { statusCode: number, json (): { accessToken: string, refreshToken: string } } | undefined
-  await eventually(async () => (recovered = await request(jar, { url: '/token' })).statusCode === 200, 5000, 'recovery')
+  await eventually('recovery', async () => (recovered = await request(jar, { url: '/token' })).statusCode === 200, { within: 5000 })
   const token = recovered?.json() as { accessToken: string, refreshToken: string }
   secrets.add(token.accessToken)
   secrets.add(token.refreshToken)

@@ -5,7 +5,8 @@ import { pgSchema } from '../plugin/store/postgres.js'
 import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
 import { SECRET } from './helpers/build.js'
 import { freePort } from './helpers/ports.js'
-import { eventually, newPool, pgRelay, postgresOrSkip, type TestDatabase } from './helpers/postgres.js'
+import { eventually } from './helpers/eventually.js'
+import { newPool, pgRelay, postgresOrSkip, type TestDatabase } from './helpers/postgres.js'
 
 const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
 
@@ -180,8 +181,8 @@ CREATE TABLE IF NOT EXISTS "spotify_auth_sessions_locks" (
     // A new store (an instance starting) sweeps on its first write.
     const other = await openStore({ pool, table })
     await other.set(live, sampleToken(2, 0))
-    await eventually(async () => (await rowsOf(db, table)).length === 1, 5000, 'the sweep')
-    await eventually(async () => (await pool.query(`SELECT 1 FROM ${table}_locks`)).rowCount === 0, 5000, 'the lock sweep')
+    await eventually('the sweep', async () => (await rowsOf(db, table)).length === 1, { within: 5000 })
+    await eventually('the lock sweep', async () => (await pool.query(`SELECT 1 FROM ${table}_locks`)).rowCount === 0, { within: 5000 })
     t.same(await other.get(live), sampleToken(2, 0), 'the live row stays')
 
     const short = await openStore({ pool, table, ttl: 60_000 })

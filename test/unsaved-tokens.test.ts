@@ -1,6 +1,7 @@
 import t from 'tap'
-import { UnsavedTokens, type UnsavedWrite } from '../plugin/session/unsaved.js'
+import { UnsavedTokens, type UnsavedWrite } from '../plugin/session/refresh/unsaved.js'
 import type { SpotifyToken } from '../plugin/index.js'
+import { eventually } from './helpers/eventually.js'
 
 function write (refreshes: number): UnsavedWrite {
   const token = { refreshes } as SpotifyToken
@@ -45,11 +46,9 @@ t.test('the background retry backs off while writes fail and stops once none is 
   }, { error () {} } as never)
   t.teardown(() => unsaved.close())
   unsaved.keep('a', write(1))
-  const tried = () => tries
-  while (tried() < 2) await new Promise((resolve) => setTimeout(resolve, 50))
+  await eventually('a second background try', () => tries >= 2, { every: 50 })
   failing = false
-  while (unsaved.size > 0) await new Promise((resolve) => setTimeout(resolve, 50))
-  t.pass('written by the background retry')
+  t.ok(await eventually('the background retry to write', () => unsaved.size === 0, { every: 50 }), 'written by the background retry')
   unsaved.close()
   unsaved.keep('b', write(1))
   const before = tries

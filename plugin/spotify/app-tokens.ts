@@ -1,3 +1,4 @@
+import { RenewalRule } from '../renewal-rule.js'
 import { clientRefused, TokenRefusedError, type AppToken, type TokenEndpoint } from './token-endpoint.js'
 
 /**
@@ -7,22 +8,20 @@ import { clientRefused, TokenRefusedError, type AppToken, type TokenEndpoint } f
  */
 export class AppTokens {
   readonly #endpoint: TokenEndpoint
-  readonly #margin: number
-  readonly #cooldown: number
+  readonly #rule: RenewalRule
   #token: AppToken | undefined
   #obtainedAt = 0
   #pending: Promise<AppToken> | undefined
 
   constructor (endpoint: TokenEndpoint, refreshMargin: number, refreshCooldown: number) {
     this.#endpoint = endpoint
-    this.#margin = refreshMargin
-    this.#cooldown = refreshCooldown
+    this.#rule = new RenewalRule(refreshMargin, refreshCooldown)
   }
 
   /** A valid app token. */
   get (): Promise<AppToken> {
     const token = this.#token
-    if (token !== undefined && token.expiresAt * 1000 - this.#margin > Date.now()) return Promise.resolve(token)
+    if (token !== undefined && this.#rule.isFresh(token.expiresAt)) return Promise.resolve(token)
     return this.#fetch()
   }
 
@@ -33,7 +32,7 @@ export class AppTokens {
    */
   renewed (rejected: string): Promise<AppToken> {
     const token = this.#token as AppToken
-    if (token.accessToken !== rejected || this.#obtainedAt + this.#cooldown > Date.now()) return Promise.resolve(token)
+    if (!this.#rule.renewsAfter401(rejected, { accessToken: token.accessToken, obtainedAtMs: this.#obtainedAt })) return Promise.resolve(token)
     return this.#fetch()
   }
 

@@ -2,7 +2,8 @@ import type { Test } from 'tap'
 import { redisStore, type RedisClient, type RedisDurabilityOptions } from '../../plugin/index.js'
 import { createSpotifyEmulator } from '../../plugin/emulator/index.js'
 import { build, CLIENT_ID, CLIENT_SECRET, type Built, type CookieJar, REDIRECT_URI } from './build.js'
-import { ask, type NodeAddress, waitFor } from './redis-topology.js'
+import { eventually } from './eventually.js'
+import { ask, type NodeAddress, TOPOLOGY_PATIENCE } from './redis-topology.js'
 
 /*
  * A failover under load, with rotating refresh tokens: every request
@@ -60,11 +61,11 @@ export function pidOf (info: string): number {
 
 /** The replica of `master` (the first one its ROLE lists). */
 async function replicaOf (master: NodeAddress): Promise<NodeAddress> {
-  return await waitFor(`a replica of ${master.port}`, async () => {
+  return await eventually(`a replica of ${master.port}`, async () => {
     const role = await ask(master, 'ROLE') as [string, number, Array<[string, string, string]>]
     const first = role[2][0]
     return first === undefined ? undefined : { host: first[0], port: Number(first[1]) }
-  })
+  }, TOPOLOGY_PATIENCE)
 }
 
 export async function failoverUnderLoad (t: Test, scene: FailoverScene, options: { sessions: number, durability?: RedisDurabilityOptions }): Promise<FailoverFigures> {
@@ -130,7 +131,7 @@ export async function failoverUnderLoad (t: Test, scene: FailoverScene, options:
   })
 
   try {
-    await waitFor('every session to refresh twice', async () => tracks.every((track) => track.ok >= 2))
+    await eventually('every session to refresh twice', async () => tracks.every((track) => track.ok >= 2), TOPOLOGY_PATIENCE)
     const replica = await replicaOf(victim)
     const pid = pidOf(await ask(replica, 'INFO', 'server') as string)
     counting = true
@@ -142,8 +143,8 @@ export async function failoverUnderLoad (t: Test, scene: FailoverScene, options:
       frozen = true
       const before = new Map(tracks.map((track) => [track, track.answers]))
       // Each session at risk has been answered at least twice since the freeze.
-      await waitFor('refreshes while the replica is frozen', async () =>
-        tracks.filter((track) => track.atRisk).every((track) => track.answers > (before.get(track) as number) + 1))
+      await eventually('refreshes while the replica is frozen', async () =>
+        tracks.filter((track) => track.atRisk).every((track) => track.answers > (before.get(track) as number) + 1), TOPOLOGY_PATIENCE)
       frozen = false
       // Killed while the replica is still frozen: what it has not received is gone.
       killedAt = Date.now()
@@ -153,7 +154,7 @@ export async function failoverUnderLoad (t: Test, scene: FailoverScene, options:
     }
     await scene.waitForFailover(victim)
     await scene.restart(victim)
-    await waitFor('every surviving session to work again', async () => tracks.every((track) => track.lost || track.recoveredAt > 0))
+    await eventually('every surviving session to work again', async () => tracks.every((track) => track.lost || track.recoveredAt > 0), TOPOLOGY_PATIENCE)
     const recoveryMs = Math.max(0, ...tracks.filter((track) => !track.lost).map((track) => track.recoveredAt - killedAt))
     running = false
     await Promise.all(loops)

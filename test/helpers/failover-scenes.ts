@@ -3,7 +3,8 @@ import { Cluster, Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { sessionTag } from '../../plugin/store/redis-keys.js'
 import { type FailoverScene, pidOf } from './failover-load.js'
-import { ask, startRedisCluster, startRedisSentinel, waitFor } from './redis-topology.js'
+import { eventually } from './eventually.js'
+import { ask, startRedisCluster, startRedisSentinel, TOPOLOGY_PATIENCE } from './redis-topology.js'
 
 /** 3 masters + 3 replicas; each app instance has its own Cluster client. */
 export async function clusterScene (t: Test): Promise<FailoverScene> {
@@ -25,7 +26,7 @@ export async function clusterScene (t: Test): Promise<FailoverScene> {
     async waitForFailover (master) {
       // The topology learns of the death (once the process is reaped), then
       // waits until every live node agrees on masters that are alive.
-      await waitFor('the kill to be known', async () => { await topology.kill(master); return true })
+      await eventually('the kill to be known', async () => { await topology.kill(master); return true }, TOPOLOGY_PATIENCE)
       await topology.waitUntilHealthy()
     },
     restart: (master) => topology.restart(master)

@@ -141,12 +141,3 @@ export async function pgRelay (t: Teardown): Promise<PgRelay> {
     }
   }
 }
-
-/** Polls `check` until it is true, within `ms`: for what happens in the background. */
-export async function eventually (check: () => Promise<boolean>, ms = 5000, what = 'the condition'): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!await check()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${ms} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { eventually, type Patience } from './eventually.js'
 import { freePort } from './ports.js'
 import type { Test } from 'tap'
 
@@ -17,10 +18,11 @@ import type { Test } from 'tap'
  */
 
 const HOST = '127.0.0.1'
-/** Longest wait for a topology to form or to recover, in ms: generous, the CPU is shared. */
-const PATIENCE = 45_000
-/** How often a condition is polled, in ms. */
-const POLL = 100
+/**
+ * How long to wait for a topology to form or to recover (generous: the CPU
+ * is shared), and how often to look.
+ */
+export const TOPOLOGY_PATIENCE: Patience = { within: 45_000, every: 100 }
 
 export interface NodeAddress {
   readonly host: string
@@ -78,24 +80,6 @@ export async function ask (node: NodeAddress, command: string, ...args: Array<st
   }
 }
 
-/** Polls `condition` until it is truthy (errors count as not yet), or rejects after `ms` naming `what`. */
-export async function waitFor<T> (what: string, condition: () => Promise<T | undefined | false>, ms = PATIENCE): Promise<T> {
-  const deadline = Date.now() + ms
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await condition()
-      if (value !== undefined && value !== false) return value
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`gave up waiting for ${what} after ${ms} ms${last === undefined ? '' : ` (last error: ${(last as Error).message})`}`)
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL))
-  }
-}
-
 /** The server processes of one topology, and the directory they work in. */
 class Processes {
   readonly dir = mkdtempSync(join(tmpdir(), 'spotify-auth-redis-'))
@@ -119,7 +103,7 @@ class Processes {
     this.#children.set(port, child)
     const exited = once(child, 'exit').then(() => { throw new Error(`${binary} on port ${port} exited: ${stderr.trim()}`) })
     exited.catch(() => {})
-    await Promise.race([exited, waitFor(`${binary} on port ${port}`, async () => await ask({ host: HOST, port }, 'PING') === 'PONG')])
+    await Promise.race([exited, eventually(`${binary} on port ${port}`, async () => await ask({ host: HOST, port }, 'PING') === 'PONG', TOPOLOGY_PATIENCE)])
   }
 
   /** SIGKILL, as a crash: no shutdown, no last save. */
@@ -266,11 +250,11 @@ export async function startRedisCluster (t: Teardown, options: ClusterTopologyOp
   }
 
   async function waitUntilHealthy (): Promise<void> {
-    await waitFor('the cluster to agree on cluster_state:ok', agreed)
+    await eventually('the cluster to agree on cluster_state:ok', agreed, TOPOLOGY_PATIENCE)
   }
 
   async function masters (): Promise<NodeAddress[]> {
-    const map = await waitFor('the cluster to agree', agreed)
+    const map = await eventually('the cluster to agree', agreed, TOPOLOGY_PATIENCE)
     const ports = [...new Set(map.split(',').map((range) => Number(range.split('@')[1])))]
     return ports.sort((a, b) => a - b).map((port) => ({ host: HOST, port }))
   }
@@ -278,7 +262,7 @@ export async function startRedisCluster (t: Teardown, options: ClusterTopologyOp
   async function masterOf (key: string): Promise<NodeAddress> {
     const [any] = live() as [NodeAddress]
     const slot = await ask(any, 'CLUSTER', 'KEYSLOT', key) as number
-    const map = await waitFor('the cluster to agree', agreed)
+    const map = await eventually('the cluster to agree', agreed, TOPOLOGY_PATIENCE)
     for (const range of map.split(',')) {
       const [span, port] = range.split('@') as [string, string]
       const [from, to] = span.split('-').map(Number) as [number, number]
@@ -309,10 +293,10 @@ export async function startRedisCluster (t: Teardown, options: ClusterTopologyOp
     },
     kill,
     async waitForFailover (killed) {
-      const map = await waitFor(`a replica to take over from ${killed.port}`, async () => {
+      const map = await eventually(`a replica to take over from ${killed.port}`, async () => {
         const agreedMap = await agreed()
         return agreedMap !== undefined && !agreedMap.includes(`@${killed.port}`) ? agreedMap : undefined
-      })
+      }, TOPOLOGY_PATIENCE)
       // The new master serves the ranges the dead node served: a failover
       // changes their owner, not the ranges.
       const range = servedBefore.get(killed.port)
@@ -323,14 +307,14 @@ export async function startRedisCluster (t: Teardown, options: ClusterTopologyOp
     async restart (node) {
       const busPort = busPorts.get(node.port) as number
       await processes.start('redis-server', node.port, clusterConfig(node.port, busPort, nodeTimeout))
-      await waitFor(`${node.port} to rejoin as a replica`, async () => {
+      await eventually(`${node.port} to rejoin as a replica`, async () => {
         const role = await ask(node, 'ROLE') as [string, ...unknown[]]
         return role[0] === 'slave' && await agreed() !== undefined
-      })
+      }, TOPOLOGY_PATIENCE)
     },
     waitUntilHealthy,
     async waitForReplication () {
-      await waitFor('the replicas to catch up', async () => (await Promise.all((await masters()).map(replicated))).every(Boolean))
+      await eventually('the replicas to catch up', async () => (await Promise.all((await masters()).map(replicated))).every(Boolean), TOPOLOGY_PATIENCE)
     },
     stop: () => processes.stopAll()
   }
@@ -351,7 +335,7 @@ export async function startSingleNodeCluster (t: Teardown): Promise<NodeAddress>
       await processes.start('redis-server', port, clusterConfig(port, busPort, 1000))
       const node = { host: HOST, port }
       await ask(node, 'CLUSTER', 'ADDSLOTSRANGE', 0, 16383)
-      await waitFor('the one-node cluster to be ok', async () => (await ask(node, 'CLUSTER', 'INFO') as string).includes('cluster_state:ok'))
+      await eventually('the one-node cluster to be ok', async () => (await ask(node, 'CLUSTER', 'INFO') as string).includes('cluster_state:ok'), TOPOLOGY_PATIENCE)
       return node
     } catch (err) {
       await processes.kill(port)
@@ -511,19 +495,19 @@ export async function startRedisSentinel (t: Teardown, options: SentinelTopology
   }
 
   async function waitForFailover (old: NodeAddress): Promise<NodeAddress> {
-    return await waitFor(`the sentinels to promote a new master (old: ${old.port})`, async () => {
+    return await eventually(`the sentinels to promote a new master (old: ${old.port})`, async () => {
       const master = await reported()
       if (master === undefined || master.port === old.port) return undefined
       const role = await ask(master, 'ROLE') as [string, ...unknown[]]
       return role[0] === 'master' ? master : undefined
-    })
+    }, TOPOLOGY_PATIENCE)
   }
 
   async function master (): Promise<NodeAddress> {
-    return await waitFor('the sentinels to agree on a master', reported)
+    return await eventually('the sentinels to agree on a master', reported, TOPOLOGY_PATIENCE)
   }
 
-  await waitFor('the sentinels to see each other and the replica', ready)
+  await eventually('the sentinels to see each other and the replica', ready, TOPOLOGY_PATIENCE)
   return {
     name,
     sentinels,
@@ -531,7 +515,7 @@ export async function startRedisSentinel (t: Teardown, options: SentinelTopology
     master,
     async failover () {
       const old = await master()
-      await waitFor('the sentinels to be ready for a failover', ready)
+      await eventually('the sentinels to be ready for a failover', ready, TOPOLOGY_PATIENCE)
       await ask(sentinels[0] as NodeAddress, 'SENTINEL', 'FAILOVER', name)
       const promoted = await waitForFailover(old)
       // The sentinels demote the old master only at their next 10-second
@@ -539,7 +523,7 @@ export async function startRedisSentinel (t: Teardown, options: SentinelTopology
       // done once it follows the new master.
       const role = await ask(old, 'ROLE') as [string]
       if (role[0] === 'master') await ask(old, 'REPLICAOF', promoted.host, promoted.port)
-      await waitFor('the demoted master to follow the new one', ready)
+      await eventually('the demoted master to follow the new one', ready, TOPOLOGY_PATIENCE)
       return promoted
     },
     async killMaster () {
@@ -549,7 +533,7 @@ export async function startRedisSentinel (t: Teardown, options: SentinelTopology
     },
     waitForFailover,
     async waitForReplication () {
-      await waitFor('the replica to catch up', async () => await replicated(await master()))
+      await eventually('the replica to catch up', async () => await replicated(await master()), TOPOLOGY_PATIENCE)
     },
     async restart (node) {
       const current = await master()
@@ -557,10 +541,10 @@ export async function startRedisSentinel (t: Teardown, options: SentinelTopology
       // been rewritten at the switch: the sentinels would only reconfigure it
       // at their next 10-second look.
       await processes.start('redis-server', node.port, serverConfig(node.port, current.port))
-      await waitFor(`${node.port} to become a replica of ${current.port}`, async () => {
+      await eventually(`${node.port} to become a replica of ${current.port}`, async () => {
         const role = await ask(node, 'ROLE') as [string, string, number, string]
         return role[0] === 'slave' && Number(role[2]) === current.port && role[3] === 'connected' && await ready()
-      })
+      }, TOPOLOGY_PATIENCE)
     },
     stop: () => processes.stopAll()
   }

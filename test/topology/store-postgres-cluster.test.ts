@@ -4,7 +4,8 @@ import { createSpotifyEmulator, type SpotifyEmulator } from '../../plugin/emulat
 import { createSealer } from '../../plugin/store/sealing.js'
 import { build, CLIENT_ID, CLIENT_SECRET, type Built, CookieJar, REDIRECT_URI, SECRET } from '../helpers/build.js'
 import { expireStored, sessionIdOf, storm } from '../helpers/sessions.js'
-import { eventually, newPool, pgRelay, postgresOrSkip, terminateBackends, type TestDatabase } from '../helpers/postgres.js'
+import { eventually } from '../helpers/eventually.js'
+import { newPool, pgRelay, postgresOrSkip, terminateBackends, type TestDatabase } from '../helpers/postgres.js'
 
 type Pool = ReturnType<typeof newPool>
 
@@ -141,7 +142,7 @@ t.test('PostgreSQL failures: 503 with a clear code, then recovery by itself', as
     await blocker.query('ROLLBACK')
     // Every request failed on its lock query: no connection was opened
     // since, so the pools end up empty once they notice the terminations.
-    await eventually(async () => pools.every((pool) => pool.totalCount === 0), 5000, 'the pools dropping dead connections')
+    await eventually('the pools dropping dead connections', async () => pools.every((pool) => pool.totalCount === 0), { within: 5000 })
 
     const again = await storm(instances, jar, 60)
     t.same(statuses(again), Array(60).fill(200), 'recovered: new connections, no restart')
@@ -160,10 +161,10 @@ t.test('PostgreSQL failures: 503 with a clear code, then recovery by itself', as
       }
     })()
     for (let round = 0; round < 5; round++) {
-      await eventually(async () => {
+      await eventually('traffic', async () => {
         const before = [...seen.values()].reduce((a, b) => a + b, 0)
         return before > round * 30
-      }, 10_000, 'traffic')
+      })
       for (const pool of pools) await terminateBackends(db.pool, pool.applicationName)
     }
     state.running = false
@@ -173,7 +174,7 @@ t.test('PostgreSQL failures: 503 with a clear code, then recovery by itself', as
     // those connections (a request could otherwise still pick one: one 503),
     // every request succeeds on new connections.
     for (const pool of pools) await terminateBackends(db.pool, pool.applicationName)
-    await eventually(async () => pools.every((pool) => pool.totalCount === 0), 5000, 'the pools dropping dead connections')
+    await eventually('the pools dropping dead connections', async () => pools.every((pool) => pool.totalCount === 0), { within: 5000 })
     t.same(statuses(await storm(instances, jar, 30)), Array(30).fill(200), 'then all succeed')
   })
 
@@ -191,7 +192,7 @@ t.test('PostgreSQL failures: 503 with a clear code, then recovery by itself', as
     t.equal(frozen.json().error.code, 'FST_SPOTIFY_STORE_UNAVAILABLE')
     t.ok(Date.now() - started < 1500, `answered in ${Date.now() - started} ms`)
     relay.thaw()
-    await eventually(async () => (await a.request(jar, { url: '/spotify/me' })).statusCode === 200, 5000, 'recovery after a hang')
+    await eventually('recovery after a hang', async () => (await a.request(jar, { url: '/spotify/me' })).statusCode === 200, { within: 5000 })
 
     await relay.stop()
     started = Date.now()
@@ -200,7 +201,7 @@ t.test('PostgreSQL failures: 503 with a clear code, then recovery by itself', as
     t.ok(Date.now() - started < 1500, 'refused at once')
     t.equal((await a.request(new CookieJar(), { url: '/spotify/me' })).statusCode, 401, 'a request without a session needs no store')
     await relay.start()
-    await eventually(async () => (await a.request(jar, { url: '/spotify/me' })).statusCode === 200, 5000, 'recovery after a restart')
+    await eventually('recovery after a restart', async () => (await a.request(jar, { url: '/spotify/me' })).statusCode === 200, { within: 5000 })
     t.pass('the session survived the outage, no restart of the app')
   })
 
@@ -221,9 +222,9 @@ t.test('PostgreSQL failures: 503 with a clear code, then recovery by itself', as
 /** Waits until `count` connections of the pools wait for a lock inside PostgreSQL. */
 async function waitingOnLocks (db: TestDatabase, pools: Pool[], count: number): Promise<void> {
   const names = pools.map((pool) => pool.applicationName)
-  await eventually(async () => {
+  await eventually(`${count} queries waiting on the lease row`, async () => {
     const { rows } = await db.pool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ANY($1) AND wait_event_type = \'Lock\'', [names])
     return (rows[0] as { n: number }).n >= count
-  }, 10_000, `${count} queries waiting on the lease row`)
+  })
 }

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { SpotifyToken } from '../store/types.js'
+import { FifoMap } from 'toad-cache'
+import type { SpotifyToken } from '../../store/types.js'
 
 /** A refreshed token the store has not taken: the write of `next` over `stale`, still to do. */
 export interface UnsavedWrite {
@@ -21,8 +22,7 @@ const MAX_DELAY_MS = 2000
  * outage.
  */
 export class UnsavedTokens {
-  readonly #writes = new Map<string, UnsavedWrite>()
-  readonly #limit: number
+  readonly #writes: FifoMap<UnsavedWrite>
   readonly #retry: (sessionId: string) => Promise<unknown>
   readonly #log: Pick<FastifyBaseLogger, 'error'>
   #timer: NodeJS.Timeout | undefined
@@ -31,28 +31,30 @@ export class UnsavedTokens {
 
   /** `retry` writes one session's token again (rejecting when the store still fails). */
   constructor (limit: number, retry: (sessionId: string) => Promise<unknown>, log: Pick<FastifyBaseLogger, 'error'>) {
-    this.#limit = limit
+    this.#writes = new FifoMap(limit)
     this.#retry = retry
     this.#log = log
   }
 
+  /** How many sessions' writes are held. */
   get size (): number {
     return this.#writes.size
   }
 
+  /** The write held for a session, if any. */
   get (sessionId: string): UnsavedWrite | undefined {
     return this.#writes.get(sessionId)
   }
 
   /** Holds a write to do again; a newer one of the same session replaces it. */
   keep (sessionId: string, write: UnsavedWrite): void {
+    // toad-cache updates a held session in place: taken out first, a newer
+    // write queues as the newest. Past the limit the set below gives the
+    // oldest up without a word, so the log line is decided before it.
+    const givesUp = this.#writes.get(sessionId) === undefined && this.#writes.size >= this.#writes.max
     this.#writes.delete(sessionId)
     this.#writes.set(sessionId, write)
-    if (this.#writes.size > this.#limit) {
-      const oldest = this.#writes.keys().next().value as string
-      this.#writes.delete(oldest)
-      this.#log.error('fastify-spotify-auth: a refreshed token the store never took was given up (too many held): its session must log in again')
-    }
+    if (givesUp) this.#log.error('fastify-spotify-auth: a refreshed token the store never took was given up (too many held): its session must log in again')
     this.#schedule()
   }
 
@@ -63,12 +65,13 @@ export class UnsavedTokens {
 
   /** Tries every held write once (at close: the last chance); resolves how many are still held. */
   async retryAll (): Promise<number> {
-    for (const sessionId of [...this.#writes.keys()]) {
+    for (const sessionId of [...this.#writes.keys()] as string[]) {
       await this.#retry(sessionId).catch(() => {})
     }
     return this.#writes.size
   }
 
+  /** Stops the background retry for good (the writes stay held, for `retryAll`). */
   close (): void {
     this.#closed = true
     clearTimeout(this.#timer)

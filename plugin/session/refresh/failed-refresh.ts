@@ -1,0 +1,43 @@
+import { SessionRevokedError } from '../../errors.js'
+import { because, storeCall, storeFailure } from '../../failures.js'
+import { clientRefused, TokenRefusedError } from '../../spotify/token-endpoint.js'
+import type { SpotifyToken, TokenStore } from '../../store/types.js'
+
+/** The session whose refresh from `stale` Spotify did not answer with a token. */
+export interface RefusedSession {
+  readonly store: TokenStore
+  readonly sessionId: string
+  readonly stale: SpotifyToken
+  /** Reads the session again, the way the engine does. */
+  readonly read: (sessionId: string) => Promise<SpotifyToken | undefined>
+}
+
+/**
+ * What a failed refresh does to the session: resolves the token to use
+ * instead (a sibling's, that replaced `stale`), or rejects with the error
+ * for the request. Only Spotify's `invalid_grant` ends a session.
+ */
+export async function afterFailedRefresh (err: unknown, { store, sessionId, stale, read }: RefusedSession): Promise<SpotifyToken> {
+  if (!(err instanceof TokenRefusedError)) {
+    // Down or slow (already a 502/504): the stored token is untouched and
+    // the next request tries again.
+    throw err
+  }
+  if (err.error !== 'invalid_grant') {
+    // A refused client: the session is kept for when the configuration is fixed.
+    throw clientRefused(err)
+  }
+  // Revoked, unknown or past its lifetime: no retry can help, and the
+  // session must not linger to fail again on every request. Unless a
+  // sibling rotated the refresh token under us (a lost race, or a lock
+  // that expired mid-refresh): then the record has moved on, is not
+  // deleted, and its token is good. A store that cannot vouch yet that
+  // it holds every write (a failover under way: the rotated token may
+  // be on its way back from another process's memory) keeps the
+  // session: 503 now, and the verdict on a later request.
+  if (store.settled?.(sessionId) === false) throw storeFailure(new Error('the store is settling after a failover'))
+  await storeCall(() => store.delete(sessionId, stale))
+  const current = await read(sessionId)
+  if (current !== undefined) return current
+  throw new SessionRevokedError(because(err))
+}
