@@ -14,6 +14,7 @@ import pg from 'pg'
 
 const redirectUri = process.env.SPOTIFY_REDIRECT_URI!
 
+// #region server
 const app = Fastify({
   logger: true,
   requestTimeout: 30_000, // a trickled body cannot hold a connection
@@ -21,6 +22,7 @@ const app = Fastify({
   // Behind a TLS-terminating proxy, set trustProxy so that the rate limit
   // below counts client addresses, not the proxy's.
 })
+// #endregion server
 
 // #region pool
 const pool = new pg.Pool({
