@@ -53,13 +53,13 @@ class Example {
   readonly #child
   origin = ''
 
-  constructor (t: Test, file: string, env: Record<string, string>) {
+  constructor (t: Test, args: string[], env: Record<string, string>) {
     const base: NodeJS.ProcessEnv = { ...process.env }
     for (const name of EXAMPLE_VARIABLES) delete base[name]
     // tap still tracks the child; this tells it to record no coverage there
     // (tsx's transpiled code would be reported against the sources).
     base._TAPJS_PROCESSINFO_COVERAGE_ = '0'
-    this.#child = spawn(process.execPath, ['--import', 'tsx', file], {
+    this.#child = spawn(process.execPath, ['--import', 'tsx', ...args], {
       cwd: EXAMPLES,
       env: { ...base, ...env },
       stdio: ['ignore', 'pipe', 'pipe']
@@ -77,10 +77,16 @@ class Example {
 
   /** Starts `file` (relative to examples/) and resolves once it listens. */
   static async start (t: Test, file: string, env: Record<string, string>): Promise<Example> {
-    const example = new Example(t, file, env)
+    const example = new Example(t, [file], env)
     const listening = await example.log((entry) => typeof entry.msg === 'string' && entry.msg.startsWith('Server listening at '))
     example.origin = (listening.msg as string).slice('Server listening at '.length)
     return example
+  }
+
+  /** Runs `args` (after tsx) to its end: resolves the exit code, its output read. */
+  static async run (t: Test, args: string[]): Promise<Example & { code: number | null }> {
+    const run = new Example(t, args, {})
+    return Object.assign(run, { code: await within(run.exit, () => `the end of ${args.join(' ')}`) })
   }
 
   /** The log entries (pino's JSON lines) so far. */
@@ -216,9 +222,62 @@ t.test('every quoted block in README.md and docs/*.md equals the file or region 
     }
   }
   t.ok(quoted.has('examples/quick-start.mjs'), 'the README quotes the quick start')
-  for (const example of ['examples/spa/server.ts', 'examples/spa/page.js', 'examples/background-job.ts', 'examples/postgres.ts']) {
+  for (const example of [
+    'examples/spa/server.ts', 'examples/spa/page.js', 'examples/background-job.ts', 'examples/postgres.ts',
+    'examples/testing/app.ts', 'examples/testing/app.test.ts'
+  ]) {
     t.ok(quoted.has(example), `a guide quotes ${example}`)
   }
+})
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+function slug (heading: string): string {
+  return heading.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').trim().replace(/\s/g, '-')
+}
+
+/** The anchors of a markdown text's headings, numbered as GitHub numbers repeats. */
+function anchors (markdown: string): Set<string> {
+  const seen = new Map<string, number>()
+  const found = new Set<string>()
+  for (const [, heading] of withoutCode(markdown).matchAll(/^#{1,6} (.+)$/gm)) {
+    const base = slug(heading!)
+    const count = seen.get(base) ?? 0
+    seen.set(base, count + 1)
+    found.add(count === 0 ? base : `${base}-${count}`)
+  }
+  return found
+}
+
+/** The markdown without its fenced code blocks. */
+function withoutCode (markdown: string): string {
+  return markdown.replace(/^```[\s\S]*?^```$/gm, '')
+}
+
+t.test('every relative link of README.md and docs/*.md points at a file and heading that exist', async (t) => {
+  const docs = (await readdir(new URL('../docs/', import.meta.url))).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)
+  for (const doc of ['README.md', ...docs]) {
+    const here = new URL(`../${doc}`, import.meta.url)
+    const text = await readFile(here, 'utf8')
+    for (const [, target] of withoutCode(text).matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target!)) continue
+      const [path, anchor] = target!.split('#') as [string, string | undefined]
+      const url = path === '' ? here : new URL(path, here)
+      const where = `${doc}: ${target}`
+      if (doc === 'README.md') {
+        // What the npm page can follow: the guides and the license ship with the package.
+        t.match(path, /^(docs\/[\w-]+\.md|LICENSE|)$/, `${where}: the README links only what ships`)
+      }
+      const linked = await readFile(url, 'utf8').catch(() => undefined)
+      t.not(linked, undefined, `${where}: the file exists`)
+      if (anchor !== undefined && linked !== undefined) t.ok(anchors(linked).has(anchor), `${where}: the heading exists`)
+    }
+  }
+})
+
+t.test('the layout in docs/development.md names every folder of plugin/', async (t) => {
+  const layout = await readFile(new URL('../docs/development.md', import.meta.url), 'utf8')
+  const folders = (await readdir(new URL('../plugin/', import.meta.url), { withFileTypes: true })).filter((entry) => entry.isDirectory())
+  for (const folder of folders) t.match(layout, new RegExp(`^  ${folder.name}/ `, 'm'), `plugin/${folder.name}/ is in the layout`)
 })
 
 t.test('the quick start: offline on its own emulator, a login on the consent page, the logged-in page, logout', async (t) => {
@@ -363,4 +422,11 @@ t.test('the PostgreSQL deployment: sessions in the database, rate-limited logins
 
   t.equal(await app.stop('SIGTERM'), 0, 'SIGTERM closes the app and the pool, and the process ends by itself')
   t.same(app.stderr, [], 'nothing on stderr')
+})
+
+t.test('testing an app with the emulator: the example\'s own tests pass under node:test', async (t) => {
+  const run = await Example.run(t, ['--test', '--test-reporter=tap', 'testing/app.test.ts'])
+  t.equal(run.code, 0, `node --test passes (stdout: ${run.stdout.join(' | ')}; stderr: ${run.stderr.join(' | ')})`)
+  t.ok(run.stdout.includes('# pass 4'), 'four tests')
+  t.ok(run.stdout.includes('# fail 0'), 'none failing')
 })
