@@ -74,7 +74,11 @@ export const TooEarlyError = createError(
   'fastify-spotify-auth: request.spotify was used before the plugin\'s onRequest hook: register the plugin before the hooks that use it',
   500, Error, false)
 
-/** Another process is refreshing this session and did not finish in time. */
+/**
+ * Another process is refreshing this session and did not finish in time,
+ * or may hold the session's rotated refresh token unsaved: Spotify refused
+ * the stored one within minutes of that process's refresh.
+ */
 export const RefreshBusyError = createError(
   'FST_SPOTIFY_REFRESH_BUSY', 'The session is being refreshed elsewhere: try again', 503, Error, false)
 

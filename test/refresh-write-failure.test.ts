@@ -5,18 +5,22 @@ import { eventually } from './helpers/eventually.js'
 import { expireStored, sessionIdOf } from './helpers/sessions.js'
 
 /**
- * The memory store behind a switchboard: `failUpdates` makes the next
- * updates fail before writing, `loseAnswers` makes them write and then fail
- * (the answer lost on the way back), `settledNow` is what `settled()` says,
- * `beforeUpdate` runs before each update (a sibling's write, say),
- * `slowFailures` makes failing updates take that many ms.
+ * The memory store behind a switchboard for the writes of refreshed tokens
+ * (updates to a new version): `failUpdates` makes the next ones fail before
+ * writing, `loseAnswers` makes them write and then fail (the answer lost on
+ * the way back), `beforeUpdate` runs before each (a sibling's write, say),
+ * `slowFailures` makes failing ones take that many ms, `updates` counts
+ * them. `failMarks` makes the next marks fail (the write at the same
+ * version that a refresh makes before calling Spotify). `settledNow` is
+ * what `settled()` says.
  */
-function switchboard (): TokenStore & { failUpdates: number, slowFailures: number, loseAnswers: number, settledNow: boolean, updates: number, inner: TokenStore, beforeUpdate: (() => Promise<void>) | undefined } {
+function switchboard (): TokenStore & { failUpdates: number, failMarks: number, slowFailures: number, loseAnswers: number, settledNow: boolean, updates: number, inner: TokenStore, beforeUpdate: (() => Promise<void>) | undefined } {
   const inner = memoryStore()
   const store = {
     inner,
     beforeUpdate: undefined as (() => Promise<void>) | undefined,
     failUpdates: 0,
+    failMarks: 0,
     slowFailures: 0,
     loseAnswers: 0,
     settledNow: true,
@@ -24,6 +28,13 @@ function switchboard (): TokenStore & { failUpdates: number, slowFailures: numbe
     get: (id: string) => inner.get(id),
     set: (id: string, token: SpotifyToken) => inner.set(id, token),
     async update (id: string, previous: SpotifyToken, next: SpotifyToken) {
+      if (next.refreshes === previous.refreshes) {
+        if (store.failMarks > 0) {
+          store.failMarks--
+          throw new Error('connection reset')
+        }
+        return await inner.update(id, previous, next)
+      }
       store.updates++
       await store.beforeUpdate?.()
       if (store.failUpdates > 0) {
@@ -72,6 +83,20 @@ t.test('a write that fails a few times is tried again: the request succeeds, the
   t.not(stored.refreshToken, built.before.refreshToken, 'the rotated refresh token is the stored one')
   await expireStored(store, built.sessionId)
   t.equal((await built.request(built.jar, { url: '/spotify/me' })).statusCode, 200, 'and Spotify takes it at the next refresh')
+})
+
+t.test('a refresh whose mark cannot be written answers 503 and makes no call to Spotify', async (t) => {
+  const store = switchboard()
+  const built = await rotating(t, store)
+  store.failMarks = 1
+  const failed = await built.request(built.jar, { url: '/spotify/me' })
+  t.equal(failed.statusCode, 503)
+  t.equal(failed.json().error.code, 'FST_SPOTIFY_STORE_UNAVAILABLE')
+  t.equal(built.emulator.control.counters.refresh_token, 0, 'Spotify never rotates a token whose attempt the store does not know of')
+  t.same(await store.get(built.sessionId), built.before, 'the record is untouched')
+  t.ok(built.jar.cookies.has('spotify_session'), 'the session is kept')
+  t.equal((await built.request(built.jar, { url: '/spotify/me' })).statusCode, 200, 'and refreshed on the next request')
+  t.equal(built.emulator.control.counters.refresh_token, 1)
 })
 
 t.test('slow failures: no new try starts past the time budget (3 s)', async (t) => {

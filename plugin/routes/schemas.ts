@@ -38,7 +38,7 @@ const REDIRECT = { description: 'Redirect', type: 'null' } as const
 const SESSION_ERRORS = {
   401: error('No session, or Spotify ended it (FST_SPOTIFY_NO_SESSION, FST_SPOTIFY_SESSION_REVOKED)'),
   502: error('Spotify unreachable or failing (FST_SPOTIFY_UPSTREAM_ERROR, FST_SPOTIFY_UPSTREAM_TOO_LARGE)'),
-  503: error('The token store is unavailable, or a refresh elsewhere took too long (FST_SPOTIFY_STORE_UNAVAILABLE, FST_SPOTIFY_REFRESH_BUSY)'),
+  503: error('The token store is unavailable, or a refresh elsewhere has not finished (FST_SPOTIFY_STORE_UNAVAILABLE, FST_SPOTIFY_REFRESH_BUSY)'),
   504: error('Spotify did not answer in time (FST_SPOTIFY_UPSTREAM_TIMEOUT)')
 }
 

@@ -1,8 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { RefreshBusyError } from '../errors.js'
 import { RenewalRule } from '../renewal-rule.js'
 import type { TokenEndpoint } from '../spotify/token-endpoint.js'
 import type { SpotifyToken, TokenStore } from '../store/types.js'
 import { hasMovedOn } from '../token-versions.js'
+import { isRefusedInDoubt, markAttempt } from './refresh/attempt-mark.js'
 import { canLock, CrossProcessFlight } from './refresh/cross-process-flight.js'
 import { afterFailedRefresh } from './refresh/failed-refresh.js'
 import { SingleFlight } from './refresh/single-flight.js'
@@ -31,7 +33,8 @@ export interface SessionTokensOptions {
  *
  * This class decides when to refresh; the parts under `./refresh/` carry it
  * out: one refresh per session in this process (`SingleFlight`) and across
- * processes (`CrossProcessFlight`), writing and holding the new token
+ * processes (`CrossProcessFlight`), the mark each attempt leaves on the
+ * record first (`markAttempt`), writing and holding the new token
  * (`StoredTokens`), and what a refusal does to the session
  * (`afterFailedRefresh`).
  */
@@ -99,7 +102,14 @@ export class SessionTokens {
     return hasMovedOn(current, stale) ? current : await this.#refreshOnce(sessionId, current as SpotifyToken)
   }
 
+  /**
+   * Marks the record before calling Spotify (a failed mark is a 503 and no
+   * call), so that whoever meets Spotify's refusal next knows a rotated
+   * token may be on its way back.
+   */
   async #refreshOnce (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
+    if (isRefusedInDoubt(stale)) throw new RefreshBusyError()
+    if (!await markAttempt(this.#store, sessionId, stale)) return await this.#stored.read(sessionId)
     let next: SpotifyToken
     try {
       next = await this.#endpoint.refresh(stale)

@@ -1,6 +1,7 @@
 /**
  * One user's Spotify tokens, as the plugin keeps them server-side.
- * Plain data: stores may serialise it as JSON and hand back a copy.
+ * Plain data: stores may serialise it as JSON and hand back a copy, and
+ * must keep every field, the optional ones included.
  */
 export interface SpotifyToken {
   /** The Spotify user id (`GET /v1/me`'s `id`), learnt at login. */
@@ -29,6 +30,21 @@ export interface SpotifyToken {
    * record's version: a refresh writes `refreshes + 1` only over `refreshes`.
    */
   readonly refreshes: number
+  /**
+   * The plugin's own bookkeeping, written on the record (at the same
+   * version) before it asks Spotify for a new token, and gone from the
+   * refreshed record: when a refresh of this version started, Unix time in
+   * seconds. While it is recent, Spotify's `invalid_grant` does not end the
+   * session: another process may hold the rotated refresh token and still
+   * be writing it. Absent when no refresh of this version was tried.
+   */
+  readonly refreshStartedAt?: number
+  /**
+   * The plugin's own bookkeeping: Spotify refused this version's refresh
+   * token while `refreshStartedAt` was recent, so the session waits for
+   * that other refresh's write (503) without asking Spotify again.
+   */
+  readonly refreshRefused?: boolean
 }
 
 /**
@@ -44,7 +60,11 @@ export interface TokenStore {
   /**
    * Writes `next` only if the stored record is still `previous`'s version
    * (same `refreshes`) and has not been deleted. Resolves `false` otherwise,
-   * so that a logout during a refresh is never undone.
+   * so that a logout during a refresh is never undone. Only the version is
+   * compared, and `next` may have the same version as `previous`: the
+   * plugin marks a record that way before it calls Spotify to refresh it
+   * (`refreshStartedAt`), and that refresh's write then lands over the
+   * marked record.
    */
   update (sessionId: string, previous: SpotifyToken, next: SpotifyToken): Promise<boolean>
   /**

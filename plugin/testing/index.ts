@@ -167,6 +167,8 @@ export async function testTokenStore (t: ContractRunner, create: () => TokenStor
     assert.equal(await store.get(id), undefined)
   })
 
+  await testRefreshMarks(t, create)
+
   if (options.lock === true) await testLock(t, create, options.lockTtl ?? 100, options.lockExpiryWait ?? 10_000)
   if (options.users === true) await testUsers(t, create)
   if (options.rateLimit === true) await testRateLimit(t, create)
@@ -334,4 +336,59 @@ async function takenOnceExpired (lock: Lock, store: TokenStore, id: string, ttl:
     assert.ok(Date.now() < deadline, `the lock did not expire within ${wait} ms`)
     await new Promise((resolve) => setTimeout(resolve, Math.max(5, ttl / 10)))
   }
+}
+
+/*
+ * Refresh marks: before it asks Spotify for a new token, the plugin writes
+ * a mark on the record through `update` at the record's own version
+ * (`refreshStartedAt`, later maybe `refreshRefused`), and the refresh's
+ * write then lands over the marked record. Every store must take such a
+ * write, compare only the version, and keep the optional fields.
+ */
+
+/** `token` with a refresh mark, as the plugin writes it. */
+function markedToken (token: SpotifyToken): SpotifyToken {
+  return { ...token, refreshStartedAt: Math.floor(Date.now() / 1000), refreshRefused: true }
+}
+
+async function testRefreshMarks (t: ContractRunner, create: () => TokenStore | Promise<TokenStore>): Promise<void> {
+  await t.test('refresh mark: update at the same version writes, keeps the optional fields, and the next version writes over it', async () => {
+    const store = await create()
+    const id = sampleSessionId()
+    const first = sampleToken(1, 0)
+    const marked = markedToken(first)
+    const second = sampleToken(1, 1)
+    await store.set(id, first)
+    assert.equal(await store.update(id, first, marked), true, 'a write at the same version is taken')
+    const read = await store.get(id)
+    assert.deepEqual(read, marked, 'the mark is read back')
+    assert.deepEqual(JSON.parse(JSON.stringify(read)), marked, 'survives JSON: plain data')
+    assert.equal(await store.update(id, marked, marked), true, 'the same record written again is taken too')
+    assert.equal(await store.update(id, first, second), true, 'only the version is compared')
+    assert.deepEqual(await store.get(id), second, 'the new version replaces the record, mark included')
+  })
+
+  await t.test('refresh mark: refused over a record that moved on or was deleted', async () => {
+    const store = await create()
+    const id = sampleSessionId()
+    const first = sampleToken(1, 0)
+    const second = sampleToken(1, 1)
+    await store.set(id, first)
+    assert.equal(await store.update(id, first, second), true)
+    assert.equal(await store.update(id, first, markedToken(first)), false, 'over another version')
+    assert.deepEqual(await store.get(id), second)
+    await store.delete(id)
+    assert.equal(await store.update(id, second, markedToken(second)), false, 'over a deleted record')
+    assert.equal(await store.get(id), undefined, 'which stays deleted')
+  })
+
+  await t.test('refresh mark: delete with an expected version deletes the marked record', async () => {
+    const store = await create()
+    const id = sampleSessionId()
+    const first = sampleToken(1, 0)
+    await store.set(id, first)
+    assert.equal(await store.update(id, first, markedToken(first)), true)
+    await store.delete(id, first)
+    assert.equal(await store.get(id), undefined)
+  })
 }

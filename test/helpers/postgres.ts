@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import { createServer, connect, type Server, type Socket } from 'node:net'
 import pg from 'pg'
 import type { Test } from 'tap'
+import { tcpRelay, type TcpRelay } from './relay.js'
 
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
@@ -77,67 +76,13 @@ export async function terminateBackends (admin: pg.Pool, applicationName: string
  * A TCP relay to the test PostgreSQL on 127.0.0.1, to stop, freeze and
  * restart without touching the shared server.
  */
-export interface PgRelay {
+export interface PgRelay extends TcpRelay {
   /** A connection string through the relay. */
   readonly url: string
-  /** Closes the port and drops every connection: PostgreSQL looks down. */
-  stop (): Promise<void>
-  /** Listens again on the same port. */
-  start (): Promise<void>
-  /** Forwards nothing, in either direction, until `thaw`: PostgreSQL looks hung. */
-  freeze (): void
-  thaw (): void
 }
 
 export async function pgRelay (t: Teardown): Promise<PgRelay> {
   const target = new URL(PG_URL)
-  const sockets = new Set<Socket>()
-  let frozen = false
-  let server: Server | undefined
-  let port = 0
-
-  function relay (client: Socket): void {
-    const upstream = connect(Number(target.port || 5432), '127.0.0.1')
-    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
-      sockets.add(from)
-      from.on('error', () => {})
-      from.on('close', () => { sockets.delete(from); to.destroy() })
-      from.pipe(to)
-      if (frozen) from.pause()
-    }
-  }
-
-  async function start (): Promise<void> {
-    const listening = createServer(relay)
-    listening.listen(port, '127.0.0.1')
-    await once(listening, 'listening')
-    port = (listening.address() as { port: number }).port
-    server = listening
-  }
-
-  async function stop (): Promise<void> {
-    const closing = server
-    server = undefined
-    if (closing === undefined) return
-    const closed = once(closing, 'close')
-    closing.close()
-    for (const socket of sockets) socket.destroy()
-    await closed
-  }
-
-  await start()
-  t.teardown(stop)
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}${target.pathname}`,
-    stop,
-    start,
-    freeze () {
-      frozen = true
-      for (const socket of sockets) socket.pause()
-    },
-    thaw () {
-      frozen = false
-      for (const socket of sockets) socket.resume()
-    }
-  }
+  const relay = await tcpRelay(t, Number(target.port || 5432))
+  return Object.assign(relay, { url: `postgres://postgres@127.0.0.1:${relay.port}${target.pathname}` })
 }

@@ -90,3 +90,23 @@ export async function privateRedis (t: { teardown (fn: () => unknown): void }, a
     thaw: () => { child?.kill('SIGCONT') }
   }
 }
+
+/** Waits until the master's one replica is online and has everything. */
+export async function inSync (master: Redis): Promise<void> {
+  for (;;) {
+    const info = await master.info('replication')
+    const offset = /master_repl_offset:(\d+)/.exec(info)?.[1]
+    if (/connected_slaves:1/.test(info) && new RegExp(`slave0:.*state=online,offset=${offset},`).test(info)) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** A private master and its replica, in sync; clients to both. */
+export async function replicatedRedis (t: { teardown (fn: () => unknown): void }): Promise<{ master: PrivateRedis, replica: PrivateRedis, masterClient: Redis, replicaClient: Redis }> {
+  const master = await privateRedis(t)
+  const replica = await privateRedis(t, ['--replicaof', '127.0.0.1', new URL(master.url).port])
+  const masterClient = await newClient(t, master.url)
+  const replicaClient = await newClient(t, replica.url)
+  await inSync(masterClient)
+  return { master, replica, masterClient, replicaClient }
+}

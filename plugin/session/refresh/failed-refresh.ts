@@ -1,12 +1,15 @@
-import { SessionRevokedError } from '../../errors.js'
+import { RefreshBusyError, SessionRevokedError } from '../../errors.js'
 import { because, storeCall, storeFailure } from '../../failures.js'
 import { clientRefused, TokenRefusedError } from '../../spotify/token-endpoint.js'
 import type { SpotifyToken, TokenStore } from '../../store/types.js'
+import { hasMovedOn } from '../../token-versions.js'
+import { isInDoubt, noteRefusal, withdrawMark } from './attempt-mark.js'
 
 /** The session whose refresh from `stale` Spotify did not answer with a token. */
 export interface RefusedSession {
   readonly store: TokenStore
   readonly sessionId: string
+  /** The record as read before this attempt (before its mark). */
   readonly stale: SpotifyToken
   /** Reads the session again, the way the engine does. */
   readonly read: (sessionId: string) => Promise<SpotifyToken | undefined>
@@ -20,11 +23,13 @@ export interface RefusedSession {
 export async function afterFailedRefresh (err: unknown, { store, sessionId, stale, read }: RefusedSession): Promise<SpotifyToken> {
   if (!(err instanceof TokenRefusedError)) {
     // Down or slow (already a 502/504): the stored token is untouched and
-    // the next request tries again.
+    // the next request tries again. The attempt's mark stays: Spotify may
+    // have rotated the token and its answer been lost.
     throw err
   }
   if (err.error !== 'invalid_grant') {
     // A refused client: the session is kept for when the configuration is fixed.
+    await withdrawMark(store, sessionId, stale)
     throw clientRefused(err)
   }
   // Revoked, unknown or past its lifetime: no retry can help, and the
@@ -34,10 +39,18 @@ export async function afterFailedRefresh (err: unknown, { store, sessionId, stal
   // deleted, and its token is good. A store that cannot vouch yet that
   // it holds every write (a failover under way: the rotated token may
   // be on its way back from another process's memory) keeps the
-  // session: 503 now, and the verdict on a later request.
-  if (store.settled?.(sessionId) === false) throw storeFailure(new Error('the store is settling after a failover'))
-  await storeCall(() => store.delete(sessionId, stale))
+  // session: 503 now, and the verdict on a later request. So does a
+  // record that another refresh marked recently, whose outcome is
+  // unknown: that process may hold the rotated token, its link to the
+  // store down, and write it once the link is back.
+  if (store.settled?.(sessionId) === false) {
+    await withdrawMark(store, sessionId, stale)
+    throw storeFailure(new Error('the store is settling after a failover'))
+  }
+  const inDoubt = isInDoubt(stale)
+  await (inDoubt ? noteRefusal(store, sessionId, stale) : storeCall(() => store.delete(sessionId, stale)))
   const current = await read(sessionId)
-  if (current !== undefined) return current
-  throw new SessionRevokedError(because(err))
+  if (current === undefined) throw new SessionRevokedError(because(err))
+  if (!inDoubt || hasMovedOn(current, stale)) return current
+  throw new RefreshBusyError()
 }
