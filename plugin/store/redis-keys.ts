@@ -16,12 +16,6 @@ import type { Sealer } from './sealing.js'
 export interface RedisKeys {
   /** The record's candidate names, newest secret first, all in one slot. */
   records (sessionId: string): string[]
-  /**
-   * The names records had before sessions were tagged (one per secret, each
-   * in a slot of its own on Cluster): read on a miss, so that sessions written
-   * by an earlier version stay valid.
-   */
-  legacyRecords (sessionId: string): string[]
   /** The refresh lock, in the record's slot. */
   lock (sessionId: string): string
   /** A user's index names, newest secret first. */
@@ -46,9 +40,6 @@ export function redisKeys (prefix: string, sealer: Sealer): RedisKeys {
     records (sessionId) {
       const tag = sessionTag(sessionId)
       return sealer.names(sessionId).map((name) => `${prefix}s:{${tag}}${name}`)
-    },
-    legacyRecords (sessionId) {
-      return sealer.names(sessionId).map((name) => `${prefix}s:${name}`)
     },
     lock (sessionId) {
       return `${prefix}lock:{${sessionTag(sessionId)}}${sealer.names(sessionId)[0] as string}`

@@ -95,7 +95,7 @@ return replaced`
  * the expected version of an existing record, so that neither a slower
  * sibling nor a refresh that outlived a logout can overwrite.
  * ARGV: expected version, new version, data, expiry (Unix ms).
- * → the record's [user index key, index member]; 0 on another version; -1 when there is no record.
+ * → the record's [user index key, index member]; 0 when there is no record at that version.
  */
 const UPDATE = `
 for i, key in ipairs(KEYS) do
@@ -108,7 +108,7 @@ for i, key in ipairs(KEYS) do
     return redis.call('HMGET', KEYS[1], 'u', 'm')
   end
 end
-return -1`
+return 0`
 
 /**
  * Deletes every name of a record; with ARGV[1], only while it is at that
@@ -223,11 +223,6 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
   client.defineCommand(setName, { lua: SET, numberOfKeys: n })
   client.defineCommand(updateName, { lua: UPDATE, numberOfKeys: n })
   client.defineCommand(deleteName, { lua: DELETE, numberOfKeys: n })
-  // One name at a time for the untagged names of earlier versions: on
-  // Cluster, each may sit in a slot of its own.
-  client.defineCommand('spotifyAuthGet1', { lua: GET, numberOfKeys: 1 })
-  client.defineCommand('spotifyAuthUpdate1', { lua: UPDATE, numberOfKeys: 1 })
-  client.defineCommand('spotifyAuthDelete1', { lua: DELETE, numberOfKeys: 1 })
   client.defineCommand(scripts.index, { lua: INDEX, numberOfKeys: 1 })
   client.defineCommand(scripts.unlock, { lua: UNLOCK, numberOfKeys: 1 })
   const commands = client as unknown as Record<string, Command>
@@ -277,24 +272,6 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
     await Promise.all(removals)
   }
 
-  /** A record under an untagged name of an earlier version: → [name, sealed data, version], or undefined. */
-  async function legacyGet (sessionId: string): Promise<[string, string, string] | undefined> {
-    const names = keys.legacyRecords(sessionId)
-    const found = await Promise.all(names.map((name) => run(() => commands.spotifyAuthGet1!(name)) as Promise<[number, string, string] | null>))
-    const at = found.findIndex((record) => record !== null)
-    if (at === -1) return undefined
-    const [, data, version] = found[at] as [number, string, string]
-    return [names[at] as string, data, version]
-  }
-
-  /** Deletes a record's untagged names (at `expected`'s version only, when given); → what unindex takes. */
-  async function legacyDelete (sessionId: string, expected?: SpotifyToken): Promise<string[]> {
-    const found = await Promise.all(keys.legacyRecords(sessionId).map((name) => run(() => expected === undefined
-      ? commands.spotifyAuthDelete1!(name)
-      : commands.spotifyAuthDelete1!(name, expected.refreshes))))
-    return found.flatMap((pair) => (pair ?? []) as string[])
-  }
-
   /**
    * What a record is bound to: its key and its version. The version sits in
    * plaintext beside the sealed data (the Lua compare-and-set reads it), so
@@ -309,10 +286,7 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
     async get (sessionId) {
       const names = keys.records(sessionId)
       const found = await run(() => commands[getName]!(...names)) as [number, string, string] | null
-      if (found === null) {
-        const legacy = await legacyGet(sessionId)
-        return legacy === undefined ? undefined : sealer.open(legacy[1], boundTo(legacy[0], legacy[2]))
-      }
+      if (found === null) return undefined
       const [index, data, version] = found
       // A record that does not open (tampered with, moved to another
       // session's name, its version edited) counts as no session.
@@ -322,34 +296,15 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
       const names = keys.records(sessionId)
       const userIndex = keys.indexes(token.userId)[0] as string
       const member = sealer.seal(sessionId, userIndex)
-      // A login over a session of an earlier version: its untagged record
-      // goes too, in the same round trip (other keys, other slots).
-      const [replaced, legacy] = await Promise.all([
-        run(() => commands[setName]!(...names, token.refreshes, sealer.seal(token, boundTo(names[0] as string, token.refreshes)),
-          expiryOf(token), userIndex, member)) as Promise<string[]>,
-        legacyDelete(sessionId)
-      ])
-      await unindex([...replaced, ...legacy])
+      const replaced = await run(() => commands[setName]!(...names, token.refreshes, sealer.seal(token, boundTo(names[0] as string, token.refreshes)),
+        expiryOf(token), userIndex, member)) as string[]
+      await unindex(replaced)
       await index(userIndex, member, token)
     },
     async update (sessionId, previous, next) {
       const names = keys.records(sessionId)
-      let written = await run(() => commands[updateName]!(
+      const written = await run(() => commands[updateName]!(
         ...names, previous.refreshes, next.refreshes, sealer.seal(next, boundTo(names[0] as string, next.refreshes)), expiryOf(next)))
-      if (written === -1) {
-        // A session of an earlier version is updated where it is (a
-        // compare-and-set needs one key, and on Cluster its untagged name
-        // and its tagged one sit in different slots); the next login moves it.
-        written = 0
-        for (const name of keys.legacyRecords(sessionId)) {
-          const answer = await run(() => commands.spotifyAuthUpdate1!(
-            name, previous.refreshes, next.refreshes, sealer.seal(next, boundTo(name, next.refreshes)), expiryOf(next)))
-          if (answer !== -1) {
-            written = answer
-            break
-          }
-        }
-      }
       if (written === 0) return false
       // A refresh counts as use: the session moves to the end of its user's list.
       const [userIndex, member] = written as [string, string]
@@ -358,11 +313,8 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
     },
     async delete (sessionId, expected) {
       const names = keys.records(sessionId)
-      const [found, legacy] = await Promise.all([
-        run(() => expected === undefined ? commands[deleteName]!(...names) : commands[deleteName]!(...names, expected.refreshes)),
-        legacyDelete(sessionId, expected)
-      ])
-      await unindex([...(found ?? []) as string[], ...legacy])
+      const found = await run(() => expected === undefined ? commands[deleteName]!(...names) : commands[deleteName]!(...names, expected.refreshes))
+      if (found !== null) await unindex(found as string[])
     },
     async sessionsOf (userId) {
       // Every index name the user may have (a secret rotation moves them),
@@ -382,15 +334,9 @@ function createRedisStore (client: RedisClient, prefix: string, ttl: number | un
       })
       listed.sort((a, b) => a.score - b.score)
       // Whether each record exists: one EXISTS per session (its names share
-      // a slot), all in flight together; then the untagged names of the
-      // sessions not found, likewise.
+      // a slot), all in flight together.
       const exists = (names: string[]): Promise<boolean> => run(() => client.call('EXISTS', ...names)).then((count) => (count as number) > 0)
       const alive = await Promise.all(listed.map((entry) => entry.sessionId === undefined ? false : exists(keys.records(entry.sessionId))))
-      await Promise.all(listed.map(async (entry, i) => {
-        if (alive[i] === true || entry.sessionId === undefined) return
-        const legacy = await Promise.all(keys.legacyRecords(entry.sessionId).map((name) => exists([name])))
-        alive[i] = legacy.includes(true)
-      }))
       const dead = new Map<string, string[]>()
       listed.forEach((entry, i) => {
         if (alive[i] === true) return
