@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import t from 'tap'
 import { redisStore, type TokenStore } from '../plugin/index.js'
-import { createSealer } from '../plugin/store/sealing.js'
+import { createSealer } from '../plugin/store/kit/sealing.js'
 import { sessionTag } from '../plugin/store/redis-keys.js'
 import { sampleSessionId, sampleToken } from '../plugin/testing/index.js'
 import { SECRET } from './helpers/build.js'

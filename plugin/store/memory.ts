@@ -1,3 +1,5 @@
+import { lapsesAt } from './kit/lifetime.js'
+import { optionChecks, optionRules } from './kit/options.js'
 import type { SpotifyToken, TokenStore } from './types.js'
 
 export interface MemoryStoreOptions {
@@ -18,14 +20,9 @@ export interface MemoryStoreOptions {
  * the entry itself, dated by its `obtainedAt` (bench/README.md measures why).
  */
 export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
-  const maxSessions = options.maxSessions ?? 10_000
-  const ttl = options.ttl
-  if (!Number.isInteger(maxSessions) || maxSessions < 1) {
-    throw new TypeError('fastify-spotify-auth: memoryStore maxSessions must be a positive integer')
-  }
-  if (ttl !== undefined && (!Number.isFinite(ttl) || ttl <= 0)) {
-    throw new TypeError('fastify-spotify-auth: memoryStore ttl must be a positive number of ms')
-  }
+  const option = optionChecks('memoryStore')
+  const maxSessions = option.withDefault('maxSessions', options.maxSessions, optionRules.positiveInteger, 10_000)
+  const ttl = option.optional('ttl', options.ttl, optionRules.positiveMs)
   const entries = new Map<string, SpotifyToken>()
   // One process, one window: apps in this process that share the store
   // share Spotify's rate-limit window too.
@@ -42,8 +39,7 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
   }
 
   function lapsed (token: SpotifyToken): boolean {
-    const lapsesAt = ttl === undefined ? token.refreshTokenExpiresAt * 1000 : token.obtainedAt * 1000 + ttl
-    return lapsesAt <= Date.now()
+    return lapsesAt(token, ttl, token.obtainedAt * 1000) <= Date.now()
   }
 
   function read (sessionId: string): SpotifyToken | undefined {

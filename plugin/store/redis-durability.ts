@@ -1,4 +1,4 @@
-import { within } from './within.js'
+import { within } from './kit/within.js'
 import { keySlot } from './key-slot.js'
 import type { SpotifyToken, TokenStore } from './types.js'
 

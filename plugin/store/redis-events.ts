@@ -1,6 +1,6 @@
-import { createSealer } from './sealing.js'
+import { createSealer } from './kit/sealing.js'
 import type { RateLimitWindow, TokenStore } from './types.js'
-import { within } from './within.js'
+import { within } from './kit/within.js'
 
 /**
  * The connection the store subscribes on: what `duplicate()` of an ioredis

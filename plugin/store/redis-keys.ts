@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Sealer } from './sealing.js'
+import type { Sealer } from './kit/sealing.js'
 
 /**
  * Where the Redis store keeps what. Every key of one session (its record

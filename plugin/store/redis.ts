@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { within } from './within.js'
-import { createSealer } from './sealing.js'
+import { within } from './kit/within.js'
+import { createSealer } from './kit/sealing.js'
 import { checkDurability, durableStore, type RedisDurabilityOptions } from './redis-durability.js'
 import { failFast } from './fail-fast.js'
 import { redisKeys } from './redis-keys.js'

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto'
-import type { SpotifyToken } from './types.js'
+import type { SpotifyToken } from '../types.js'
 
 /** One key generation, derived from one entry of the plugin's `secret`. */
 interface KeySet {
