@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis'
 import t from 'tap'
 import { redisStore, type TokenStore } from '../plugin/index.js'
-import { createSealer } from '../plugin/store/kit/sealing.js'
-import { sessionTag } from '../plugin/store/redis-keys.js'
+import { sealedRecords } from '../plugin/store/kit/records.js'
+import { sessionTag } from '../plugin/store/redis/keys.js'
 import { sampleSessionId, sampleToken } from '../plugin/testing/index.js'
 import { SECRET } from './helpers/build.js'
 import { redisOrSkip, uniquePrefix } from './helpers/redis.js'
@@ -59,7 +59,7 @@ t.test('Redis key layout', async (t) => {
     for (const id of ids) await store.set(id, { ...sampleToken(6), userId: 'many' })
     const gone = [ids[1], ids[3]] as string[]
     // Removed behind the store's back (as an eviction would): the index still names them.
-    for (const id of gone) await redis.del(`${prefix}s:{${sessionTag(id)}}${createSealer([SECRET]).names(id)[0] as string}`)
+    for (const id of gone) await redis.del(`${prefix}s:{${sessionTag(id)}}${sealedRecords([SECRET]).names(id)[0] as string}`)
     t.same(await store.sessionsOf?.('many'), ids.filter((id) => !gone.includes(id)))
     t.equal(await redis.zcard((await redis.keys(`${prefix}u:*`))[0] as string), 3)
   })
