@@ -31,7 +31,9 @@ t.test('pgStore', async (t) => {
 
   await t.test('passes the TokenStore contract, lock included', async (t) => {
     const table = db.table()
-    await testTokenStore(t, () => openStore({ pool, table, queryTimeout: 250 }), { lock: true, users: true })
+    await testTokenStore(t, () => openStore({ pool, table, queryTimeout: 250 }), {
+      lock: true, users: true, rotation: (secrets) => openStore({ pool, table, queryTimeout: 250 }, [...secrets])
+    })
   })
 
   await t.test('passes the contract with two secrets (after a rotation)', async (t) => {
