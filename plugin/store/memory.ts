@@ -3,6 +3,7 @@ import { lapsesAt } from './kit/lifetime.js'
 import { optionChecks, optionRules } from './kit/options.js'
 import type { SpotifyToken, TokenStore } from './types.js'
 
+/** `memoryStore`'s options. */
 export interface MemoryStoreOptions {
   /** Most sessions kept; the least recently used goes first. Default 10 000. */
   maxSessions?: number

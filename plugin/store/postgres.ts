@@ -12,6 +12,7 @@ export interface PgPool {
   query (config: { text: string, values?: unknown[], query_timeout?: number }): Promise<{ rows: unknown[], rowCount: number | null }>
 }
 
+/** `pgStore`'s options. */
 export interface PgStoreOptions {
   /**
    * A node-postgres pool. The store never ends it: it is yours. Give it a

@@ -28,6 +28,7 @@ export interface Sealer {
   open<T = SpotifyToken> (sealed: string, name: string): T | undefined
 }
 
+/** The sealer of `secrets`: keys derived from each (HKDF), the first one sealing. */
 export function createSealer (secrets: readonly string[]): Sealer {
   const keys: KeySet[] = secrets.map((secret) => {
     const encryption = derive(secret, 'encryption')

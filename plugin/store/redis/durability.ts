@@ -24,6 +24,7 @@ export interface RedisDurabilityOptions {
   settle?: number
 }
 
+/** What the durability of a store is made of. */
 export interface DurabilityParts {
   readonly connection: RedisConnection
   /** The store's guard: the `WAIT` is a command like the others. */

@@ -6,6 +6,7 @@ import { HOLD_RATE_LIMIT } from './scripts.js'
 /** The longest window a message may open, as `Retry-After` is capped where it is read. */
 const MAX_WINDOW_MS = 24 * 60 * 60 * 1000
 
+/** What the events are made of. */
 export interface RedisEventsParts {
   readonly connection: RedisConnection
   /** Sends the events' commands: bounded, but never refused by the store's fail-fast window. */

@@ -8,6 +8,7 @@ import { isConnectionFailure } from './failures.js'
  */
 export type Guard = <T>(operation: () => Promise<T>, ms?: number) => Promise<T>
 
+/** How the guard bounds and refuses commands. */
 export interface GuardOptions {
   /** Longest wait for one command, in ms. */
   readonly commandTimeout: number

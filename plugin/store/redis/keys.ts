@@ -39,6 +39,7 @@ export function sessionTag (sessionId: string): string {
   return createHash('sha256').update(sessionId).digest('base64url').slice(0, 4)
 }
 
+/** The layout under `prefix`, named by `records` (the names carry no id). */
 export function redisKeys (prefix: string, records: SealedRecords): RedisKeys {
   return {
     records (sessionId) {

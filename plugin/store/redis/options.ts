@@ -9,6 +9,7 @@ import { ioredisConnection, isIoredis, type IoredisClient } from './ioredis.js'
  */
 export type RedisClient = IoredisClient
 
+/** `redisStore`'s options. */
 export interface RedisStoreOptions {
   /** A connected client. The store never closes it: it is yours. */
   client: RedisClient
