@@ -138,7 +138,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     t.equal(off.watch, undefined)
     t.equal(off.rateLimit, undefined)
     // A client that cannot be duplicated (a wrapper of the user's own): the same.
-    const wrapper = { get status () { return client.status }, defineCommand: client.defineCommand.bind(client), call: client.call.bind(client) }
+    const wrapper = { get status () { return client.status }, defineCommand: client.defineCommand.bind(client), call: client.call.bind(client), pipeline: client.pipeline.bind(client) }
     const plain = await redisStore({ client: wrapper, prefix })({ secrets: [SECRET] })
     t.equal(plain.watch, undefined)
     t.throws(() => redisStore({ client, pubsub: 'yes' as unknown as boolean }), /options\.pubsub must be a boolean/)
@@ -153,7 +153,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
       disconnected: false,
       disconnect () { this.disconnected = true }
     }
-    const wrapper = { status: 'ready', defineCommand: client.defineCommand.bind(client), call: client.call.bind(client), duplicate: () => subscriber }
+    const wrapper = { status: 'ready', defineCommand: client.defineCommand.bind(client), call: client.call.bind(client), pipeline: client.pipeline.bind(client), duplicate: () => subscriber }
     await t.rejects(Promise.resolve(redisStore({ client: wrapper, prefix: uniquePrefix(t, redis) })({ secrets: [SECRET] })),
       /the Redis store cannot subscribe \(SUBSCRIBE is disabled\)/)
     t.ok(subscriber.disconnected, 'and closes the connection it opened')

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { memoryStore } from '../plugin/index.js'
 import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
+import { invalid } from './helpers/stores.js'
 
 t.test('memoryStore passes the TokenStore contract, per-user index and rate-limit window included', (t) => testTokenStore(t, () => memoryStore(), { users: true, rateLimit: true }))
 
@@ -42,4 +43,10 @@ t.test('memoryStore drops a session once its ttl has passed since its token was 
   t.same(await store.get(fresh), freshToken, 'obtained now: kept')
   t.equal(await store.get(lapsed), undefined, 'obtained 100 s ago with a 50 s ttl: gone')
   t.equal(await store.update(lapsed, lapsedToken, sampleToken(2, 1)), false, 'a lapsed session is not revived')
+})
+
+t.test('memoryStore refuses a bad option with FST_SPOTIFY_INVALID_OPTION, naming it', async (t) => {
+  t.throws(() => memoryStore({ maxSessions: 1.5 }), invalid(/^fastify-spotify-auth: memoryStore options\.maxSessions must be a positive integer$/))
+  t.throws(() => memoryStore({ ttl: Number.POSITIVE_INFINITY }), invalid(/^fastify-spotify-auth: memoryStore options\.ttl must be a positive number of ms$/))
+  t.throws(() => memoryStore({ ttl: '60000' as never }), invalid(/options\.ttl must be a positive number of ms/))
 })

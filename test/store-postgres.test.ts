@@ -7,6 +7,7 @@ import { SECRET } from './helpers/build.js'
 import { freePort } from './helpers/ports.js'
 import { eventually } from './helpers/eventually.js'
 import { newPool, pgRelay, postgresOrSkip, type TestDatabase } from './helpers/postgres.js'
+import { invalid } from './helpers/stores.js'
 
 const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
 
@@ -30,7 +31,9 @@ t.test('pgStore', async (t) => {
 
   await t.test('passes the TokenStore contract, lock included', async (t) => {
     const table = db.table()
-    await testTokenStore(t, () => openStore({ pool, table, queryTimeout: 250 }), { lock: true, users: true })
+    await testTokenStore(t, () => openStore({ pool, table, queryTimeout: 250 }), {
+      lock: true, users: true, rotation: (secrets) => openStore({ pool, table, queryTimeout: 250 }, [...secrets])
+    })
   })
 
   await t.test('passes the contract with two secrets (after a rotation)', async (t) => {
@@ -211,15 +214,15 @@ CREATE TABLE IF NOT EXISTS "spotify_auth_sessions_locks" (
   })
 
   await t.test('options are validated', async (t) => {
-    t.throws(() => pgStore({ pool: {} as never }), /options\.pool must be a pg Pool/)
-    t.throws(() => pgStore({ pool: null as never }), /options\.pool must be a pg Pool/)
+    t.throws(() => pgStore({ pool: {} as never }), invalid(/options\.pool must be a pg Pool/))
+    t.throws(() => pgStore({ pool: null as never }), invalid(/options\.pool must be a pg Pool/))
     for (const table of ['', 'a.b.c', 'Sessions', 'x; DROP TABLE y', '"quoted"', '1table', 'a'.repeat(49), 7]) {
-      t.throws(() => pgStore({ pool, table: table as string }), /options\.table must be a table name/, `table ${String(table)}`)
+      t.throws(() => pgStore({ pool, table: table as string }), invalid(/options\.table must be a table name/), `table ${String(table)}`)
     }
-    t.throws(() => pgStore({ pool, createTable: 'no' as never }), /options\.createTable must be a boolean/)
-    t.throws(() => pgStore({ pool, ttl: 0 }), /options\.ttl must be a positive integer/)
-    t.throws(() => pgStore({ pool, ttl: 1.5 }), /options\.ttl must be a positive integer/)
-    t.throws(() => pgStore({ pool, queryTimeout: 0 }), /options\.queryTimeout must be a positive integer/)
+    t.throws(() => pgStore({ pool, createTable: 'no' as never }), invalid(/options\.createTable must be a boolean/))
+    t.throws(() => pgStore({ pool, ttl: 0 }), invalid(/options\.ttl must be a positive integer/))
+    t.throws(() => pgStore({ pool, ttl: 1.5 }), invalid(/options\.ttl must be a positive integer/))
+    t.throws(() => pgStore({ pool, queryTimeout: 0 }), invalid(/options\.queryTimeout must be a positive integer/))
     t.type(pgStore({ pool }), 'function', 'a factory: the plugin builds it with its secret')
   })
 

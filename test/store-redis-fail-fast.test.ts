@@ -1,6 +1,6 @@
 import t from 'tap'
 import { redisStore, type TokenStore } from '../plugin/index.js'
-import { isConnectionFailure } from '../plugin/store/redis-failures.js'
+import { isConnectionFailure } from '../plugin/store/redis/failures.js'
 import { sampleSessionId, sampleToken } from '../plugin/testing/index.js'
 import { build, SECRET } from './helpers/build.js'
 import { newClient, privateRedis, redisOrSkip, uniquePrefix } from './helpers/redis.js'

@@ -1,18 +1,16 @@
 import type { Redis } from 'ioredis'
 import t from 'tap'
 import { redisStore, type TokenStore } from '../plugin/index.js'
-import { createSealer } from '../plugin/store/sealing.js'
-import { sessionTag } from '../plugin/store/redis-keys.js'
+import { sealedRecords } from '../plugin/store/kit/records.js'
+import { sessionTag } from '../plugin/store/redis/keys.js'
 import { sampleSessionId, sampleToken } from '../plugin/testing/index.js'
-import type { SpotifyToken } from '../plugin/store/types.js'
 import { SECRET } from './helpers/build.js'
 import { redisOrSkip, uniquePrefix } from './helpers/redis.js'
 
 /*
  * The Redis store's key layout on a single Redis: what makes it work on a
- * Cluster (one hash tag per session, shared by every name and the lock) and
- * what keeps sessions written by the untagged layout of earlier versions.
- * The Cluster itself is in store-redis-topologies.test.ts.
+ * Cluster (one hash tag per session, shared by every name and the lock).
+ * The Cluster itself is in topology/store-redis-cluster.test.ts.
  */
 
 const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
@@ -24,22 +22,6 @@ function openStore (client: Redis, prefix: string, secrets: string[]): Promise<T
 /** The hash tag of a key, as Redis Cluster reads it (the first `{…}`). */
 function tagOf (key: string): string | undefined {
   return /\{([^}]*)\}/.exec(key)?.[1]
-}
-
-/**
- * Writes a session as versions before the hash tag did: record at
- * `<prefix>s:<HMAC>` (the first secret's name), sealed to that name, filed
- * in its user's index.
- */
-async function writeUntagged (redis: Redis, prefix: string, secrets: string[], sessionId: string, token: SpotifyToken): Promise<string> {
-  const sealer = createSealer(secrets)
-  const key = `${prefix}s:${sealer.names(sessionId)[0] as string}`
-  const index = `${prefix}u:${sealer.names(`user:${token.userId}`)[0] as string}`
-  const member = sealer.seal(sessionId, index)
-  await redis.hset(key, 'v', token.refreshes, 'd', sealer.seal(token, `${key}#${token.refreshes}`), 'u', index, 'm', member)
-  await redis.pexpireat(key, token.refreshTokenExpiresAt * 1000)
-  await redis.zadd(index, 1, member)
-  return key
 }
 
 t.test('Redis key layout', async (t) => {
@@ -70,53 +52,6 @@ t.test('Redis key layout', async (t) => {
     t.match(sessionTag(id), /^[A-Za-z0-9_-]{4}$/, '24 bits: no way back to a 256-bit id')
   })
 
-  await t.test('a session written before the hash tag is read, refreshed in place and kept', async (t) => {
-    const prefix = uniquePrefix(t, redis)
-    const id = sampleSessionId()
-    const token = { ...sampleToken(3), userId: 'untagged-user' }
-    const legacy = await writeUntagged(redis, prefix, [OLD_SECRET], id, token)
-    // Read by a store that rotated the secret since: the old secret's untagged name.
-    const store = await openStore(redis, prefix, [SECRET, OLD_SECRET])
-    t.same(await store.get(id), token, 'found under its untagged name')
-    t.same(await store.sessionsOf?.('untagged-user'), [id], 'listed for its user')
-    t.equal(await store.update(id, { ...token, refreshes: 7 }, { ...token, refreshes: 8 }), false, 'a stale compare-and-set fails')
-    const next = { ...token, refreshes: 1 }
-    t.equal(await store.update(id, token, next), true, 'a refresh writes it where it is')
-    t.same(await store.get(id), next)
-    t.same(await redis.keys(`${prefix}s:*`), [legacy], 'still under its untagged name')
-    t.same(await store.sessionsOf?.('untagged-user'), [id])
-    t.equal(await store.update(sampleSessionId(), token, next), false, 'an unknown session is not written')
-  })
-
-  await t.test('a delete reaches the untagged name, at its version only when one is expected', async (t) => {
-    const prefix = uniquePrefix(t, redis)
-    const id = sampleSessionId()
-    const token = { ...sampleToken(4), userId: 'untagged-delete' }
-    await writeUntagged(redis, prefix, [SECRET], id, token)
-    const store = await openStore(redis, prefix, [SECRET])
-    await store.delete(id, { ...token, refreshes: 9 })
-    t.same(await store.get(id), token, 'another version: kept')
-    await store.delete(id, token)
-    t.equal(await store.get(id), undefined)
-    t.same(await redis.keys(`${prefix}*`), [], 'record and index entry gone')
-  })
-
-  await t.test('a login over an untagged session moves it under the tag', async (t) => {
-    const prefix = uniquePrefix(t, redis)
-    const id = sampleSessionId()
-    const token = { ...sampleToken(5), userId: 'untagged-login' }
-    await writeUntagged(redis, prefix, [SECRET], id, token)
-    const store = await openStore(redis, prefix, [SECRET])
-    const again = { ...token, accessToken: 'BQ-after-login' }
-    await store.set(id, again)
-    const records = await redis.keys(`${prefix}s:*`)
-    t.equal(records.length, 1)
-    t.equal(tagOf(records[0] as string), sessionTag(id), 'tagged now')
-    t.same(await store.get(id), again)
-    t.same(await store.sessionsOf?.('untagged-login'), [id], 'one index entry, not two')
-    t.equal(await redis.zcard((await redis.keys(`${prefix}u:*`))[0] as string), 1)
-  })
-
   await t.test('sessionsOf drops, in one go, every entry whose record is gone under all its names', async (t) => {
     const prefix = uniquePrefix(t, redis)
     const store = await openStore(redis, prefix, [SECRET])
@@ -124,7 +59,7 @@ t.test('Redis key layout', async (t) => {
     for (const id of ids) await store.set(id, { ...sampleToken(6), userId: 'many' })
     const gone = [ids[1], ids[3]] as string[]
     // Removed behind the store's back (as an eviction would): the index still names them.
-    for (const id of gone) await redis.del(`${prefix}s:{${sessionTag(id)}}${createSealer([SECRET]).names(id)[0] as string}`)
+    for (const id of gone) await redis.del(`${prefix}s:{${sessionTag(id)}}${sealedRecords([SECRET]).names(id)[0] as string}`)
     t.same(await store.sessionsOf?.('many'), ids.filter((id) => !gone.includes(id)))
     t.equal(await redis.zcard((await redis.keys(`${prefix}u:*`))[0] as string), 3)
   })

@@ -5,6 +5,7 @@ import t from 'tap'
 import spotifyAuth, { redisStore, type RedisStoreOptions, type TokenStore } from '../plugin/index.js'
 import { SECRET } from './helpers/build.js'
 import { newClient, privateRedis, REDIS_URL, redisOrSkip, uniquePrefix } from './helpers/redis.js'
+import { invalid } from './helpers/stores.js'
 import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
 
 const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
@@ -20,6 +21,11 @@ t.test('redisStore', async (t) => {
 
   await t.test('passes the TokenStore contract, lock included', (t) =>
     testTokenStore(t, () => openStore({ client: redis, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true, rateLimit: true, watch: true }))
+
+  await t.test('passes the contract\'s secret rotation', (t) => {
+    const prefix = uniquePrefix(t, redis)
+    return testTokenStore(t, () => openStore({ client: redis, prefix }), { users: true, rotation: (secrets) => openStore({ client: redis, prefix }, [...secrets]) })
+  })
 
   await t.test('passes the contract on a client with a keyPrefix', async (t) => {
     const prefixed = await newClient(t, undefined, { keyPrefix: 'app1:' })
@@ -121,12 +127,12 @@ t.test('redisStore', async (t) => {
   })
 
   await t.test('options are validated', async (t) => {
-    t.throws(() => redisStore({ client: {} as never }), /options\.client must be an ioredis client/)
-    t.throws(() => redisStore({ client: redis, prefix: 1 as never }), /options\.prefix must be a string/)
-    t.throws(() => redisStore({ client: redis, ttl: 0 }), /options\.ttl must be a positive integer/)
-    t.throws(() => redisStore({ client: redis, commandTimeout: 0 }), /options\.commandTimeout must be a positive number/)
-    t.throws(() => redisStore({ client: redis, failFastFor: -1 }), /options\.failFastFor must be a number of ms, 0 or more/)
-    t.throws(() => redisStore({ client: redis, failFastFor: Number.NaN }), /options\.failFastFor must be a number of ms, 0 or more/)
+    t.throws(() => redisStore({ client: {} as never }), invalid(/options\.client must be an ioredis client/))
+    t.throws(() => redisStore({ client: redis, prefix: 1 as never }), invalid(/options\.prefix must be a string/))
+    t.throws(() => redisStore({ client: redis, ttl: 0 }), invalid(/options\.ttl must be a positive integer/))
+    t.throws(() => redisStore({ client: redis, commandTimeout: 0 }), invalid(/options\.commandTimeout must be a positive number/))
+    t.throws(() => redisStore({ client: redis, failFastFor: -1 }), invalid(/options\.failFastFor must be a number of ms, 0 or more/))
+    t.throws(() => redisStore({ client: redis, failFastFor: Number.NaN }), invalid(/options\.failFastFor must be a number of ms, 0 or more/))
     t.type(redisStore({ client: redis }), 'function', 'a factory: the plugin builds it with its secret')
   })
 

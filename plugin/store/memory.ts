@@ -1,5 +1,9 @@
+import { LruMap } from 'toad-cache'
+import { lapsesAt } from './kit/lifetime.js'
+import { optionChecks, optionRules } from './kit/options.js'
 import type { SpotifyToken, TokenStore } from './types.js'
 
+/** `memoryStore`'s options. */
 export interface MemoryStoreOptions {
   /** Most sessions kept; the least recently used goes first. Default 10 000. */
   maxSessions?: number
@@ -12,47 +16,40 @@ export interface MemoryStoreOptions {
   ttl?: number
 }
 
+/** An entry of toad-cache's list, least recently used first (`first`, then `next`). */
+interface Entry {
+  readonly key: string
+  readonly value: SpotifyToken
+  readonly next: Entry | null
+}
+
 /**
  * A token store in this process's memory: the default, for one instance.
+ * Least recently used first out, counting reads as use: a flood of new
+ * logins pushes out abandoned sessions, not the ones people are using.
  * Lapsed entries are dropped when read, so no timer runs. The token object is
  * the entry itself, dated by its `obtainedAt` (bench/README.md measures why).
  */
 export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
-  const maxSessions = options.maxSessions ?? 10_000
-  const ttl = options.ttl
-  if (!Number.isInteger(maxSessions) || maxSessions < 1) {
-    throw new TypeError('fastify-spotify-auth: memoryStore maxSessions must be a positive integer')
-  }
-  if (ttl !== undefined && (!Number.isFinite(ttl) || ttl <= 0)) {
-    throw new TypeError('fastify-spotify-auth: memoryStore ttl must be a positive number of ms')
-  }
-  const entries = new Map<string, SpotifyToken>()
+  const option = optionChecks('memoryStore')
+  const maxSessions = option.withDefault('maxSessions', options.maxSessions, optionRules.positiveInteger, 10_000)
+  const ttl = option.optional('ttl', options.ttl, optionRules.positiveMs)
+  // No time-to-live of the cache's own: a session's lifetime is its token's.
+  const entries = new LruMap<SpotifyToken>(maxSessions)
   // One process, one window: apps in this process that share the store
   // share Spotify's rate-limit window too.
   let limitedUntil = 0
 
-  function write (sessionId: string, token: SpotifyToken): void {
-    // Re-inserting moves the key to the end of the Map's order, on reads as
-    // on writes, which makes the first key the least recently used one.
-    // Evicting by use, not by write: a flood of new logins pushes out
-    // abandoned sessions, not the ones people are using.
-    entries.delete(sessionId)
-    entries.set(sessionId, token)
-    if (entries.size > maxSessions) entries.delete(entries.keys().next().value as string)
-  }
-
   function lapsed (token: SpotifyToken): boolean {
-    const lapsesAt = ttl === undefined ? token.refreshTokenExpiresAt * 1000 : token.obtainedAt * 1000 + ttl
-    return lapsesAt <= Date.now()
+    return lapsesAt(token, ttl, token.obtainedAt * 1000) <= Date.now()
   }
 
+  /** The live token, now the most recently used; a lapsed one is dropped. */
   function read (sessionId: string): SpotifyToken | undefined {
     const token = entries.get(sessionId)
-    if (token === undefined) return undefined
+    if (token === undefined || !lapsed(token)) return token
     entries.delete(sessionId)
-    if (lapsed(token)) return undefined
-    entries.set(sessionId, token)
-    return token
+    return undefined
   }
 
   return {
@@ -64,12 +61,12 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
       return read(sessionId)
     },
     async set (sessionId, token) {
-      write(sessionId, token)
+      entries.set(sessionId, token)
     },
     async update (sessionId, previous, next) {
       const current = read(sessionId)
       if (current === undefined || current.refreshes !== previous.refreshes) return false
-      write(sessionId, next)
+      entries.set(sessionId, next)
       return true
     },
     async delete (sessionId, expected) {
@@ -77,14 +74,17 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
       entries.delete(sessionId)
     },
     async sessionsOf (userId) {
-      // No index to keep: a scan of the sessions, in their least recently
-      // used order, costs a login (the only frequent caller) well under a
+      // No index to keep: a walk of the sessions, least recently used
+      // first, costs a login (the only frequent caller) well under a
       // millisecond at the default bound, and the hot path nothing.
       const live: string[] = []
-      for (const [sessionId, token] of entries) {
-        if (token.userId !== userId) continue
-        if (lapsed(token)) entries.delete(sessionId)
-        else live.push(sessionId)
+      let next = entries.first as Entry | null
+      while (next !== null) {
+        const entry = next
+        next = entry.next
+        if (entry.value.userId !== userId) continue
+        if (lapsed(entry.value)) entries.delete(entry.key)
+        else live.push(entry.key)
       }
       return live
     }

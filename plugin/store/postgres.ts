@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto'
-import { within } from './within.js'
-import { createSealer, type Sealer } from './sealing.js'
+import { leaseMs, leaseToken, refreshTokenLapsesAt } from './kit/lifetime.js'
+import { optionChecks, optionRule, optionRules } from './kit/options.js'
+import { sealedRecords, type SealedRecords } from './kit/records.js'
+import { within } from './kit/within.js'
 import type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './types.js'
 
 /**
@@ -11,6 +12,7 @@ export interface PgPool {
   query (config: { text: string, values?: unknown[], query_timeout?: number }): Promise<{ rows: unknown[], rowCount: number | null }>
 }
 
+/** `pgStore`'s options. */
 export interface PgStoreOptions {
   /**
    * A node-postgres pool. The store never ends it: it is yours. Give it a
@@ -47,6 +49,9 @@ const SWEEP_LIMIT = 1000
 const DEFAULT_TABLE = 'spotify_auth_sessions'
 /** Unquoted lower-case identifiers, short enough for `<table>_locks` and `<table>_expires_at` (63 bytes). */
 const TABLE = /^(?:[a-z_][a-z0-9_]{0,47}\.)?[a-z_][a-z0-9_]{0,47}$/
+const PG_POOL = optionRule((value): value is PgPool => typeof (value as Partial<PgPool> | null)?.query === 'function', 'must be a pg Pool')
+const TABLE_NAME = optionRule((value): value is string => typeof value === 'string' && TABLE.test(value),
+  'must be a table name such as spotify_auth_sessions or auth.spotify_sessions (lower-case letters, digits and _, at most 48 each)')
 
 /**
  * The schema, for `createTable: false` (create it yourself, once) and for
@@ -113,22 +118,12 @@ function fromServer (error: unknown): boolean {
  * reached). On its own: `await pgStore({ pool })({ secrets })`.
  */
 export function pgStore (options: PgStoreOptions): StoreFactory {
-  const pool = options.pool
-  if (typeof pool !== 'object' || pool === null || typeof pool.query !== 'function') {
-    throw new TypeError('fastify-spotify-auth: pgStore options.pool must be a pg Pool')
-  }
-  const table = options.table ?? DEFAULT_TABLE
-  if (typeof table !== 'string' || !TABLE.test(table)) {
-    throw new TypeError('fastify-spotify-auth: pgStore options.table must be a table name such as spotify_auth_sessions or auth.spotify_sessions (lower-case letters, digits and _, at most 48 each)')
-  }
-  const createTable = options.createTable ?? true
-  if (typeof createTable !== 'boolean') throw new TypeError('fastify-spotify-auth: pgStore options.createTable must be a boolean')
-  const ttl = options.ttl
-  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) throw new TypeError('fastify-spotify-auth: pgStore options.ttl must be a positive integer of ms')
-  const queryTimeout = options.queryTimeout ?? 2000
-  if (!Number.isInteger(queryTimeout) || queryTimeout <= 0) {
-    throw new TypeError('fastify-spotify-auth: pgStore options.queryTimeout must be a positive integer of ms')
-  }
+  const option = optionChecks('pgStore')
+  const pool = option.required('pool', options.pool, PG_POOL)
+  const table = option.withDefault('table', options.table, TABLE_NAME, DEFAULT_TABLE)
+  const createTable = option.withDefault('createTable', options.createTable, optionRules.boolean, true)
+  const ttl = option.optional('ttl', options.ttl, optionRules.positiveIntegerMs)
+  const queryTimeout = option.withDefault('queryTimeout', options.queryTimeout, optionRules.positiveIntegerMs, 2000)
   const names = tableNames(table)
   return async (context: StoreContext) => {
     const query = querier(pool, queryTimeout)
@@ -149,7 +144,7 @@ export function pgStore (options: PgStoreOptions): StoreFactory {
         : `fastify-spotify-auth: the PostgreSQL store cannot use its tables ${names.plain} and ${names.plain}_locks (${message}): create them, or leave createTable on`,
       { cause })
     }
-    return createPgStore(query, names, ttl, queryTimeout, createSealer(context.secrets))
+    return createPgStore({ query, tables: names, ttl, queryTimeout, records: sealedRecords(context.secrets) })
   }
 }
 
@@ -159,17 +154,6 @@ function querier (pool: PgPool, queryTimeout: number): Query {
   // query_timeout makes pg drop a connection whose answer is late (the pool
   // then discards it); `within` also bounds the wait for a free connection.
   return (text, values) => within('PostgreSQL', queryTimeout, () => pool.query({ text, values, query_timeout: queryTimeout }))
-}
-
-/**
- * What a record is bound to, as in the Redis store: its name and its
- * version. The version sits in plaintext beside the sealed data (the
- * compare-and-set reads it), so binding it means a row whose version was
- * edited (to roll it back or to slip a write past the compare-and-set) no
- * longer opens.
- */
-function boundTo (name: string, version: number | string): string {
-  return `${name}#${version}`
 }
 
 interface Row { name: string, version: string, data: string }
@@ -182,7 +166,17 @@ function expirySql (n: number): string {
   return `COALESCE(to_timestamp($${n}::float8 / 1000), now() + $${n + 1}::float8 * interval '1 millisecond')`
 }
 
-function createPgStore (query: Query, t: TableNames, ttl: number | undefined, queryTimeout: number, sealer: Sealer): TokenStore {
+/** What the PostgreSQL store is made of, once its options are checked and its tables exist. */
+interface PgStoreParts {
+  readonly query: Query
+  readonly tables: TableNames
+  /** The `ttl` option: records then live that long after their last write, on the database's clock. */
+  readonly ttl: number | undefined
+  readonly queryTimeout: number
+  readonly records: SealedRecords
+}
+
+function createPgStore ({ query, tables: t, ttl, queryTimeout, records }: PgStoreParts): TokenStore {
   // Every statement takes the record's candidate names, newest key first: a
   // record sealed before a `secret` rotation is still found under its old
   // name and moves to the new one on its next write.
@@ -238,7 +232,7 @@ DELETE FROM ${t.locks} WHERE expires_at <= now() AND name IN (SELECT name FROM $
    * ms) by default, or `ttl` from the database's `now()`.
    */
   function expiryOf (token: SpotifyToken): [number | null, number | null] {
-    return ttl === undefined ? [token.refreshTokenExpiresAt * 1000, null] : [null, ttl]
+    return ttl === undefined ? [refreshTokenLapsesAt(token), null] : [null, ttl]
   }
 
   /** After a write, now and then: lapsed rows go without a timer that would keep the process alive. */
@@ -252,51 +246,45 @@ DELETE FROM ${t.locks} WHERE expires_at <= now() AND name IN (SELECT name FROM $
 
   return {
     async get (sessionId) {
-      const { rows } = await query(sql.get, [sealer.names(sessionId)])
+      const { rows } = await query(sql.get, [records.names(sessionId)])
       const row = rows[0] as Row | undefined
       if (row === undefined) return undefined
       // A record that does not open (tampered with, moved to another
       // session's name, or re-versioned) counts as no session.
-      return sealer.open(row.data, boundTo(row.name, row.version))
+      return records.open(row.data, row.name, row.version)
     },
     async set (sessionId, token) {
-      const [name, ...old] = sealer.names(sessionId) as [string, ...string[]]
-      const userName = sealer.names(`user:${token.userId}`)[0] as string
-      await query(sql.set, [name, old, token.refreshes, seal(sealer, token, name), ...expiryOf(token), userName, sealer.seal(sessionId, userName)])
+      const [name, ...old] = records.names(sessionId) as [string, ...string[]]
+      const userName = records.userNames(token.userId)[0] as string
+      await query(sql.set, [name, old, token.refreshes, records.seal(token, name), ...expiryOf(token), userName, records.member(sessionId, userName)])
       sweepIfDue()
     },
     async sessionsOf (userId) {
-      const { rows } = await query(sql.sessionsOf, [sealer.names(`user:${userId}`)])
+      const { rows } = await query(sql.sessionsOf, [records.userNames(userId)])
       // A member that does not open (tampered with) is no session of this user.
       return (rows as Array<{ user_name: string, member: string }>)
-        .map((row) => sealer.open<string>(row.member, row.user_name))
+        .map((row) => records.sessionOf(row.member, row.user_name))
         .filter((sessionId): sessionId is string => sessionId !== undefined)
     },
     async update (sessionId, previous, next) {
-      const candidates = sealer.names(sessionId)
+      const candidates = records.names(sessionId)
       const name = candidates[0] as string
-      const { rowCount } = await query(sql.update, [candidates, name, previous.refreshes, next.refreshes, seal(sealer, next, name), ...expiryOf(next)])
+      const { rowCount } = await query(sql.update, [candidates, name, previous.refreshes, next.refreshes, records.seal(next, name), ...expiryOf(next)])
       sweepIfDue()
       return rowCount === 1
     },
     async delete (sessionId, expected) {
-      const candidates = sealer.names(sessionId)
+      const candidates = records.names(sessionId)
       await (expected === undefined ? query(sql.delete, [candidates]) : query(sql.deleteIf, [candidates, expected.refreshes]))
     },
     async lock (sessionId, ttlMs) {
-      const name = sealer.names(sessionId)[0] as string
-      const token = randomBytes(16).toString('base64url')
-      // ttlMs covers the holder's token call; its read and its write may
-      // each take up to queryTimeout on top.
-      const { rowCount } = await query(sql.lock, [name, token, Math.ceil(ttlMs + 2 * queryTimeout)])
+      const name = records.names(sessionId)[0] as string
+      const token = leaseToken()
+      const { rowCount } = await query(sql.lock, [name, token, leaseMs(ttlMs, queryTimeout)])
       if (rowCount !== 1) return undefined
       return async () => {
         await query(sql.unlock, [name, token])
       }
     }
   }
-}
-
-function seal (sealer: Sealer, token: SpotifyToken, name: string): string {
-  return sealer.seal(token, boundTo(name, token.refreshes))
 }

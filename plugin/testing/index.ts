@@ -46,6 +46,14 @@ export interface ContractOptions {
   watch?: boolean
   /** How long the suite waits, at most, for news of an update, in ms. Default 5000. */
   watchWait?: number
+  /**
+   * For a store built from the plugin's secrets (a `StoreFactory`): a store
+   * over the same data, built with `secrets`. The suite then tests a
+   * `secret` rotation: a session written under the previous secret is read,
+   * refreshed, listed (with `users`) and deleted under the new list, and
+   * moves to the new secret's name on its next write. Default: not tested.
+   */
+  rotation?: (secrets: readonly string[]) => TokenStore | Promise<TokenStore>
 }
 
 /**
@@ -170,9 +178,32 @@ export async function testTokenStore (t: ContractRunner, create: () => TokenStor
   await testRefreshMarks(t, create)
 
   if (options.lock === true) await testLock(t, create, options.lockTtl ?? 100, options.lockExpiryWait ?? 10_000)
-  if (options.users === true) await testUsers(t, create)
+  if (options.users === true) await testUsers(t, create, options.rotation)
   if (options.rateLimit === true) await testRateLimit(t, create)
   if (options.watch === true) await testWatch(t, create, options.watchWait ?? 5000)
+  if (options.rotation !== undefined) await testRotation(t, options.rotation)
+}
+
+/** The secrets of a rotation: the previous one, then the new one first. */
+const PREVIOUS_SECRET = 'the-previous-session-secret-of-32-chars'
+const NEW_SECRET = 'the-new-session-secret-of-at-least-32-chars'
+
+type Rotation = NonNullable<ContractOptions['rotation']>
+
+async function testRotation (t: ContractRunner, build: Rotation): Promise<void> {
+  await t.test('rotation: a session written under the previous secret is read, refreshed and deleted under the new one', async () => {
+    const id = sampleSessionId()
+    const [first, second] = [sampleToken(1, 0), sampleToken(1, 1)]
+    await (await build([PREVIOUS_SECRET])).set(id, first)
+    const rotated = await build([NEW_SECRET, PREVIOUS_SECRET])
+    assert.deepEqual(await rotated.get(id), first, 'read under the new list')
+    assert.equal(await rotated.update(id, first, second), true, 'refreshed under the new list')
+    assert.deepEqual(await rotated.get(id), second)
+    assert.equal(await (await build([PREVIOUS_SECRET])).get(id), undefined, 'the write moved it off the previous secret')
+    assert.deepEqual(await (await build([NEW_SECRET])).get(id), second, 'the previous secret can go')
+    await rotated.delete(id)
+    assert.equal(await rotated.get(id), undefined)
+  })
 }
 
 async function testRateLimit (t: ContractRunner, create: () => TokenStore | Promise<TokenStore>): Promise<void> {
@@ -229,7 +260,7 @@ function sampleUserId (): string {
   return `user-${randomBytes(8).toString('hex')}`
 }
 
-async function testUsers (t: ContractRunner, create: () => TokenStore | Promise<TokenStore>): Promise<void> {
+async function testUsers (t: ContractRunner, create: () => TokenStore | Promise<TokenStore>, rotation: Rotation | undefined): Promise<void> {
   async function withIndex (): Promise<TokenStore & Required<Pick<TokenStore, 'sessionsOf'>>> {
     const store = await create()
     assert.equal(typeof store.sessionsOf, 'function', 'the store offers sessionsOf')
@@ -270,6 +301,17 @@ async function testUsers (t: ContractRunner, create: () => TokenStore | Promise<
     await store.set(id, { ...sampleToken(1), userId: second })
     assert.deepEqual(await store.sessionsOf(first), [])
     assert.deepEqual(await store.sessionsOf(second), [id])
+  })
+
+  if (rotation === undefined) return
+  await t.test('rotation: sessionsOf lists a user\'s sessions under either secret, oldest write first', async () => {
+    const user = sampleUserId()
+    const [before, after] = [sampleSessionId(), sampleSessionId()]
+    await (await rotation([PREVIOUS_SECRET])).set(before, { ...sampleToken(1), userId: user })
+    const rotated = await rotation([NEW_SECRET, PREVIOUS_SECRET])
+    assert.equal(typeof rotated.sessionsOf, 'function', 'the store offers sessionsOf')
+    await rotated.set(after, { ...sampleToken(2), userId: user })
+    assert.deepEqual(await rotated.sessionsOf?.(user), [before, after])
   })
 }
 

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { Cluster, Redis } from 'ioredis'
 import type { Test } from 'tap'
-import { sessionTag } from '../../plugin/store/redis-keys.js'
+import { sessionTag } from '../../plugin/store/redis/keys.js'
 import { type FailoverScene, pidOf } from './failover-load.js'
 import { eventually } from './eventually.js'
 import { ask, startRedisCluster, startRedisSentinel, TOPOLOGY_PATIENCE } from './redis-topology.js'

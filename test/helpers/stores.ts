@@ -22,3 +22,8 @@ export function vanishingStore (): { store: TokenStore, arm (): void } {
     arm () { armed = true }
   }
 }
+
+/** What `t.throws` matches for a store's bad option: the plugin's code, and a message naming the option. */
+export function invalid (message: RegExp): { code: string, message: RegExp } {
+  return { code: 'FST_SPOTIFY_INVALID_OPTION', message }
+}

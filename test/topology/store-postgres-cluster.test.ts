@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { pgStore, type PgStoreOptions, type TokenStore } from '../../plugin/index.js'
 import { createSpotifyEmulator, type SpotifyEmulator } from '../../plugin/emulator/index.js'
-import { createSealer } from '../../plugin/store/sealing.js'
+import { sealedRecords } from '../../plugin/store/kit/records.js'
 import { build, CLIENT_ID, CLIENT_SECRET, type Built, CookieJar, REDIRECT_URI, SECRET } from '../helpers/build.js'
 import { expireStored, sessionIdOf, storm } from '../helpers/sessions.js'
 import { eventually } from '../helpers/eventually.js'
@@ -126,7 +126,7 @@ t.test('PostgreSQL failures: 503 with a clear code, then recovery by itself', as
     // instance's lock query waits for it, inside PostgreSQL.
     const blocker = await db.pool.connect()
     t.teardown(() => blocker.release(true))
-    const leaseName = createSealer([SECRET]).names(sessionId)[0]
+    const leaseName = sealedRecords([SECRET]).names(sessionId)[0]
     await blocker.query('BEGIN')
     await blocker.query(`INSERT INTO ${table}_locks (name, token, expires_at) VALUES ($1, 'blocker', now() - interval '1 second')`, [leaseName])
     emulator.control.resetCounters()

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Sealer } from './sealing.js'
+import type { SealedRecords } from '../kit/records.js'
 
 /**
  * Where the Redis store keeps what. Every key of one session (its record
@@ -9,23 +9,21 @@ import type { Sealer } from './sealing.js'
  * the cluster. A user's index is per user, in a slot of its own: no script
  * touches it together with a session's keys.
  *
- *   <prefix>s:{<tag>}<name>      a record: hash { v, d, u, m }, one name per secret
+ *   <prefix>s:{<tag>}<name>      a record: hash { v: version, d: sealed data, u: index key, m: index member, w: durability stamp }, one name per secret
  *   <prefix>lock:{<tag>}<name>   the refresh lock, named with the current secret
  *   <prefix>u:<name>             a user's index: sorted set, one name per secret
+ *   <prefix>rate-limit           the app's rate-limit window: until when (Unix ms)
+ *   <keyPrefix><prefix>events    the pub/sub channel (a channel is no key: the client's keyPrefix is added here)
  */
 export interface RedisKeys {
   /** The record's candidate names, newest secret first, all in one slot. */
   records (sessionId: string): string[]
-  /**
-   * The names records had before sessions were tagged (one per secret, each
-   * in a slot of its own on Cluster): read on a miss, so that sessions written
-   * by an earlier version stay valid.
-   */
-  legacyRecords (sessionId: string): string[]
   /** The refresh lock, in the record's slot. */
   lock (sessionId: string): string
   /** A user's index names, newest secret first. */
   indexes (userId: string): string[]
+  /** The rate-limit window. */
+  readonly rateLimit: string
 }
 
 /**
@@ -41,20 +39,24 @@ export function sessionTag (sessionId: string): string {
   return createHash('sha256').update(sessionId).digest('base64url').slice(0, 4)
 }
 
-export function redisKeys (prefix: string, sealer: Sealer): RedisKeys {
+/** The layout under `prefix`, named by `records` (the names carry no id). */
+export function redisKeys (prefix: string, records: SealedRecords): RedisKeys {
   return {
     records (sessionId) {
       const tag = sessionTag(sessionId)
-      return sealer.names(sessionId).map((name) => `${prefix}s:{${tag}}${name}`)
-    },
-    legacyRecords (sessionId) {
-      return sealer.names(sessionId).map((name) => `${prefix}s:${name}`)
+      return records.names(sessionId).map((name) => `${prefix}s:{${tag}}${name}`)
     },
     lock (sessionId) {
-      return `${prefix}lock:{${sessionTag(sessionId)}}${sealer.names(sessionId)[0] as string}`
+      return `${prefix}lock:{${sessionTag(sessionId)}}${records.names(sessionId)[0] as string}`
     },
     indexes (userId) {
-      return sealer.names(`user:${userId}`).map((name) => `${prefix}u:${name}`)
-    }
+      return records.userNames(userId).map((name) => `${prefix}u:${name}`)
+    },
+    rateLimit: `${prefix}rate-limit`
   }
+}
+
+/** The store's pub/sub channel: `keyPrefix` is the client's own, which Redis adds to keys but not to channels. */
+export function eventsChannel (keyPrefix: string, prefix: string): string {
+  return `${keyPrefix}${prefix}events`
 }

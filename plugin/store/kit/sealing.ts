@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto'
-import type { SpotifyToken } from './types.js'
+import type { SpotifyToken } from '../types.js'
 
 /** One key generation, derived from one entry of the plugin's `secret`. */
 interface KeySet {
@@ -28,6 +28,7 @@ export interface Sealer {
   open<T = SpotifyToken> (sealed: string, name: string): T | undefined
 }
 
+/** The sealer of `secrets`: keys derived from each (HKDF), the first one sealing. */
 export function createSealer (secrets: readonly string[]): Sealer {
   const keys: KeySet[] = secrets.map((secret) => {
     const encryption = derive(secret, 'encryption')

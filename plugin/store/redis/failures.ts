@@ -1,9 +1,9 @@
 /*
  * Which Redis failures say "Redis (or the part of a Cluster that holds this
  * key) is unreachable or switching masters", as opposed to a bug or a bad
- * value. Those open the store's fail-fast window (./fail-fast.ts); every
+ * value. Those open the store's fail-fast window (./guard.ts); every
  * store failure becomes a 503 FST_SPOTIFY_STORE_UNAVAILABLE either way
- * (../failures.ts).
+ * (plugin/failures.ts).
  */
 
 /** Error replies of a server that is not, or not yet, the master for the key. */

@@ -1,0 +1,28 @@
+// The store's proof: the contract suite, under node:test.
+// Run: node --import tsx --test map-store.test.ts
+import assert from 'node:assert/strict'
+import test from 'node:test'
+import { testTokenStore } from 'fastify-spotify-auth/testing'
+import { MapDatabase, mapStore } from './map-store.js'
+
+const secrets = ['a-session-secret-of-at-least-32-characters']
+
+// #region proof
+test('mapStore passes the TokenStore contract', (t) => {
+  const database = new MapDatabase()
+  // A lock lives its ttl plus two of the store's timeouts: keep both short here.
+  const store = mapStore({ database, timeout: 100 })
+  return testTokenStore(t, () => store({ secrets }), {
+    lock: true,
+    lockTtl: 100,
+    users: true,
+    // Stores over the same database, built with other secrets.
+    rotation: (secrets) => store({ secrets })
+  })
+})
+// #endregion proof
+
+test('mapStore refuses a bad option with the plugin\'s code', () => {
+  assert.throws(() => mapStore({ database: new MapDatabase(), ttl: 0 }),
+    { code: 'FST_SPOTIFY_INVALID_OPTION', message: /mapStore options\.ttl must be a positive integer of ms/ })
+})

@@ -1,0 +1,178 @@
+import type { RateLimitWindow, TokenStore } from '../types.js'
+import type { RedisConnection, RedisSubscriber } from './connection.js'
+import type { Guard } from './guard.js'
+import { HOLD_RATE_LIMIT } from './scripts.js'
+
+/** The longest window a message may open, as `Retry-After` is capped where it is read. */
+const MAX_WINDOW_MS = 24 * 60 * 60 * 1000
+
+/** What the events are made of. */
+export interface RedisEventsParts {
+  readonly connection: RedisConnection
+  /** Sends the events' commands: bounded, but never refused by the store's fail-fast window. */
+  readonly guard: Guard
+  /** The store's channel (./keys.ts). */
+  readonly channel: string
+  /** The rate-limit window's key. */
+  readonly rateLimitKey: string
+  /** What messages call a session: the first name of its record, an HMAC (never its id). */
+  readonly nameOf: (sessionId: string) => string
+}
+
+/**
+ * What one subscriber connection brings a Redis store: the app's rate-limit
+ * window (a local copy updated by messages, read again whenever the
+ * subscriber connects) and news of sessions (a refresh written, a refresh
+ * lock released). One channel per store prefix, whatever the number of
+ * sessions: nothing to subscribe per request, and classic pub/sub reaches
+ * every node of a Redis Cluster. Messages name a session only by the HMAC
+ * its record's key uses, never by its id.
+ */
+export class RedisEvents {
+  readonly #connection: RedisConnection
+  readonly #subscriber: RedisSubscriber
+  readonly #guard: Guard
+  readonly #channel: string
+  readonly #key: string
+  readonly #nameOf: (sessionId: string) => string
+  readonly #watchers = new Map<string, Set<() => void>>()
+  #until = 0
+  #closed = false
+  /** Stops listening for the client's end. */
+  readonly #forget: () => void
+
+  private constructor (subscriber: RedisSubscriber, parts: RedisEventsParts) {
+    this.#connection = parts.connection
+    this.#subscriber = subscriber
+    this.#guard = parts.guard
+    this.#channel = parts.channel
+    this.#key = parts.rateLimitKey
+    this.#nameOf = parts.nameOf
+    // A store built by hand and never closed must not keep a script alive
+    // after it quit its client: the subscriber ends with the client.
+    this.#forget = parts.connection.onEnd(() => { this.#close() })
+  }
+
+  /**
+   * Subscribes on a connection of its own and reads the current window;
+   * `undefined` when the client cannot open one. A subscription that fails
+   * closes the connection and rejects: the store factory fails with it.
+   */
+  static async open (parts: RedisEventsParts): Promise<RedisEvents | undefined> {
+    const subscriber = parts.connection.subscriber()
+    if (subscriber === undefined) return undefined
+    const events = new RedisEvents(subscriber, parts)
+    subscriber.onMessage((message) => { events.#heard(message) })
+    try {
+      await events.#guard(() => subscriber.subscribe(events.#channel))
+      await events.#readWindow()
+    } catch (err) {
+      events.#close()
+      throw err
+    }
+    // After a reconnection: subscribe again (a second SUBSCRIBE to a
+    // Cluster's subscriber, which has already, changes nothing), then read
+    // the window, which may have opened meanwhile.
+    subscriber.onReady(() => {
+      subscriber.subscribe(events.#channel).then(() => events.#readWindow()).catch(() => {})
+    })
+    return events
+  }
+
+  /** The Redis store with these capabilities: its writes and lock releases announced. */
+  around (store: TokenStore): TokenStore {
+    const lock = store.lock as NonNullable<TokenStore['lock']>
+    return {
+      ...store,
+      update: async (sessionId, previous, next) => {
+        const written = await store.update(sessionId, previous, next)
+        if (written) await this.#announce(sessionId)
+        return written
+      },
+      lock: async (sessionId, ttlMs) => {
+        const release = await lock(sessionId, ttlMs)
+        if (release === undefined) return undefined
+        return async () => {
+          try {
+            await release()
+          } finally {
+            // Waiters learn that the lock is free even when the holder wrote nothing.
+            await this.#announce(sessionId)
+          }
+        }
+      },
+      watch: (sessionId, signal) => this.#watch(sessionId, signal),
+      rateLimit: this.#window,
+      close: () => { this.#close() }
+    }
+  }
+
+  readonly #window: RateLimitWindow = {
+    hold: async (untilMs) => {
+      this.#learn(untilMs)
+      if (untilMs <= Date.now()) return
+      await this.#guard(() => this.#connection.script(HOLD_RATE_LIMIT, [this.#key], [untilMs, this.#channel]))
+    },
+    until: () => this.#until
+  }
+
+  #close (): void {
+    this.#closed = true
+    this.#forget()
+    this.#subscriber.disconnect()
+  }
+
+  #learn (untilMs: number): void {
+    if (untilMs > this.#until && untilMs <= Date.now() + MAX_WINDOW_MS) this.#until = untilMs
+  }
+
+  async #readWindow (): Promise<void> {
+    const stored = await this.#guard(() => this.#connection.get(this.#key))
+    if (typeof stored === 'string') this.#learn(Number(stored))
+  }
+
+  #heard (message: string): void {
+    // One channel is subscribed: every message is ours.
+    const value = message.slice(2)
+    if (message.startsWith('s ')) {
+      const watchers = this.#watchers.get(value)
+      if (watchers !== undefined) for (const wake of [...watchers]) wake()
+    } else if (message.startsWith('r ')) {
+      this.#learn(Number(value))
+    }
+  }
+
+  #watch (sessionId: string, signal: AbortSignal): Promise<void> {
+    // ioredis reports the end of a connection it was told to close a little later.
+    const status = this.#closed ? 'closed' : this.#subscriber.status
+    if (status !== 'ready') return Promise.reject(new Error(`the Redis subscriber is not connected (${status})`))
+    const name = this.#nameOf(sessionId)
+    return new Promise((resolve) => {
+      if (signal.aborted) {
+        resolve()
+        return
+      }
+      let watchers = this.#watchers.get(name)
+      if (watchers === undefined) {
+        watchers = new Set()
+        this.#watchers.set(name, watchers)
+      }
+      const set = watchers
+      // Called once: by a message (which leaves the abort listener behind
+      // no more) or by the abort.
+      const wake = (): void => {
+        set.delete(wake)
+        if (set.size === 0) this.#watchers.delete(name)
+        signal.removeEventListener('abort', wake)
+        resolve()
+      }
+      set.add(wake)
+      signal.addEventListener('abort', wake, { once: true })
+    })
+  }
+
+  /** A lost announcement only costs the waiters a poll interval: never the writer's failure. */
+  async #announce (sessionId: string): Promise<void> {
+    await this.#guard(() => this.#connection.publish(this.#channel, `s ${this.#nameOf(sessionId)}`)).catch(() => {})
+  }
+}

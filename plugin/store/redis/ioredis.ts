@@ -1,0 +1,170 @@
+import type { RedisConnection, RedisSubscriber } from './connection.js'
+import type { RedisScript } from './scripts.js'
+
+/**
+ * The part of an ioredis client the Redis store uses. `new Redis(…)` (also
+ * with `sentinels`), `new Cluster(…)` from `ioredis` 5 or 6, and the
+ * client of `@fastify/redis` all fit.
+ */
+export interface IoredisClient {
+  readonly status: string
+  /** True on a `Cluster`. */
+  readonly isCluster?: boolean
+  readonly options?: { readonly keyPrefix?: string }
+  defineCommand (name: string, definition: { lua: string, numberOfKeys?: number }): void
+  call (command: string, ...args: Array<string | number>): Promise<unknown>
+  pipeline (): IoredisPipeline
+  /** A new connection with the same options: the store subscribes on one. */
+  duplicate? (): IoredisSubscriber
+  on? (event: string, listener: (...args: unknown[]) => void): unknown
+}
+
+/** What the store uses of an ioredis pipeline. */
+interface IoredisPipeline {
+  call (command: string, ...args: Array<string | number>): unknown
+  exec (): Promise<Array<[error: Error | null, reply: unknown]> | null>
+}
+
+/** What the store uses of the connection `duplicate()` returns. */
+interface IoredisSubscriber {
+  readonly status: string
+  subscribe (...channels: string[]): Promise<unknown>
+  on (event: 'message', listener: (channel: string, message: string) => void): unknown
+  on (event: 'ready' | 'error', listener: (...args: unknown[]) => void): unknown
+  disconnect (): void
+}
+
+/** `Redis#duplicate` with options to override (a `Cluster`'s takes start-up nodes first). */
+type DuplicateWith = (override: { autoResubscribe: boolean }) => IoredisSubscriber
+
+/** A command that ioredis's `defineCommand` added, called with the key count first. */
+type ScriptCommand = (keyCount: number, ...keysAndArgs: Array<string | number>) => Promise<unknown>
+
+/** Events after which a read may no longer show every write: a lost connection, a changed Cluster. */
+const UPHEAVALS = ['close', 'ready', '+node', '-node', 'node error']
+
+/** Whether `value` looks like an ioredis client (a `Redis` or a `Cluster`). */
+export function isIoredis (value: unknown): value is IoredisClient {
+  const client = value as Partial<IoredisClient> | null
+  return typeof client === 'object' && client !== null &&
+    typeof client.defineCommand === 'function' && typeof client.call === 'function' && typeof client.pipeline === 'function'
+}
+
+/**
+ * The listeners of each client's end, however many stores share it: one
+ * `end` listener per client (not one per store, which would trip Node's
+ * leak warning past ten stores).
+ */
+const endListeners = new WeakMap<IoredisClient, Set<() => void>>()
+
+/** Registers `script` on `client` unless it already is (one registration serves every store on the client). */
+function define (client: IoredisClient, script: RedisScript): void {
+  if (typeof Reflect.get(client, script.name) !== 'function') client.defineCommand(script.name, { lua: script.lua })
+}
+
+/** The command `defineCommand` added for `script`, on `target` (the client, or a pipeline of it, which copies its commands). */
+function commandOf (target: object, script: RedisScript): ScriptCommand {
+  const command: ScriptCommand = Reflect.get(target, script.name)
+  return command.bind(target)
+}
+
+/** A sorted set's reply WITH SCORES: flat under RESP2, in pairs under RESP3. */
+function pairs (reply: unknown): Array<[string, number]> {
+  const flat = (reply as unknown[]).flat() as string[]
+  const scored: Array<[string, number]> = []
+  for (let i = 0; i < flat.length; i += 2) scored.push([flat[i] as string, Number(flat[i + 1])])
+  return scored
+}
+
+/** The Redis store's connection over an ioredis client. */
+export function ioredisConnection (client: IoredisClient): RedisConnection {
+  const keyPrefix = client.options?.keyPrefix
+  const commands = new Map<RedisScript, ScriptCommand>()
+
+  /** `script`'s command on the client, registered at its first use. */
+  function commandFor (script: RedisScript): ScriptCommand {
+    let command = commands.get(script)
+    if (command === undefined) {
+      define(client, script)
+      command = commandOf(client, script)
+      commands.set(script, command)
+    }
+    return command
+  }
+
+  return {
+    get status () { return client.status },
+    keyPrefix: typeof keyPrefix === 'string' ? keyPrefix : '',
+    ping: () => client.call('PING'),
+    script: (script, keys, args) => commandFor(script)(keys.length, ...keys, ...args),
+    get: (key) => client.call('GET', key) as Promise<string | null>,
+    setIfAbsent: async (key, value, ttlMs) => await client.call('SET', key, value, 'PX', ttlMs, 'NX') === 'OK',
+    exists: (keys) => client.call('EXISTS', ...keys) as Promise<number>,
+    scored: async (key) => pairs(await client.call('ZRANGE', key, 0, -1, 'WITHSCORES')),
+    async removeMembers (key, members) {
+      await client.call('ZREM', key, ...members)
+    },
+    async publish (channel, message) {
+      await client.call('PUBLISH', channel, message)
+    },
+    async waitAfter (script, key, args, replicas, timeoutMs) {
+      // A pipeline goes to the node that owns its keys: ioredis routes the
+      // WAIT beside the script, on the connection that wrote the record.
+      define(client, script)
+      const pipeline = client.pipeline()
+      commandOf(pipeline, script)(1, key, ...args)
+      pipeline.call('WAIT', replicas, timeoutMs)
+      const replies = await pipeline.exec()
+      const failure = replies?.find(([error]) => error !== null)
+      if (failure !== undefined) throw failure[0]
+      return Number(replies?.[1]?.[1])
+    },
+    onUpheaval (listener) {
+      for (const event of UPHEAVALS) client.on?.(event, listener)
+    },
+    onEnd (listener) {
+      let listeners = endListeners.get(client)
+      if (listeners === undefined) {
+        const all = new Set<() => void>()
+        listeners = all
+        endListeners.set(client, all)
+        client.on?.('end', () => {
+          for (const each of [...all]) each()
+        })
+      }
+      const mine = listeners
+      mine.add(listener)
+      return () => { mine.delete(listener) }
+    },
+    subscriber: () => subscriberOf(client)
+  }
+}
+
+function subscriberOf (client: IoredisClient): RedisSubscriber | undefined {
+  if (typeof client.duplicate !== 'function') return undefined
+  // ioredis re-subscribes a reconnected connection without catching the
+  // rejection when it drops again before the answer: an unhandled
+  // rejection, which ends a Node process. So a single connection's
+  // subscriber does not, and the events subscribe again on `ready`, with
+  // the failure handled; a Cluster's own subscriber (which takes no such
+  // option) already handles it.
+  const connection = client.isCluster === true ? client.duplicate() : (client.duplicate as DuplicateWith).call(client, { autoResubscribe: false })
+  // Reconnections are ioredis's business: errors meanwhile must not crash
+  // the process, and polling covers the gap.
+  connection.on('error', () => {})
+  return {
+    get status () { return connection.status },
+    async subscribe (channel) {
+      await connection.subscribe(channel)
+    },
+    onMessage (listener) {
+      connection.on('message', (_channel: string, message: string) => { listener(message) })
+    },
+    onReady (listener) {
+      connection.on('ready', listener)
+    },
+    disconnect () {
+      connection.disconnect()
+    }
+  }
+}
