@@ -1,5 +1,5 @@
 import t from 'tap'
-import { scopeList } from '../plugin/spotify/token-endpoint.js'
+import { scopeList } from '../plugin/accounts/token-endpoint.js'
 
 t.test('granted scopes are shared: one frozen list per distinct scope string', async (t) => {
   const a = scopeList('user-read-private playlist-read-private')

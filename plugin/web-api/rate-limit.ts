@@ -1,13 +1,14 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { RateLimitedError } from '../errors.js'
-import { because } from '../failures.js'
+import { summaryOf } from '../failures.js'
 import type { RateLimitWindow } from '../store/types.js'
 
 /**
  * The longest window one `Retry-After` may open. Spotify has sent an hour;
  * a garbled header (or a date far ahead) must not stop the app for days.
+ * A store that shares the window bounds what it learns by it too.
  */
-const MAX_WINDOW_MS = 24 * 60 * 60 * 1000
+export const MAX_WINDOW_MS = 24 * 60 * 60 * 1000
 
 /** What a blocked call rejects with: a 429 that names the seconds left, in its body and its header. */
 export interface RateLimitedFailure extends Error {
@@ -34,8 +35,9 @@ export function retryAfterMs (value: string | string[] | undefined, now: number)
 /**
  * Spotify's rate limit is per app: once the Web API answers 429 with
  * `Retry-After`, no call goes out until it has passed, from this process or
- * (with a store that shares the window) from any other. The check runs on
- * every call: a comparison with a number kept in memory, no round trip.
+ * (with a store that shares the window) from any other. The call policy
+ * checks it before every call and feeds it every 429: a comparison with a
+ * number kept in memory, no round trip.
  */
 export class RateLimitGate {
   readonly #shared: RateLimitWindow | undefined
@@ -72,7 +74,7 @@ export class RateLimitGate {
     try {
       await this.#shared.hold(until)
     } catch (err) {
-      this.#log.warn({ err: because(err).cause }, 'fastify-spotify-auth: the store could not share the rate-limit window')
+      this.#log.warn({ err: summaryOf(err) }, 'fastify-spotify-auth: the store could not share the rate-limit window')
     }
   }
 }

@@ -1,7 +1,6 @@
 import { HTTPError, type Got } from 'got'
 import { UpstreamError } from '../errors.js'
-import { bearerClient } from './api-client.js'
-import type { RateLimitGate } from './rate-limit.js'
+import type { TokenSource } from '../web-api/call.js'
 
 /** The part of `GET /v1/me` every app gets, whatever its scopes and quota mode. */
 export interface SpotifyUser {
@@ -12,13 +11,15 @@ export interface SpotifyUser {
 }
 
 /**
- * `GET /v1/me` with a token just obtained, to learn whose it is. Any failure
- * fails the login: 502 (Spotify answered with an error, or no user), 504 (no
- * answer in time).
+ * `GET /v1/me` with a token just obtained, to learn whose it is, through
+ * the got client `clientOf` makes for that token (retries included; a 401
+ * is not renewed: the token is all there is). Any failure fails the login:
+ * 502 (Spotify answered with an error, or no user), 504 (no answer in time).
  */
-export function profileReader (base: Got, underWebApi: (url: URL) => boolean, gate: RateLimitGate): (accessToken: string) => Promise<SpotifyUser> {
+export function profileReader (clientOf: (source: TokenSource) => Got): (accessToken: string) => Promise<SpotifyUser> {
   return async (accessToken) => {
-    const client = bearerClient(base, { token: async () => accessToken, renewed: async () => accessToken }, underWebApi, gate)
+    const token = { accessToken }
+    const client = clientOf({ required: async () => token, renewed: async () => token })
     let user: Partial<SpotifyUser>
     try {
       user = await client.get('me').json<Partial<SpotifyUser>>()
