@@ -24,15 +24,6 @@ export function summaryOf (error: unknown): CauseSummary {
   }
 }
 
-/**
- * `{ cause: summaryOf(error) }`, under the name the refresh engine still
- * calls it by: use `summaryOf`. It goes once those call sites move.
- * @deprecated
- */
-export function because (error: unknown): { cause: CauseSummary } {
-  return { cause: summaryOf(error) }
-}
-
 /** An error the plugin made (it has an `FST_SPOTIFY_*` code): passed on as it is. */
 export function isSpotifyAuthError (value: unknown): value is Error & { code: string, statusCode: number } {
   const code = (value as { code?: unknown } | null | undefined)?.code
