@@ -1,14 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { RateLimitedError } from '../errors.js'
 import { summaryOf } from '../failures.js'
+import { retryAfterMs } from '../retry-after.js'
 import type { RateLimitWindow } from '../store/types.js'
-
-/**
- * The longest window one `Retry-After` may open. Spotify has sent an hour;
- * a garbled header (or a date far ahead) must not stop the app for days.
- * A store that shares the window bounds what it learns by it too.
- */
-export const MAX_WINDOW_MS = 24 * 60 * 60 * 1000
 
 /** What a blocked call rejects with: a 429 that names the seconds left, in its body and its header. */
 export interface RateLimitedFailure extends Error {
@@ -18,18 +12,6 @@ export interface RateLimitedFailure extends Error {
   readonly retryAfter: number
   /** `{ 'retry-after': … }`: Fastify's default error handler and the plugin's own send it. */
   readonly headers: Readonly<Record<string, string>>
-}
-
-/**
- * How long a `Retry-After` asks to wait, in ms: delay-seconds (what Spotify
- * sends) or an HTTP date; `undefined` when absent or unreadable.
- */
-export function retryAfterMs (value: string | string[] | undefined, now: number): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value
-  if (raw === undefined) return undefined
-  const text = raw.trim()
-  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now
-  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_WINDOW_MS) : undefined
 }
 
 /**
