@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { memoryStore } from '../plugin/index.js'
-import { tokenFromResponse, type TokenResponse } from '../plugin/spotify/token-endpoint.js'
+import { tokenFromResponse, type TokenResponse } from '../plugin/accounts/token-endpoint.js'
 
 export const VARIANTS = ['strings', 'store'] as const
 export type Variant = typeof VARIANTS[number]

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { SCOPES } from '../plugin/emulator/index.js'
-import { redirectUriProblem } from '../plugin/redirect-uri.js'
+import { redirectUriProblem } from '../plugin/accounts/redirect-uri.js'
 
 /** A bad environment variable: the message is one line saying what to fix. */
 export class DemoConfigError extends Error {

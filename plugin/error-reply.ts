@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errorCodes } from './errors.js'
-import { because, isSpotifyAuthError } from './failures.js'
+import { isSpotifyAuthError, summaryOf } from './failures.js'
 
 /** The body of every error response, in the shape the Web API itself uses. */
 export interface SpotifyErrorBody {
@@ -42,7 +42,7 @@ function spotifyErrorReply (error: FastifyError, request: FastifyRequest, reply:
   const body = errorBody(error)
   // A summary, not the error: no stack trace in any log line, and nothing
   // of what a foreign error may carry (request options, headers).
-  const err = { type: error.name, code: error.code, message: error.message, statusCode: body.status, ...(error.cause === undefined ? {} : because(error.cause)) }
+  const err = { type: error.name, code: error.code, message: error.message, statusCode: body.status, ...(error.cause === undefined ? {} : { cause: summaryOf(error.cause) }) }
   if (body.status >= 500) {
     request.log.error({ err }, 'fastify-spotify-auth: request failed')
   } else {

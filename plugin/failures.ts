@@ -9,15 +9,18 @@ import {
  * is a 504 and a store outage a 503 whatever the path.
  */
 
-/** `{ cause }` for an error constructor: a summary of `error`, never the object itself. */
-export function because (error: unknown): { cause: CauseSummary } {
+/**
+ * What may be kept of a failure: its name, code and message, never the
+ * object itself (an HTTP client's error carries its request options, a
+ * store client's its connection). Errors take it as `{ cause }`; log lines
+ * as `err`.
+ */
+export function summaryOf (error: unknown): CauseSummary {
   const e = error as { name?: unknown, code?: unknown, message?: unknown } | null | undefined
   return {
-    cause: {
-      name: typeof e?.name === 'string' ? e.name : 'Error',
-      code: typeof e?.code === 'string' ? e.code : undefined,
-      message: typeof e?.message === 'string' ? e.message : String(error)
-    }
+    name: typeof e?.name === 'string' ? e.name : 'Error',
+    code: typeof e?.code === 'string' ? e.code : undefined,
+    message: typeof e?.message === 'string' ? e.message : String(error)
   }
 }
 
@@ -36,14 +39,14 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_
  */
 export function upstreamFailure (cause: unknown, what: string): Error {
   if (TIMEOUT_CODES.has((cause as { code?: unknown } | null | undefined)?.code as string)) {
-    return new UpstreamTimeoutError(because(cause))
+    return new UpstreamTimeoutError({ cause: summaryOf(cause) })
   }
-  return new UpstreamError(`${what} could not be reached`, because(cause))
+  return new UpstreamError(`${what} could not be reached`, { cause: summaryOf(cause) })
 }
 
 /** Any failure of the token store (down, slow, a custom store's bug): 503. */
 export function storeFailure (cause: unknown): Error {
-  return new StoreUnavailableError(because(cause))
+  return new StoreUnavailableError({ cause: summaryOf(cause) })
 }
 
 function rethrowStoreFailure (cause: unknown): never {

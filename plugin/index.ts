@@ -14,14 +14,14 @@ import { scopesRequirer, type ScopesHook } from './session/require-scopes.js'
 import type { SpotifySession } from './session/session.js'
 import { Sessions, type SpotifyRequest } from './session/sessions.js'
 import { SessionTokens } from './session/tokens.js'
-import { createAgents, destroyAgents } from './spotify/agents.js'
-import { bearerClient, createApiClient, sessionClient, webApiUrlCheck } from './spotify/api-client.js'
-import { AppTokens } from './spotify/app-tokens.js'
-import { profileReader } from './spotify/profile.js'
-import { RateLimitGate } from './spotify/rate-limit.js'
-import { kWebApiAccess, type LendsWebApiAccess, type WebApiAccess } from './spotify/web-api-access.js'
-import { createTokenEndpoint, type AppToken } from './spotify/token-endpoint.js'
+import { createAgents, destroyAgents } from './accounts/agents.js'
+import { AppTokens } from './accounts/app-tokens.js'
+import { profileReader } from './accounts/profile.js'
+import { createTokenEndpoint, type AppToken } from './accounts/token-endpoint.js'
 import type { StoreFactory, TokenStore } from './store/types.js'
+import type { SpotifyFetch } from './web-api/fetch-client.js'
+import { createWebApi } from './web-api/index.js'
+import { RateLimitGate } from './web-api/rate-limit.js'
 
 /** What `fastify.spotify` offers. */
 export interface SpotifyAuthDecorator {
@@ -71,6 +71,8 @@ export interface SpotifyApp {
   getToken (): Promise<AppToken>
   /** A `got` instance on `{apiUrl}/v1/` authenticated as the app. */
   readonly api: Got
+  /** WHATWG fetch for the Web API, authenticated as the app (see `SpotifyFetch`). */
+  readonly fetch: SpotifyFetch
 }
 
 declare module 'fastify' {
@@ -110,24 +112,16 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   })
   app.addHook('onClose', () => tokens.close())
   const gate = new RateLimitGate(store.rateLimit, app.log)
-  const apiClient = createApiClient(options, agents, gate)
-  const underWebApi = webApiUrlCheck(options.apiUrl)
+  const webApi = createWebApi({ apiUrl: options.apiUrl, timeout: options.timeout, responseLimit: options.proxyResponseLimit, retry: options.retry }, gate)
+  app.addHook('onClose', () => webApi.close())
+  const { clients } = webApi
   const appTokens = new AppTokens(endpoint, options.refreshMargin, options.refreshCooldown)
-  const webApi: WebApiAccess = { apiUrl: options.apiUrl, timeout: options.timeout, underWebApi, gate }
-  const appAccess: SpotifyApp & LendsWebApiAccess = {
-    [kWebApiAccess]: { ...webApi, token: () => appTokens.get(), renewed: (rejected) => appTokens.renewed(rejected) },
-    getToken: () => appTokens.get(),
-    api: bearerClient(apiClient, {
-      token: () => appTokens.get().then((token) => token.accessToken),
-      renewed: (rejected) => appTokens.renewed(rejected).then((token) => token.accessToken)
-    }, underWebApi, gate)
+  const appAccess: SpotifyApp = {
+    getToken: () => appTokens.required(),
+    api: clients.got(appTokens),
+    fetch: clients.fetch(appTokens)
   }
-  const sessions = new Sessions({
-    tokens,
-    store,
-    clientFor: (session) => sessionClient(apiClient, session, underWebApi, gate),
-    webApi
-  }, createSessionCookie(options), options.maxSessionsPerUser)
+  const sessions = new Sessions({ tokens, store, clients }, createSessionCookie(options), options.maxSessionsPerUser)
 
   Sessions.prepare(app)
   app.decorateRequest('spotify', {
@@ -149,9 +143,9 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   await app.register(async (scope) => {
     useErrorHandler(scope, app, options.errorHandler)
     describeOnly(scope)
-    await loginRoutes(scope, { options, endpoint, sessions, profileOf: profileReader(apiClient, underWebApi, gate) })
+    await loginRoutes(scope, { options, endpoint, sessions, profileOf: profileReader(clients.got) })
     await scope.register(logoutRoute, { options, sessions })
-    if (options.proxyPrefix !== false) await scope.register(proxyRoutes, { options, sessions, gate })
+    if (options.proxyPrefix !== false) await scope.register(proxyRoutes, { options, sessions, policy: webApi.policy, rule: webApi.rule })
     if (options.playbackTokenPath !== false) await scope.register(playbackTokenRoute, { options, sessions })
   })
 }
@@ -196,8 +190,10 @@ export type { ApiRetryOptions, LoginEvent, RouteSchemaOptions, SessionCookieOpti
 export type { PlaybackToken } from './routes/playback-token.js'
 export type { ScopesHook } from './session/require-scopes.js'
 export type { SpotifySession } from './session/session.js'
-export type { AppToken } from './spotify/token-endpoint.js'
-export type { SpotifyUser } from './spotify/profile.js'
+export type { AppToken } from './accounts/token-endpoint.js'
+export type { SpotifyUser } from './accounts/profile.js'
+export type { SpotifyFetch, SpotifyFetchInit } from './web-api/fetch-client.js'
+export type { FetchLike } from './web-api/transport.js'
 export type { SpotifyRequest } from './session/sessions.js'
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { pgStore, type PgStoreOptions } from './store/postgres.js'

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify'
 import { InvalidOptionError } from './errors.js'
-import { redirectUriProblem } from './redirect-uri.js'
-import type { SpotifyUser } from './spotify/profile.js'
-import { SCOPES } from './spotify/scopes.js'
+import type { SpotifyUser } from './accounts/profile.js'
+import { redirectUriProblem } from './accounts/redirect-uri.js'
+import { SCOPES } from './accounts/scopes.js'
 import { memoryStore } from './store/memory.js'
 import type { SpotifyToken, StoreFactory, TokenStore } from './store/types.js'
 
@@ -82,7 +82,11 @@ export interface SpotifyAuthOptions {
    * playlist cover (a JPEG of up to 256 KB, base64-encoded).
    */
   proxyBodyLimit?: number
-  /** Largest Web API response the proxy passes on, in bytes; past it: 502. Default 10 MiB. */
+  /**
+   * Largest Web API response the plugin reads, in bytes, whichever client
+   * asked (the proxy, the got clients, `fetch`, the SDK adapter); past it:
+   * 502 `FST_SPOTIFY_UPSTREAM_TOO_LARGE`. Default 10 MiB.
+   */
   proxyResponseLimit?: number
   /**
    * The proxy rewrites the `next`, `previous` and `href` links of JSON

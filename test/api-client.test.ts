@@ -1,7 +1,9 @@
+import { Readable } from 'node:stream'
 import t from 'tap'
 import { vanishingStore } from './helpers/stores.js'
 import { memoryStore } from '../plugin/index.js'
 import { build, type BuildOptions, CookieJar, deadUrl } from './helpers/build.js'
+import { fakeUpstream } from './helpers/fake-upstream.js'
 
 /** A route that calls the Web API through request.spotify.api and reports what happened. */
 async function withProbe (t: Parameters<typeof build>[0], options: BuildOptions = {}, loggedIn = true) {
@@ -107,4 +109,46 @@ t.test('api: timeouts become 504 and an unreachable API 502, as Fastify errors',
   const reachable = await withProbe(t, { plugin: { store } })
   const unreachable = await withProbe(t, { sharedEmulator: reachable.emulator, plugin: { store, apiUrl: await deadUrl(), retry: { limit: 0 } } }, false)
   t.same((await unreachable.request(reachable.jar, { url: '/probe' })).json(), { code: 'FST_SPOTIFY_UPSTREAM_ERROR', statusCode: 502, upstream: null, authorization: null })
+})
+
+t.test('api: a call that got no answer is tried again, as after a network error; a POST is not', async (t) => {
+  const { app, emulator } = await build(t, { plugin: { timeout: 300, retry: { limit: 1 } } })
+  await app.spotify.app.getToken()
+  emulator.control.resetCounters()
+  emulator.control.hangApiCalls(1)
+  const found = await app.spotify.app.api.get('search', { searchParams: { q: 'a', type: 'track', limit: 1 } }).json<{ tracks: { items: unknown[] } }>()
+  t.equal(found.tracks.items.length, 1)
+  t.equal(emulator.control.counters.api, 2, 'one timeout, one retry')
+  emulator.control.hangApiCalls(1)
+  await t.rejects(app.spotify.app.api.post('search'), { code: 'FST_SPOTIFY_UPSTREAM_TIMEOUT' })
+  t.equal(emulator.control.counters.api, 3, 'not retried: POST is not idempotent')
+})
+
+t.test('api: every kind of got body reaches the Web API whole (and could be sent again)', async (t) => {
+  const upstream = await fakeUpstream(t, (app) => {
+    app.removeAllContentTypeParsers()
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
+    app.put('/v1/nothing', async (_request, reply) => reply.code(204).send())
+    app.get('/v1/odd', async (_request, reply) => reply.code(599).send({ odd: true }))
+    app.put('/v1/echo', async (request) => ({ type: request.headers['content-type'] ?? null, body: String(request.body), also: request.headers['x-also'] ?? null, hidden: request.headers['x-hidden'] ?? null }))
+  })
+  const { app } = await build(t, { plugin: { apiUrl: upstream } })
+  const api = app.spotify.app.api
+  t.same(await api.put('echo', { json: { a: 1 } }).json(), { type: 'application/json', body: '{"a":1}', also: null, hidden: null })
+  t.same(await api.put('echo', { body: Buffer.from('bytes'), headers: { 'content-type': 'application/octet-stream' } }).json(),
+    { type: 'application/octet-stream', body: 'bytes', also: null, hidden: null })
+  t.same(await api.put('echo', { body: Readable.from(['a stream ', 'of parts']), headers: { 'content-type': 'text/plain' } }).json(),
+    { type: 'text/plain', body: 'a stream of parts', also: null, hidden: null })
+  t.same(await api.put('echo', { body: 'x', headers: { 'content-type': 'text/plain', connection: 'x-hidden', 'x-hidden': 'no', 'x-also': ['1', '2'] as unknown as string } }).json(),
+    { type: 'text/plain', body: 'x', also: '1, 2', hidden: null }, 'what Connection names stays behind; a repeated header is joined')
+  const nothing = await api.put('nothing')
+  t.equal(nothing.statusCode, 204)
+  t.equal(nothing.body, '')
+  const odd = await api.get('odd', { throwHttpErrors: false })
+  t.equal(odd.statusCode, 599)
+  t.same(JSON.parse(odd.body), { odd: true })
+  const fetched = await app.spotify.app.fetch('odd')
+  t.equal(fetched.statusText, '', 'and the same through fetch')
+  const broken = new Readable({ read () { this.destroy(new Error('the disk went away')) } })
+  await t.rejects(api.put('echo', { body: broken }), { code: 'FST_SPOTIFY_UPSTREAM_ERROR', statusCode: 502 }, 'a body that cannot be read fails as before: a 502')
 })

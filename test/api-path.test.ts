@@ -1,5 +1,5 @@
 import t from 'tap'
-import { safeApiPath } from '../plugin/spotify/api-path.js'
+import { safeApiPath } from '../plugin/web-api/url-rule.js'
 
 t.test('paths that stay under /v1/ are returned unchanged, still encoded', async (t) => {
   for (const path of ['me', 'me/playlists', 'playlists/37i9dQZF1DXcBWIGoYBM5M/tracks', 'search', 'users/a%20b', 'users/smedjan', 'playlists/3cEYpjA9oz9GiPac4AsH4n/tracks', 'me/', 'me/playlists/']) {

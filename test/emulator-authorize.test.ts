@@ -245,7 +245,9 @@ t.test('a browser round trip: the consent form as rendered, Agree, then the code
 })
 
 t.test('insecure redirect URIs are refused with an error page, registered or not', async (t) => {
-  const insecure = ['http://localhost:5543/callback', 'http://localhost/callback', 'https://localhost/callback', 'http://example.com/callback', 'http://10.0.0.5:8080/cb']
+  const insecure = ['http://localhost:5543/callback', 'http://localhost/callback', 'https://localhost/callback', 'http://example.com/callback', 'http://10.0.0.5:8080/cb',
+    // Loopback, but not one of the two literals Spotify names: refused, as by the plugin's redirectUri check.
+    'http://127.0.0.2:8080/cb', 'http://127.1.2.3/cb']
   const emulator = await start(t, {
     clients: [{ clientId: 'app', clientSecret: 's', redirectUris: [...insecure, 'https://app.example/cb'] }]
   })

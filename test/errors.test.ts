@@ -1,10 +1,10 @@
 import t from 'tap'
 import { NoSessionError, UpstreamError } from '../plugin/index.js'
-import { because } from '../plugin/failures.js'
+import { summaryOf } from '../plugin/failures.js'
 
 t.test('errors carry no stack trace and a summary of their cause', async (t) => {
   const original = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED', options: { headers: { authorization: 'Bearer secret' } } })
-  const error = new UpstreamError('the Web API could not be reached', because(original))
+  const error = new UpstreamError('the Web API could not be reached', { cause: summaryOf(original) })
   t.equal(error.code, 'FST_SPOTIFY_UPSTREAM_ERROR')
   t.equal(error.statusCode, 502)
   t.equal(error.stack, undefined, 'no stack captured')
@@ -13,10 +13,10 @@ t.test('errors carry no stack trace and a summary of their cause', async (t) => 
   t.equal(new NoSessionError().stack, undefined)
 })
 
-t.test('because() summarises anything that was thrown', async (t) => {
-  t.same(because('a string').cause, { name: 'Error', code: undefined, message: 'a string' })
-  t.same(because(null).cause, { name: 'Error', code: undefined, message: 'null' })
-  t.same(because({ name: 'TimeoutError', code: 'ETIMEDOUT', message: 'slow' }).cause, { name: 'TimeoutError', code: 'ETIMEDOUT', message: 'slow' })
+t.test('summaryOf() summarises anything that was thrown', async (t) => {
+  t.same(summaryOf('a string'), { name: 'Error', code: undefined, message: 'a string' })
+  t.same(summaryOf(null), { name: 'Error', code: undefined, message: 'null' })
+  t.same(summaryOf({ name: 'TimeoutError', code: 'ETIMEDOUT', message: 'slow' }), { name: 'TimeoutError', code: 'ETIMEDOUT', message: 'slow' })
 })
 
 t.test('errorBody shows what is ours or a 4xx, and hides any other 5xx', async (t) => {

@@ -60,3 +60,26 @@ t.test('a /me that names no user fails the login', async (t) => {
   t.equal(callback.statusCode, 502)
   t.match(callback.json().error.message, /named no user/)
 })
+
+t.test('a /me that answers 2xx with no JSON object (a maintenance page) fails the login with 502 and stores nothing', async (t) => {
+  const store = memoryStore()
+  const sets: string[] = []
+  const set = store.set.bind(store)
+  store.set = async (id, token) => { sets.push(id); await set(id, token) }
+  const answers = [['text/html', '<html>Down for maintenance</html>'], ['application/json', 'null']]
+  const api = await fakeUpstream(t, (app) => {
+    app.get('/v1/me', async (_request, reply) => {
+      const [type, body] = answers.shift() as [string, string]
+      return reply.type(type).send(body)
+    })
+  })
+  const { login } = await build(t, { plugin: { apiUrl: api, store } })
+  for (const what of ['a page', 'JSON null']) {
+    const { callback, jar } = await login()
+    t.equal(callback.statusCode, 502, what)
+    t.equal(callback.json().error.code, 'FST_SPOTIFY_UPSTREAM_ERROR')
+    t.match(callback.json().error.message, /GET \/v1\/me answered no JSON object/)
+    t.notOk(jar.cookies.has('spotify_session'))
+  }
+  t.same(sets, [], 'nothing was stored')
+})

@@ -50,7 +50,9 @@ t.test('no error of request.spotify.api carries the bearer or the session id', a
     t.ok(response.statusCode >= 400, `${url} failed (${response.statusCode})`)
   }
   for (const error of errors) names.add((error as Error).name)
-  for (const name of ['CancelError', 'FastifyError', 'HTTPError', 'ParseError', 'ReadError']) t.ok(names.has(name), `${name} seen`)
+  // A body that breaks off (/read) is the call policy's 502, a FastifyError:
+  // got receives whole answers, so its ReadError cannot happen any more.
+  for (const name of ['CancelError', 'FastifyError', 'HTTPError', 'ParseError']) t.ok(names.has(name), `${name} seen`)
   const text = logs.join('')
   t.ok(text.includes('ParseError'), 'the errors were logged')
   for (const secret of [accessToken, sessionId]) {

@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify'
 import t, { type Test as Tap } from 'tap'
 import { errorCodes, memoryStore, RateLimitedError, type TokenStore } from '../plugin/index.js'
-import { retryAfterMs } from '../plugin/spotify/rate-limit.js'
+import { retryAfterMs } from '../plugin/retry-after.js'
 import { build, type Built, CookieJar, parsedLogs } from './helpers/build.js'
 
 /** Routes that reach the Web API through each got client, answering what happened. */

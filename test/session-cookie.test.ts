@@ -24,3 +24,27 @@ t.test('verified cookies are remembered in a bounded table; reads stay right pas
   t.equal(read((signed[1] as string).slice(0, -2) + 'xx'), undefined, 'a forged signature is never remembered as valid')
   t.same(cleared, ['spotify_session'], 'and the browser is told to drop it')
 })
+
+t.test('a cookie in use stays remembered while ten thousand others pass: least recently used make room', async (t) => {
+  const real = (await import('@fastify/cookie')).signerFactory
+  const checked: string[] = []
+  const { createSessionCookie: counted } = await t.mockImport<typeof import('../plugin/session/cookie.js')>('../plugin/session/cookie.js', {
+    '@fastify/cookie': {
+      signerFactory: (secrets: string[]) => {
+        const signer = real(secrets)
+        return { sign: (value: string) => signer.sign(value), unsign: (value: string) => { checked.push(value); return signer.unsign(value) } }
+      }
+    }
+  })
+  const cookie = counted(resolveOptions({ clientId: 'id', clientSecret: 's', redirectUri: 'http://127.0.0.1:5543/callback', secret: SECRET }))
+  const signer = signerFactory(SECRET)
+  const reply = { clearCookie () {} } as unknown as FastifyReply
+  const read = (value: string) => cookie.read({ cookies: { spotify_session: value }, headers: { cookie: `spotify_session=${value}` } } as unknown as FastifyRequest, reply)
+  const busy = signer.sign(newSessionId())
+  read(busy)
+  for (let i = 0; i < 12_000; i++) {
+    read(signer.sign(newSessionId()))
+    if (i % 1000 === 0) read(busy)
+  }
+  t.equal(checked.filter((value) => value === busy).length, 1, 'its signature was checked once')
+})

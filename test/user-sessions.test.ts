@@ -1,5 +1,5 @@
 import t from 'tap'
-import { redisStore, type TokenStore } from '../plugin/index.js'
+import { memoryStore, redisStore, type TokenStore } from '../plugin/index.js'
 import { build, type Built, CookieJar } from './helpers/build.js'
 import { newClient, redisOrSkip, uniquePrefix } from './helpers/redis.js'
 import { sessionIdOf } from './helpers/sessions.js'
@@ -39,6 +39,39 @@ t.test('the cap holds under 50 concurrent logins of one user', async (t) => {
   t.equal(live.length, 10, 'the default limit: 10')
   const alive = await Promise.all(logins.map((l) => status(built, l.jar)))
   t.equal(alive.filter((s) => s === 200).length, 10, 'and exactly those 10 cookies still work')
+})
+
+t.test('two logins whose caps read the same list end no more sessions than the limit asks', async (t) => {
+  // Logins A, B and C of one user, limit 2. A's cap reads the user's
+  // sessions only once C has written its own, so that A and C both read
+  // [A, B, C]: one session too many, and it is A's own, the oldest. Each cap
+  // ends the oldest beyond the limit but never its own login's: A ends
+  // none, C ends A's. (Sparing its own and ending the next one instead, A
+  // would end B while C ends A: one session left of two.)
+  const store = memoryStore()
+  const list = store.sessionsOf?.bind(store) as NonNullable<TokenStore['sessionsOf']>
+  const held: Array<() => void> = []
+  let calls = 0
+  let arrived: () => void = () => {}
+  const firstArrived = new Promise<void>((resolve) => { arrived = resolve })
+  store.sessionsOf = async (userId) => {
+    calls++
+    if (calls === 1 || calls === 3) {
+      if (calls === 1) arrived()
+      await new Promise<void>((resolve) => {
+        held.push(resolve)
+        if (held.length === 2) for (const release of held) release()
+      })
+    }
+    return await list(userId)
+  }
+  const built = await build(t, { plugin: { store, maxSessionsPerUser: 2 } })
+  const a = built.login(new CookieJar())
+  await firstArrived
+  const b = await built.login(new CookieJar())
+  const c = await Promise.all([a, built.login(new CookieJar())]).then(([, c]) => c)
+  const live = await built.app.spotify.sessionsOf('alice')
+  t.same(live, [sessionIdOf(b.jar), sessionIdOf(c.jar)], 'the limit, and the two newest')
 })
 
 t.test('maxSessionsPerUser: false lets sessions pile up; bad values fail register', async (t) => {

@@ -1,11 +1,10 @@
 /**
  * Spotify's redirect URI rules since 2025: https, or plain http only on a
- * loopback IP literal (`localhost` is refused, since any process may claim
- * that name); and a loopback URI registered without a port matches any
+ * loopback IP literal (the plugin's own rule: `127.0.0.1` or `[::1]`), never
+ * `localhost`; and a loopback URI registered without a port matches any
  * port, because native apps listen on whatever port is free.
  */
-
-const LOOPBACK_V4 = /^127(?:\.\d{1,3}){3}$/
+import { isLoopbackLiteral } from '../accounts/redirect-uri.js'
 
 function parse (uri: string): URL | undefined {
   try {
@@ -13,10 +12,6 @@ function parse (uri: string): URL | undefined {
   } catch {
     return undefined
   }
-}
-
-function isLoopbackLiteral (hostname: string): boolean {
-  return LOOPBACK_V4.test(hostname) || hostname === '[::1]'
 }
 
 /** Whether `/authorize` refuses this redirect URI as insecure, registered or not. */

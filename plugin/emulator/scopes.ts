@@ -1,4 +1,4 @@
-import { SCOPES } from '../spotify/scopes.js'
+import { SCOPES } from '../accounts/scopes.js'
 
 // The list is the plugin's: its options are checked against the same one.
 export { SCOPES }

@@ -4,14 +4,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import {
   AuthorizationDeniedError, InvalidCodeError, InvalidOptionError, InvalidStateError, MissingCodeError
 } from '../errors.js'
-import { because } from '../failures.js'
+import { summaryOf } from '../failures.js'
 import type { ResolvedOptions } from '../options.js'
 import { prefixedName } from '../session/cookie.js'
 import type { Sessions } from '../session/sessions.js'
 import type { SpotifyToken } from '../store/types.js'
-import type { SpotifyUser } from '../spotify/profile.js'
+import type { SpotifyUser } from '../accounts/profile.js'
 import { routeSchema } from './schemas.js'
-import { clientRefused, TokenRefusedError, type Grant, type TokenEndpoint } from '../spotify/token-endpoint.js'
+import { clientRefused, TokenRefusedError, type Grant, type TokenEndpoint } from '../accounts/token-endpoint.js'
 
 /** Cookies that live only between the login redirect and the callback (`__Host-` when secure). */
 export const FLOW_COOKIES = {
@@ -156,7 +156,7 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     } catch (err) {
       if (!(err instanceof TokenRefusedError)) throw err
       if (err.error === 'invalid_grant' || err.error === 'invalid_request') {
-        throw new InvalidCodeError(err.error, because(err))
+        throw new InvalidCodeError(err.error, { cause: summaryOf(err) })
       }
       throw clientRefused(err)
     }

@@ -1,26 +1,36 @@
 import { SpotifyApi, type AccessToken, type IAuthStrategy, type RequestImplementation, type SdkOptions } from '@spotify/web-api-ts-sdk'
-import { ForeignUrlError, NoSessionError, UpstreamTimeoutError } from '../errors.js'
-import { because, upstreamFailure } from '../failures.js'
-import type { SpotifyApp } from '../index.js'
-import type { SpotifySession } from '../session/session.js'
-import { kWebApiAccess, type LendsWebApiAccess, type LentAccess, type LentToken } from '../spotify/web-api-access.js'
+import { NoSessionError } from '../errors.js'
+import type { SpotifyFetch } from '../web-api/fetch-client.js'
 
-/** Where the SDK sends every call; the plugin's `apiUrl` takes its place. */
+/** Where the SDK sends every call; the handle's `fetch` sends it to the plugin's `apiUrl` instead. */
 const SDK_ROOT = 'https://api.spotify.com/v1/'
 
-/** `SdkOptions` of `@spotify/web-api-ts-sdk`; a `fetch` of yours is called after the adapter's own checks. */
+/**
+ * `SdkOptions` of `@spotify/web-api-ts-sdk`. A `fetch` of yours carries the
+ * calls instead of the plugin's own connections, after the plugin's checks,
+ * with the URL already moved to `apiUrl` and the handle's bearer.
+ */
 export type SpotifySdkOptions = SdkOptions
 
-/** What `spotifySdk` accepts: `request.spotify`, `fastify.spotify.session(id)` or `fastify.spotify.app`. */
-export type SpotifySdkSource = SpotifySession | SpotifyApp
-
-function accessOf (source: SpotifySdkSource): LentAccess {
-  const access = (source as Partial<LendsWebApiAccess>)[kWebApiAccess]
-  if (access === undefined) throw new TypeError('fastify-spotify-auth/sdk: spotifySdk needs request.spotify, fastify.spotify.session(id) or fastify.spotify.app')
-  return access
+/** A token as the SDK adapter needs it. */
+export interface SpotifySdkToken {
+  readonly accessToken: string
+  /** Unix time in seconds. */
+  readonly expiresAt: number
 }
 
-function sdkToken (token: LentToken): AccessToken {
+/**
+ * What `spotifySdk` builds on: `request.spotify`, `fastify.spotify.session(id)`
+ * or `fastify.spotify.app`, or anything with their `fetch` and `getToken`.
+ */
+export interface SpotifySdkSource {
+  /** The handle's fetch for the Web API: it adds the bearer, renews it after a 401, and honours the app's rate-limit window. */
+  readonly fetch: SpotifyFetch
+  /** The handle's valid token (refreshed first when needed), or `null` without a session. */
+  getToken (): Promise<SpotifySdkToken | null>
+}
+
+function sdkToken (token: SpotifySdkToken): AccessToken {
   // The refresh token stays in the store: the plugin refreshes, never the SDK.
   return {
     access_token: token.accessToken,
@@ -32,29 +42,30 @@ function sdkToken (token: LentToken): AccessToken {
 }
 
 /**
- * The SDK's access-token strategy, backed by the plugin: each call asks the
- * handle for its valid token (refreshed first when near expiry, one refresh
- * for concurrent callers, across processes with the store's lock). It never
- * talks to the accounts service itself.
+ * The SDK's access-token strategy, backed by the handle: it asks for the
+ * handle's valid token (refreshed first when near expiry, one refresh for
+ * concurrent callers, across processes with the store's lock). It never
+ * talks to the accounts service itself, and the token it hands the SDK is
+ * not what authenticates the calls: the handle's `fetch` adds its own.
  */
 class PluginStrategy implements IAuthStrategy {
-  readonly #access: LentAccess
+  readonly #source: SpotifySdkSource
   #detached = false
 
-  constructor (access: LentAccess) {
-    this.#access = access
+  constructor (source: SpotifySdkSource) {
+    this.#source = source
   }
 
   setConfiguration (): void {}
 
   async getOrCreateAccessToken (): Promise<AccessToken> {
-    const token = this.#detached ? null : await this.#access.token()
+    const token = this.#detached ? null : await this.#source.getToken()
     if (token === null) throw new NoSessionError()
     return sdkToken(token)
   }
 
   async getAccessToken (): Promise<AccessToken | null> {
-    const token = this.#detached ? null : await this.#access.token()
+    const token = this.#detached ? null : await this.#source.getToken()
     return token === null ? null : sdkToken(token)
   }
 
@@ -68,67 +79,27 @@ class PluginStrategy implements IAuthStrategy {
   }
 }
 
-/** The Web API URL the SDK asked for, moved to `apiUrl`, dot segments resolved. */
-function webApiUrl (input: Parameters<RequestImplementation>[0], apiUrl: string): URL {
+/**
+ * The SDK's URL as the handle's `fetch` takes it: what follows
+ * `https://api.spotify.com/v1/`, relative to `{apiUrl}/v1/` (dot segments
+ * resolved, so `../x` leaves it and is refused); any other URL as it is.
+ */
+function webApiInput (input: Parameters<RequestImplementation>[0]): string {
   // The SDK passes the URL as a string.
   const url = new URL(String(input))
-  return url.href.startsWith(SDK_ROOT) ? new URL(`${apiUrl}/v1/${url.href.slice(SDK_ROOT.length)}`) : url
-}
-
-function bearerOf (headers: Headers): string | undefined {
-  const value = headers.get('authorization')
-  return value?.startsWith('Bearer ') === true ? value.slice('Bearer '.length) : undefined
-}
-
-/**
- * The fetch behind the SDK: it sends the SDK's calls to `{apiUrl}/v1/`,
- * refuses any other URL before the bearer leaves (`FST_SPOTIFY_FOREIGN_URL`),
- * follows no redirect, times out after `timeout`, honours the app's
- * rate-limit window (`FST_SPOTIFY_RATE_LIMITED`), and after a 401 lets the
- * plugin refresh once and retries once. A second 401, or a 401 to a token
- * too young to be refreshed again, goes back to the SDK as it came.
- */
-function sdkFetch (access: LentAccess, send: RequestImplementation): RequestImplementation {
-  async function call (url: URL, init: RequestInit, headers: Headers): Promise<Response> {
-    // Spotify's rate limit is the app's: while a 429's Retry-After runs, no
-    // call goes out, whichever client (proxy, got, SDK) would make it.
-    const blocked = access.gate.blocked()
-    if (blocked !== undefined) throw blocked
-    let response: Response
-    try {
-      const sent = await send(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(access.timeout) })
-      // Read here, under the timeout and the error mapping: left to the
-      // SDK's deserializer, a body that stalls or breaks off would be a raw
-      // abort (a 500), not Spotify's failure.
-      const body = sent.body === null ? null : await sent.arrayBuffer()
-      response = new Response(body, { status: sent.status, statusText: sent.statusText, headers: sent.headers })
-    } catch (cause) {
-      if ((cause as { name?: unknown }).name === 'TimeoutError') throw new UpstreamTimeoutError(because(cause))
-      throw upstreamFailure((cause as { cause?: unknown }).cause ?? cause, 'the Web API')
-    }
-    if (response.status === 429) await access.gate.observe(response.headers.get('retry-after') ?? undefined)
-    return response
-  }
-  return async (input, init = {}) => {
-    const url = webApiUrl(input, access.apiUrl)
-    if (!access.underWebApi(url)) throw new ForeignUrlError()
-    const headers = new Headers(init.headers)
-    const response = await call(url, init, headers)
-    const used = bearerOf(headers)
-    if (response.status !== 401 || used === undefined) return response
-    const renewed = await access.renewed(used)
-    if (renewed === null) throw new NoSessionError()
-    if (renewed.accessToken === used) return response
-    headers.set('authorization', `Bearer ${renewed.accessToken}`)
-    return await call(url, init, headers)
-  }
+  return url.href.startsWith(SDK_ROOT) ? `./${url.href.slice(SDK_ROOT.length)}` : url.href
 }
 
 /**
  * Spotify's official SDK (`@spotify/web-api-ts-sdk`) acting as a session
  * (`request.spotify`, `fastify.spotify.session(id)`) or as the app
- * (`fastify.spotify.app`): the plugin supplies and refreshes the token, and
- * the calls go to the plugin's `apiUrl`.
+ * (`fastify.spotify.app`). Its calls go through the handle's `fetch`, and so
+ * through the plugin's one call policy: to `{apiUrl}/v1/` only (another URL
+ * rejects with `FST_SPOTIFY_FOREIGN_URL` before the bearer leaves), no
+ * redirect followed, the app's rate-limit window honoured and opened
+ * (`FST_SPOTIFY_RATE_LIMITED`), one renewal and one more try after a 401 (a
+ * second 401, or one to a token too young to renew, reaches the SDK as it
+ * came).
  *
  * Without a session (or after it ended), calls reject with
  * `FST_SPOTIFY_NO_SESSION`; when Spotify cannot be reached, with
@@ -136,9 +107,13 @@ function sdkFetch (access: LentAccess, send: RequestImplementation): RequestImpl
  * statuses are the SDK's business (`responseValidator`, `errorHandler`).
  */
 export function spotifySdk (source: SpotifySdkSource, options: SpotifySdkOptions = {}): SpotifyApi {
-  const access = accessOf(source)
-  const send = options.fetch ?? ((input, init) => fetch(input, init))
-  return new SpotifyApi(new PluginStrategy(access), { ...options, fetch: sdkFetch(access, send) })
+  if (typeof source?.fetch !== 'function' || typeof source.getToken !== 'function') {
+    throw new TypeError('fastify-spotify-auth/sdk: spotifySdk needs request.spotify, fastify.spotify.session(id) or fastify.spotify.app')
+  }
+  const transport = options.fetch
+  const fetch: RequestImplementation = (input, init = {}) =>
+    source.fetch(webApiInput(input), transport === undefined ? init : { ...init, transport: (url, sent) => transport(url, sent) })
+  return new SpotifyApi(new PluginStrategy(source), { ...options, fetch })
 }
 
 export type { SpotifyApi } from '@spotify/web-api-ts-sdk'

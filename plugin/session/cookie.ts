@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { signerFactory } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { LruMap } from 'toad-cache'
 import type { ResolvedOptions } from '../options.js'
 
 /** 256 random bits, base64url: 43 characters. */
@@ -62,13 +63,8 @@ export function createSessionCookie (options: ResolvedOptions): SessionCookie {
 
   // Signed value → session id, for values signed with the current secret
   // only. A valid signature stays valid whatever happens to the session, so
-  // nothing here ever needs invalidating; the oldest entry makes room.
-  const verified = new Map<string, string>()
-
-  function remember (raw: string, sessionId: string): void {
-    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string)
-    verified.set(raw, sessionId)
-  }
+  // nothing here ever needs invalidating; the least recently used makes room.
+  const verified = new LruMap<string>(VERIFIED_MAX)
 
   function write (reply: FastifyReply, sessionId: string): void {
     reply.setCookie(name, signer.sign(sessionId), writeAttributes)
@@ -92,7 +88,7 @@ export function createSessionCookie (options: ResolvedOptions): SessionCookie {
       if (unsigned.renew) {
         write(reply, unsigned.value)
       } else {
-        remember(raw, unsigned.value)
+        verified.set(raw, unsigned.value)
       }
       return unsigned.value
     },

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { InvalidOptionError, missingScopes } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
-import { SCOPES } from '../spotify/scopes.js'
+import { SCOPES } from '../accounts/scopes.js'
 import type { Sessions } from './sessions.js'
 
 /** A hook of the app's own routes, as `fastify.spotify.requireScopes` makes them. */

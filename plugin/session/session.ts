@@ -1,8 +1,10 @@
 import type { Got } from 'got'
 import { NoSessionError, SessionRevokedError } from '../errors.js'
 import { storeCall } from '../failures.js'
-import { kWebApiAccess, type LentAccess, type WebApiAccess } from '../spotify/web-api-access.js'
 import type { SpotifyToken, TokenStore } from '../store/types.js'
+import type { TokenSource } from '../web-api/call.js'
+import type { SpotifyFetch } from '../web-api/fetch-client.js'
+import type { WebApiClients } from '../web-api/index.js'
 import type { SessionTokens } from './tokens.js'
 
 /** One user's Spotify session, inside a request (`request.spotify`) or outside one. */
@@ -30,9 +32,19 @@ export interface SpotifySession {
   refresh (rejected?: string): Promise<SpotifyToken | null>
   /**
    * A `got` instance bound to `{apiUrl}/v1/` that authenticates every call as
-   * this session, refreshes before expiry and retries once after a 401.
+   * this session, refreshes before expiry and retries once after a 401. got
+   * only describes each call: the plugin sends it, under its own `timeout`
+   * (got's `timeout` option has no effect; pass `signal` to end a call
+   * sooner).
    */
   readonly api: Got
+  /**
+   * WHATWG fetch for the Web API, authenticated as this session: `input`
+   * relative to `{apiUrl}/v1/` (or an absolute URL under it), a renewed
+   * token and one more try after a 401, any status resolved with its body
+   * (see `SpotifyFetch`). What `spotifySdk()` builds on.
+   */
+  readonly fetch: SpotifyFetch
   /** Deletes the session from the store. */
   end (): Promise<void>
 }
@@ -41,10 +53,8 @@ export interface SpotifySession {
 export interface SessionServices {
   readonly tokens: SessionTokens
   readonly store: TokenStore
-  /** Makes the `api` client of a session. */
-  readonly clientFor: (session: Session) => Got
-  /** Lent to the SDK adapter. */
-  readonly webApi: WebApiAccess
+  /** Makes a session's `api` and `fetch`: the Web API's clients, with the session as their token source. */
+  readonly clients: WebApiClients
 }
 
 /**
@@ -55,10 +65,11 @@ export interface SessionServices {
  * Subclasses decide what forgetting means beyond that (the request's session
  * clears its cookie).
  */
-export class Session implements SpotifySession {
+export class Session implements SpotifySession, TokenSource {
   readonly #services: SessionServices
   #sessionId: string | undefined
   #api: Got | undefined
+  #fetch: SpotifyFetch | undefined
 
   constructor (services: SessionServices, sessionId: string | undefined) {
     this.#services = services
@@ -81,13 +92,14 @@ export class Session implements SpotifySession {
     return this.#load((tokens, sessionId) => tokens.refresh(sessionId, rejected)).then(orNull)
   }
 
-  get [kWebApiAccess] (): LentAccess {
-    return { ...this.#services.webApi, token: () => this.getToken(), renewed: (rejected) => this.refresh(rejected) }
+  get api (): Got {
+    this.#api ??= this.#services.clients.got(this)
+    return this.#api
   }
 
-  get api (): Got {
-    this.#api ??= this.#services.clientFor(this)
-    return this.#api
+  get fetch (): SpotifyFetch {
+    this.#fetch ??= this.#services.clients.fetch(this)
+    return this.#fetch
   }
 
   async end (): Promise<void> {

@@ -138,14 +138,18 @@ export class Sessions {
   }
 
   /**
-   * Ends a user's least recently used sessions past the limit, sparing the
-   * one just created. Logins of one user racing on several instances each
-   * end the oldest ones they see, which converges on the limit.
+   * Ends a user's least recently used sessions past the limit, but never the
+   * one just created. Logins of one user racing (in one process or on
+   * several) each end the oldest ones beyond the limit in the list they
+   * read: every cap ends a prefix of the same order, so together they end
+   * no more than the limit asks. A cap that finds its own session in that
+   * prefix ends one fewer rather than the next one, which another login's
+   * cap may be ending already.
    */
   async #cap (userId: string, created: string): Promise<void> {
     if (this.#maxPerUser === Number.POSITIVE_INFINITY || this.#services.store.sessionsOf === undefined) return
     const live = await this.sessionsOf(userId)
-    const excess = live.filter((sessionId) => sessionId !== created).slice(0, Math.max(0, live.length - this.#maxPerUser))
+    const excess = live.slice(0, Math.max(0, live.length - this.#maxPerUser)).filter((sessionId) => sessionId !== created)
     for (const sessionId of excess) await this.open(sessionId).end()
   }
 

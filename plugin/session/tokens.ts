@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { RefreshBusyError } from '../errors.js'
 import { RenewalRule } from '../renewal-rule.js'
-import type { TokenEndpoint } from '../spotify/token-endpoint.js'
+import type { TokenEndpoint } from '../accounts/token-endpoint.js'
 import type { SpotifyToken, TokenStore } from '../store/types.js'
 import { hasMovedOn } from '../token-versions.js'
 import { isRefusedInDoubt, markAttempt } from './refresh/attempt-mark.js'

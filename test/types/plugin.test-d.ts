@@ -3,7 +3,7 @@
 import Fastify, { type FastifyError } from 'fastify'
 import type { Got } from 'got'
 import spotifyAuth, {
-  InvalidStateError, memoryStore, type PlaybackToken, type SpotifyToken, type TokenStore
+  InvalidStateError, memoryStore, type PlaybackToken, type SpotifyFetch, type SpotifyToken, type TokenStore
 } from '../../plugin/index.js'
 import { createSpotifyEmulator, type SpotifyEmulator } from '../../plugin/emulator/index.js'
 
@@ -50,10 +50,17 @@ app.get('/me', { onRequest: app.spotify.authenticate }, async (request) => {
   const api: Got = request.spotify.api
   const me = await api.get('me').json<{ id: string }>()
   const sessionId: string | undefined = request.spotify.sessionId
+  const fetched: Response = await request.spotify.fetch('me/playlists', { headers: { accept: 'application/json' } })
+  expectType<SpotifyFetch>(app.spotify.session('id').fetch)
+  expectType<Promise<Response>>(app.spotify.app.fetch(new URL('https://api.spotify.com/v1/search?q=a&type=track'), {
+    transport: async (url, init) => await fetch(url, init)
+  }))
+  // @ts-expect-error a transport is a fetch, not a URL
+  await app.spotify.app.fetch('search', { transport: 'http://127.0.0.1:9' })
   await request.spotify.logout()
   // @ts-expect-error the token is read-only
   if (token !== null) token.accessToken = 'x'
-  return { me: me.id, access, sessionId }
+  return { me: me.id, access, sessionId, status: fetched.status }
 })
 
 await app.register(spotifyAuth, {

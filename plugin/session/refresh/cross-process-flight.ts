@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { RefreshBusyError } from '../../errors.js'
-import { because, storeCall } from '../../failures.js'
+import { storeCall, summaryOf } from '../../failures.js'
 import type { SpotifyToken, TokenStore } from '../../store/types.js'
 import { hasMovedOn } from '../../token-versions.js'
 import { SiblingWatch } from './sibling-watch.js'
@@ -60,7 +60,7 @@ export class CrossProcessFlight {
           try {
             return await refresh()
           } finally {
-            await release().catch((err: unknown) => this.#log.warn({ err: because(err).cause }, 'fastify-spotify-auth: lock release failed'))
+            await release().catch((err: unknown) => this.#log.warn({ err: summaryOf(err) }, 'fastify-spotify-auth: lock release failed'))
           }
         }
         if (Date.now() > deadline) throw new RefreshBusyError()

@@ -1,6 +1,6 @@
 import { RefreshBusyError, SessionRevokedError } from '../../errors.js'
-import { because, storeCall, storeFailure } from '../../failures.js'
-import { clientRefused, TokenRefusedError } from '../../spotify/token-endpoint.js'
+import { clientRefused, TokenRefusedError } from '../../accounts/token-endpoint.js'
+import { storeCall, storeFailure, summaryOf } from '../../failures.js'
 import type { SpotifyToken, TokenStore } from '../../store/types.js'
 import { hasMovedOn } from '../../token-versions.js'
 import { isInDoubt, noteRefusal, withdrawMark } from './attempt-mark.js'
@@ -50,7 +50,7 @@ export async function afterFailedRefresh (err: unknown, { store, sessionId, stal
   const inDoubt = isInDoubt(stale)
   await (inDoubt ? noteRefusal(store, sessionId, stale) : storeCall(() => store.delete(sessionId, stale)))
   const current = await read(sessionId)
-  if (current === undefined) throw new SessionRevokedError(because(err))
+  if (current === undefined) throw new SessionRevokedError({ cause: summaryOf(err) })
   if (!inDoubt || hasMovedOn(current, stale)) return current
   throw new RefreshBusyError()
 }

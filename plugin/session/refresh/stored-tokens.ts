@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { because, storeCall, storeFailure } from '../../failures.js'
+import { storeCall, storeFailure, summaryOf } from '../../failures.js'
 import type { SpotifyToken, TokenStore } from '../../store/types.js'
 import { isWrittenToken } from '../../token-versions.js'
 import { SingleFlight } from './single-flight.js'
@@ -81,7 +81,7 @@ export class StoredTokens {
       const delay = WRITE_BACKOFF_MS * 2 ** (attempt - 1)
       if (attempt >= WRITE_ATTEMPTS || Date.now() + delay - started > WRITE_BUDGET_MS) {
         this.#unsaved.keep(sessionId, write)
-        this.#log.error({ err: because(err).cause, attempts: attempt },
+        this.#log.error({ err: summaryOf(err), attempts: attempt },
           'fastify-spotify-auth: a refreshed token could not be stored: it is kept in memory and written again on the next request and in the background')
         throw storeFailure(err)
       }
@@ -129,7 +129,7 @@ export class StoredTokens {
     try {
       await this.#onRefresh(sessionId, token)
     } catch (err) {
-      this.#log.error({ err: because(err).cause }, 'fastify-spotify-auth: onRefresh failed')
+      this.#log.error({ err: summaryOf(err) }, 'fastify-spotify-auth: onRefresh failed')
     }
   }
 }

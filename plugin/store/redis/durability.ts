@@ -1,4 +1,5 @@
-import type { SpotifyToken, TokenStore } from '../types.js'
+import { isWrittenToken } from '../../token-versions.js'
+import type { TokenStore } from '../types.js'
 import type { RedisConnection } from './connection.js'
 import type { Guard } from './guard.js'
 import { TOUCH } from './scripts.js'
@@ -34,11 +35,6 @@ export interface DurabilityParts {
   readonly options: Required<RedisDurabilityOptions>
   /** Longest wait for one command, in ms: added to `timeout` to bound a `WAIT`. */
   readonly commandTimeout: number
-}
-
-/** The same token: a write of it already landed. */
-function isSame (token: SpotifyToken | undefined, next: SpotifyToken): boolean {
-  return token !== undefined && token.refreshes === next.refreshes && token.accessToken === next.accessToken
 }
 
 /**
@@ -83,7 +79,7 @@ export function durableStore (store: TokenStore, { connection, guard, keyOf, opt
       if (!await store.update(sessionId, previous, next)) {
         // An earlier try's write may have landed and only its WAIT failed:
         // confirm it rather than refuse it (that would drop the token).
-        if (!isSame(await store.get(sessionId), next)) return false
+        if (!isWrittenToken(await store.get(sessionId), next)) return false
         await confirm(sessionId, true)
         return true
       }

@@ -1,10 +1,8 @@
+import { MAX_WINDOW_MS } from '../../retry-after.js'
 import type { RateLimitWindow, TokenStore } from '../types.js'
 import type { RedisConnection, RedisSubscriber } from './connection.js'
 import type { Guard } from './guard.js'
 import { HOLD_RATE_LIMIT } from './scripts.js'
-
-/** The longest window a message may open, as `Retry-After` is capped where it is read. */
-const MAX_WINDOW_MS = 24 * 60 * 60 * 1000
 
 /** What the events are made of. */
 export interface RedisEventsParts {

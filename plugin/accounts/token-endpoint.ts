@@ -1,6 +1,7 @@
 import got, { type Got, type Response } from 'got'
+import { LruMap } from 'toad-cache'
 import { UpstreamError } from '../errors.js'
-import { because, upstreamFailure } from '../failures.js'
+import { summaryOf, upstreamFailure } from '../failures.js'
 import type { SpotifyToken } from '../store/types.js'
 import type { Agents } from './agents.js'
 
@@ -25,7 +26,7 @@ export class TokenRefusedError extends Error {
  * the server's configuration is wrong, not the user's code or session.
  */
 export function clientRefused (err: TokenRefusedError): InstanceType<typeof UpstreamError> {
-  return new UpstreamError(`the token endpoint refused the client (${err.error})`, because(err))
+  return new UpstreamError(`the token endpoint refused the client (${err.error})`, { cause: summaryOf(err) })
 }
 
 export interface TokenEndpointOptions {
@@ -79,16 +80,17 @@ function isTokenResponse (body: unknown): body is TokenResponse {
 /**
  * Granted scopes, as one shared frozen array per distinct scope string: every
  * session of an app has the same few, and a copy each would cost more memory
- * than the tokens themselves.
+ * than the tokens themselves. Bounded, least recently used first out: a
+ * token endpoint inventing scope strings cannot grow it forever.
  */
-const scopeLists = new Map<string, readonly string[]>()
+const scopeLists = new LruMap<readonly string[]>(256)
 
+/** The scope list of a token response's `scope`, shared with every other token that has the same. */
 export function scopeList (scope: string): readonly string[] {
   let list = scopeLists.get(scope)
   if (list === undefined) {
     list = Object.freeze(scope.split(' ').filter(Boolean))
-    // Bounded: a token endpoint inventing scope strings cannot grow it forever.
-    if (scopeLists.size < 256) scopeLists.set(scope, list)
+    scopeLists.set(scope, list)
   }
   return list
 }

@@ -1,13 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { RateLimitedError } from '../errors.js'
-import { because } from '../failures.js'
+import { summaryOf } from '../failures.js'
+import { retryAfterMs } from '../retry-after.js'
 import type { RateLimitWindow } from '../store/types.js'
-
-/**
- * The longest window one `Retry-After` may open. Spotify has sent an hour;
- * a garbled header (or a date far ahead) must not stop the app for days.
- */
-const MAX_WINDOW_MS = 24 * 60 * 60 * 1000
 
 /** What a blocked call rejects with: a 429 that names the seconds left, in its body and its header. */
 export interface RateLimitedFailure extends Error {
@@ -20,22 +15,11 @@ export interface RateLimitedFailure extends Error {
 }
 
 /**
- * How long a `Retry-After` asks to wait, in ms: delay-seconds (what Spotify
- * sends) or an HTTP date; `undefined` when absent or unreadable.
- */
-export function retryAfterMs (value: string | string[] | undefined, now: number): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value
-  if (raw === undefined) return undefined
-  const text = raw.trim()
-  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now
-  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_WINDOW_MS) : undefined
-}
-
-/**
  * Spotify's rate limit is per app: once the Web API answers 429 with
  * `Retry-After`, no call goes out until it has passed, from this process or
- * (with a store that shares the window) from any other. The check runs on
- * every call: a comparison with a number kept in memory, no round trip.
+ * (with a store that shares the window) from any other. The call policy
+ * checks it before every call and feeds it every 429: a comparison with a
+ * number kept in memory, no round trip.
  */
 export class RateLimitGate {
   readonly #shared: RateLimitWindow | undefined
@@ -72,7 +56,7 @@ export class RateLimitGate {
     try {
       await this.#shared.hold(until)
     } catch (err) {
-      this.#log.warn({ err: because(err).cause }, 'fastify-spotify-auth: the store could not share the rate-limit window')
+      this.#log.warn({ err: summaryOf(err) }, 'fastify-spotify-auth: the store could not share the rate-limit window')
     }
   }
 }

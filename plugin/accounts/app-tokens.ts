@@ -1,12 +1,14 @@
 import { RenewalRule } from '../renewal-rule.js'
+import type { TokenSource } from '../web-api/call.js'
 import { clientRefused, TokenRefusedError, type AppToken, type TokenEndpoint } from './token-endpoint.js'
 
 /**
  * The app's own token (Client Credentials), for Web API calls that act for
  * no user: fetched on first use, kept, fetched again `refreshMargin` before
- * it expires, one token call however many callers need it at once.
+ * it expires, one token call however many callers need it at once. The
+ * token source of `fastify.spotify.app`'s clients.
  */
-export class AppTokens {
+export class AppTokens implements TokenSource {
   readonly #endpoint: TokenEndpoint
   readonly #rule: RenewalRule
   #token: AppToken | undefined
@@ -19,7 +21,7 @@ export class AppTokens {
   }
 
   /** A valid app token. */
-  get (): Promise<AppToken> {
+  required (): Promise<AppToken> {
     const token = this.#token
     if (token !== undefined && this.#rule.isFresh(token.expiresAt)) return Promise.resolve(token)
     return this.#fetch()
