@@ -189,7 +189,11 @@ export {
   UpstreamTimeoutError,
   UpstreamTooLargeError,
   type CauseSummary,
-  type SpotifyErrorCode
+  type DetailErrorArgs,
+  type PlainErrorArgs,
+  type SpotifyErrorClass,
+  type SpotifyErrorCode,
+  type SpotifyErrorOptions
 } from './errors.js'
 export { errorBody, type SpotifyErrorBody } from './error-reply.js'
 export type { ApiRetryOptions, LoginEvent, RouteSchemaOptions, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
