@@ -31,13 +31,15 @@ interface Run {
  * exactly as `npm start` does, with coverage collection turned off (tsx's
  * transpiled code would otherwise be reported against the sources).
  */
-function run (t: { teardown (fn: () => unknown): void }, env: Record<string, string>, loader: 'tap' | 'tsx' = 'tap'): Run {
+function run (t: { teardown (fn: () => unknown): void }, env: Record<string, string>, loader: 'tap' | 'tsx' | 'npm' = 'tap'): Run {
   const base: NodeJS.ProcessEnv = { ...process.env }
   for (const name of DEMO_VARIABLES) delete base[name]
   // tap's process tracking still sees the tsx child; this tells it to record no coverage there.
-  if (loader === 'tsx') base._TAPJS_PROCESSINFO_COVERAGE_ = '0'
-  const args = loader === 'tsx' ? ['--import', 'tsx', 'demo/server.ts'] : [...process.execArgv, 'demo/server.ts']
-  const child = spawn(process.execPath, args, {
+  if (loader !== 'tap') base._TAPJS_PROCESSINFO_COVERAGE_ = '0'
+  const [command, args] = loader === 'npm'
+    ? ['npm', ['start', '--silent']]
+    : [process.execPath, loader === 'tsx' ? ['--import', 'tsx', 'demo/server.ts'] : [...process.execArgv, 'demo/server.ts']]
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -139,6 +141,21 @@ for (const [signal, loader] of [['SIGINT', 'tap'], ['SIGTERM', 'tsx']] as const)
     await t.rejects(fetch(emulator), 'the emulator is closed too')
   })
 }
+
+t.test('npm start passes SIGTERM on to the demo: nothing is left running once npm has exited', async (t) => {
+  const port = await freePort()
+  const started = run(t, { PORT: String(port) }, 'npm')
+  // The demo's own pid, from its JSON log (npm's child is a shell).
+  const { pid } = JSON.parse(await line(started, /SESSION_SECRET/)) as { pid: number }
+  t.teardown(() => { try { process.kill(pid, 'SIGKILL') } catch {} })
+  t.not(pid, started.child.pid)
+  t.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 200)
+  started.child.kill('SIGTERM')
+  t.equal(await exited(started), 0, 'npm exits 0 once the demo has closed')
+  t.ok(started.stdout.some((l) => l.includes('SIGTERM: closing the server, the emulator and the store')), 'the demo got the signal')
+  t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the demo process is gone')
+  await t.rejects(fetch(`http://127.0.0.1:${port}/`), 'and its port is closed')
+})
 
 t.test('npm start\'s own command (tsx) reports a bad variable the same way', async (t) => {
   const started = run(t, { SESSION_SECRET: 'short' }, 'tsx')
