@@ -13,13 +13,17 @@ import { createError, type FastifyErrorConstructor } from '@fastify/error'
 
 /** What an error's `cause` keeps of the original failure. */
 export interface CauseSummary {
+  /** The original error's `name` (`RequestError`, `ReplyError`…). */
   readonly name: string
+  /** Its `code`, when it has one (`ECONNREFUSED`, `ETIMEDOUT`…). */
   readonly code: string | undefined
+  /** Its message. */
   readonly message: string
 }
 
 /** The options an error of the plugin takes: a summary of what caused it. */
 export interface SpotifyErrorOptions {
+  /** What caused the error, as a summary. */
   readonly cause: CauseSummary
 }
 
@@ -34,7 +38,12 @@ export type DetailErrorArgs = [detail: string, options?: SpotifyErrorOptions]
  * its instances are `Error`s with this `code` and `statusCode`.
  */
 export type SpotifyErrorClass<C extends string, S extends number, A extends unknown[]> =
-  FastifyErrorConstructor<{ code: C, statusCode: S }, A>
+  FastifyErrorConstructor<{
+    /** The stable `FST_SPOTIFY_*` code. */
+    code: C
+    /** The HTTP status the plugin answers with. */
+    statusCode: S
+  }, A>
 
 // Typed through FastifyErrorConstructor by name: the declarations tsc emits
 // then import it by name, which resolves under every moduleResolution
@@ -154,24 +163,43 @@ export function missingScopes (scopes: readonly string[]): InstanceType<typeof M
  * switch on: `if (error.code === errorCodes.NO_SESSION) …`.
  */
 export const errorCodes = Object.freeze({
+  /** {@link InvalidOptionError} */
   INVALID_OPTION: 'FST_SPOTIFY_INVALID_OPTION',
+  /** {@link InvalidStateError} */
   INVALID_STATE: 'FST_SPOTIFY_INVALID_STATE',
+  /** {@link AuthorizationDeniedError} */
   AUTHORIZATION_DENIED: 'FST_SPOTIFY_AUTHORIZATION_DENIED',
+  /** {@link MissingCodeError} */
   MISSING_CODE: 'FST_SPOTIFY_MISSING_CODE',
+  /** {@link InvalidCodeError} */
   INVALID_CODE: 'FST_SPOTIFY_INVALID_CODE',
+  /** {@link NoSessionError} */
   NO_SESSION: 'FST_SPOTIFY_NO_SESSION',
+  /** {@link SessionRevokedError} */
   SESSION_REVOKED: 'FST_SPOTIFY_SESSION_REVOKED',
+  /** {@link UpstreamError} */
   UPSTREAM_ERROR: 'FST_SPOTIFY_UPSTREAM_ERROR',
+  /** {@link UpstreamTimeoutError} */
   UPSTREAM_TIMEOUT: 'FST_SPOTIFY_UPSTREAM_TIMEOUT',
+  /** {@link InvalidPathError} */
   INVALID_PATH: 'FST_SPOTIFY_INVALID_PATH',
+  /** {@link StoreUnavailableError} */
   STORE_UNAVAILABLE: 'FST_SPOTIFY_STORE_UNAVAILABLE',
+  /** {@link StoreUnsupportedError} */
   STORE_UNSUPPORTED: 'FST_SPOTIFY_STORE_UNSUPPORTED',
+  /** {@link TooEarlyError} */
   TOO_EARLY: 'FST_SPOTIFY_TOO_EARLY',
+  /** {@link RefreshBusyError} */
   REFRESH_BUSY: 'FST_SPOTIFY_REFRESH_BUSY',
+  /** {@link ForeignUrlError} */
   FOREIGN_URL: 'FST_SPOTIFY_FOREIGN_URL',
+  /** {@link CrossSiteRequestError} */
   CROSS_SITE: 'FST_SPOTIFY_CROSS_SITE',
+  /** {@link UpstreamTooLargeError} */
   UPSTREAM_TOO_LARGE: 'FST_SPOTIFY_UPSTREAM_TOO_LARGE',
+  /** {@link RateLimitedError} */
   RATE_LIMITED: 'FST_SPOTIFY_RATE_LIMITED',
+  /** {@link MissingScopesError} */
   MISSING_SCOPES: 'FST_SPOTIFY_MISSING_SCOPES',
   /** Sent in a response body only: an error that is not the plugin's, hidden behind a 500. */
   INTERNAL: 'FST_SPOTIFY_INTERNAL'
