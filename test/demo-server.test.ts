@@ -149,6 +149,8 @@ t.test('npm start passes SIGTERM on to the demo: nothing is left running once np
   const { pid } = JSON.parse(await line(started, /SESSION_SECRET/)) as { pid: number }
   t.teardown(() => { try { process.kill(pid, 'SIGKILL') } catch {} })
   t.not(pid, started.child.pid)
+  // The banner comes once the server listens (the warning comes before).
+  await line(started, /^fastify-spotify-auth demo: open /)
   t.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 200)
   started.child.kill('SIGTERM')
   t.equal(await exited(started), 0, 'npm exits 0 once the demo has closed')
