@@ -2,5 +2,7 @@ import neostandard from 'neostandard'
 
 export default neostandard({
   ts: true,
-  ignores: ['dist/**', 'coverage/**', '.tap/**', 'node_modules/**']
+  // The consumer apps: an ES module and a CommonJS module by their names.
+  filesTs: ['**/*.mts', '**/*.cts'],
+  ignores: ['dist/**', 'coverage/**', '.tap/**', 'node_modules/**', 'docs/api/**']
 })

@@ -11,7 +11,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
@@ -29,9 +32,12 @@ async function freePort (): Promise<number> {
   return port
 }
 
+// The servers' working folder: the replica writes the dump it syncs there.
+const dir = mkdtempSync(join(tmpdir(), 'spotify-auth-bench-redis-'))
+
 async function redisServer (extra: string[] = []): Promise<{ port: number, child: ChildProcess }> {
   const port = await freePort()
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] })
   let output = ''
   child.stdout?.on('data', (chunk) => { output += chunk })
   while (!output.includes('Ready to accept connections')) await once(child.stdout as NodeJS.ReadableStream, 'data')
@@ -117,4 +123,6 @@ try {
   client.disconnect()
   await emulator.close()
   for (const server of [master, replica]) if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL')
+  await Promise.all([master, replica].map((server) => server.child.exitCode === null && server.child.signalCode === null ? once(server.child, 'exit') : undefined))
+  rmSync(dir, { recursive: true, force: true })
 }

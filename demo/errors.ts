@@ -7,12 +7,30 @@
 import createError from '@fastify/error'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { HTTPError } from 'got'
-import { errorBody, type SpotifyErrorBody } from '../plugin/index.js'
+import { errorBody, errorCodes, type SpotifyErrorBody } from '../plugin/index.js'
 import { htmlHeaders, renderError, type PageContext } from './html.js'
 
 /** The Web API answered the demo's own call (`GET /v1/me`) with an error status. */
 export const SpotifyApiError = createError<'DEMO_SPOTIFY_API_ERROR', [detail: string]>(
   'DEMO_SPOTIFY_API_ERROR', 'Spotify\'s Web API answered %s', 502)
+
+/**
+ * A login that Spotify let through, for an account the app may not use:
+ * Development Mode answers 403 to every call of a user who is not on the
+ * app's allow-list (or to everyone, once the owner's Premium has lapsed).
+ */
+export const NotOnAllowListError = createError<'DEMO_USER_NOT_ALLOWED', []>(
+  'DEMO_USER_NOT_ALLOWED', 'Spotify answered 403 to the new session\'s GET /v1/me', 403)
+
+/**
+ * The plugin reads the new session's `GET /v1/me` at the callback and fails
+ * the login with a 502 when Spotify refuses it: for the demo's users that
+ * is the allow-list, which deserves its own page rather than "Spotify is not
+ * answering properly".
+ */
+function allowListRefusal (error: FastifyError): boolean {
+  return error.code === errorCodes.UPSTREAM_ERROR && error.message.endsWith('GET /v1/me answered 403')
+}
 
 /** No route for this method and path. */
 export const PageNotFoundError = createError<'DEMO_NOT_FOUND', [what: string]>(
@@ -70,6 +88,8 @@ const EXPLANATIONS: Record<string, readonly [title: string, text: string]> = {
     'Spotify did not answer in time. Your session is kept: try again in a moment.'],
   FST_SPOTIFY_STORE_UNAVAILABLE: ['Sessions are unavailable',
     'The session store cannot be reached. Nothing is lost: try again in a moment.'],
+  DEMO_USER_NOT_ALLOWED: ['This Spotify account is not on the app\'s allow-list',
+    'Spotify let this account log in, but refuses the app\'s requests for it. An app in Development Mode only serves the users on its allow-list: at most five, added under "User Management" in the app\'s dashboard. Add this account there, or log in with one that is listed. (Spotify also refuses everyone while the app owner\'s Premium subscription has lapsed.)'],
   DEMO_SPOTIFY_API_ERROR: ['Spotify refused a request',
     'The Web API answered the demo\'s request with an error.'],
   DEMO_NOT_FOUND: ['Page not found',
@@ -88,7 +108,8 @@ export function demoErrorBody (error: FastifyError): SpotifyErrorBody['error'] {
 
 /** The app's error handler; `context` gives the page context of a response. */
 export function demoErrorHandler (context: () => PageContext) {
-  return function handleDemoError (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return function handleDemoError (raised: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const error = allowListRefusal(raised) ? new NotOnAllowListError() : raised
     const body = demoErrorBody(error)
     if (body.status >= 500) {
       request.log.error({ err: error }, 'request failed')

@@ -2,9 +2,20 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { errorCodes } from './errors.js'
 import { isSpotifyAuthError, summaryOf } from './failures.js'
 
+/** What an error response says: the `error` of {@link SpotifyErrorBody}. */
+export interface SpotifyErrorDetails {
+  /** The HTTP status, as the response's. */
+  status: number
+  /** For humans; `Internal Server Error` for a 5xx that is not the plugin's. */
+  message: string
+  /** A stable `FST_SPOTIFY_*` code (`FST_SPOTIFY_INTERNAL` for an error that is not the plugin's), or a 4xx error's own code. */
+  code: string
+}
+
 /** The body of every error response, in the shape the Web API itself uses. */
 export interface SpotifyErrorBody {
-  error: { status: number, message: string, code: string }
+  /** The error, as the Web API nests it. */
+  error: SpotifyErrorDetails
 }
 
 /**
@@ -27,7 +38,7 @@ export function useErrorHandler (scope: FastifyInstance, app: FastifyInstance, o
  * 4xx. Anything else is a 500 whose message may quote anything (a secret, a
  * path): it becomes `Internal Server Error`, `FST_SPOTIFY_INTERNAL`.
  */
-export function errorBody (error: FastifyError, shown?: (code: string) => boolean): SpotifyErrorBody['error'] {
+export function errorBody (error: FastifyError, shown?: (code: string) => boolean): SpotifyErrorDetails {
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600
     ? error.statusCode
     : 500

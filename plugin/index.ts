@@ -1,3 +1,9 @@
+/**
+ * The plugin (the default export), its options and decorations, the token
+ * stores and every error it answers with.
+ *
+ * @module fastify-spotify-auth
+ */
 import fastifyCookie from '@fastify/cookie'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
@@ -85,6 +91,11 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The plugin function itself, not wrapped by `fastify-plugin`: registered
+ * this way, its decorations and routes stay inside the encapsulation
+ * context it is registered in. Most apps want the default export.
+ */
 const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptions) => {
   const options = resolveOptions(rawOptions)
   const built = typeof options.store === 'function'
@@ -183,9 +194,13 @@ export {
   UpstreamTimeoutError,
   UpstreamTooLargeError,
   type CauseSummary,
-  type SpotifyErrorCode
+  type DetailErrorArgs,
+  type PlainErrorArgs,
+  type SpotifyErrorClass,
+  type SpotifyErrorCode,
+  type SpotifyErrorOptions
 } from './errors.js'
-export { errorBody, type SpotifyErrorBody } from './error-reply.js'
+export { errorBody, type SpotifyErrorBody, type SpotifyErrorDetails } from './error-reply.js'
 export type { ApiRetryOptions, LoginEvent, RouteSchemaOptions, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
 export type { PlaybackToken } from './routes/playback-token.js'
 export type { ScopesHook } from './session/require-scopes.js'

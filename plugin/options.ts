@@ -152,6 +152,7 @@ export interface SpotifyAuthOptions {
 export interface LoginEvent {
   /** The new session's id: keep it to reach the session later, outside a request. */
   readonly sessionId: string
+  /** The tokens the login obtained, as the store now holds them. */
   readonly token: SpotifyToken
   /** The user, as `GET /v1/me` described them at login: link `user.id` to your own account. */
   readonly user: SpotifyUser

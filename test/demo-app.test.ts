@@ -195,6 +195,33 @@ t.test('Cancel on the consent page: a readable page offering to log in again', a
   t.match((await browser.request({ url: '/' })).body, /Carol Chen/)
 })
 
+t.test('a user outside the allow-list chosen on the consent page: a page that names the allow-list', async (t) => {
+  const { app } = await startDemo(t, {}, {})
+  const browser = new Browser(app)
+  const page = await browser.consent('agree', 'frank')
+  isPage(t, page, 403)
+  t.match(page.body, /Error 403 · DEMO_USER_NOT_ALLOWED/)
+  t.match(page.body, /<h1>This Spotify account is not on the app&#39;s allow-list<\/h1>/)
+  t.match(page.body, /only serves the users on its allow-list: at most five, added under &quot;User Management&quot; in the app&#39;s dashboard/)
+  t.notMatch(page.body, /not answering properly/)
+  t.equal(browser.cookies.has('spotify_session'), false, 'no session')
+
+  // A script following the same login gets the refusal as JSON.
+  const authorize = await browser.startLogin()
+  const form = new URLSearchParams(authorize.searchParams)
+  form.set('decision', 'agree')
+  form.set('user_id', 'frank')
+  const answer = await fetch(new URL('/authorize/decision', authorize), {
+    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString()
+  })
+  const back = new URL(answer.headers.get('location') as string)
+  const json = await browser.request({ url: back.pathname + back.search, html: false })
+  t.equal(json.statusCode, 403)
+  t.same(json.json(), { error: { status: 403, message: 'Spotify answered 403 to the new session\'s GET /v1/me', code: 'DEMO_USER_NOT_ALLOWED' } })
+
+  t.equal((await browser.consent('agree', 'erin')).statusCode, 302, 'a listed user logs in')
+})
+
 t.test('a stale callback URL: a readable page', async (t) => {
   const { app } = await startDemo(t)
   const browser = new Browser(app)

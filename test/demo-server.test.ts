@@ -1,93 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { EventEmitter, once } from 'node:events'
+import { once } from 'node:events'
 import { createServer } from 'node:net'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { freePort, SESSION_SECRET } from './helpers/demo.js'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-/** Longest wait for the demo to start or to exit. */
-const BOUND = 15_000
-const DEMO_VARIABLES = [
-  'HOST', 'PORT', 'SPOTIFY_CLIENT_ID', 'SPOTIFY_CLIENT_SECRET', 'SPOTIFY_REDIRECT_URI', 'SPOTIFY_SCOPES',
-  'SPOTIFY_ACCOUNTS_URL', 'SPOTIFY_API_URL', 'SESSION_SECRET', 'REDIS_URL', 'DATABASE_URL', 'LOG_LEVEL', 'EMULATOR_TOKEN_TTL'
-]
-
-interface Run {
-  child: ChildProcess
-  stdout: string[]
-  stderr: string[]
-  /** Emits `line` for every stdout line. */
-  lines: EventEmitter
-  /** Resolves with the exit code once the process has exited and its output is read. */
-  exit: Promise<number | null>
-}
-
-/**
- * Runs `demo/server.ts` with only `env` of the demo's variables. `tap` (the
- * default) loads it with this test's own TypeScript loader, so that its
- * coverage maps onto the same sources as the tests' own; `tsx` runs it
- * exactly as `npm start` does, with coverage collection turned off (tsx's
- * transpiled code would otherwise be reported against the sources).
- */
-function run (t: { teardown (fn: () => unknown): void }, env: Record<string, string>, loader: 'tap' | 'tsx' = 'tap'): Run {
-  const base: NodeJS.ProcessEnv = { ...process.env }
-  for (const name of DEMO_VARIABLES) delete base[name]
-  // tap's process tracking still sees the tsx child; this tells it to record no coverage there.
-  if (loader === 'tsx') base._TAPJS_PROCESSINFO_COVERAGE_ = '0'
-  const args = loader === 'tsx' ? ['--import', 'tsx', 'demo/server.ts'] : [...process.execArgv, 'demo/server.ts']
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  const stdout: string[] = []
-  const stderr: string[] = []
-  const lines = new EventEmitter()
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    stdout.push(line)
-    lines.emit('line', line)
-  })
-  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line))
-  // 'close', not 'exit': by then stdout and stderr are read to the end.
-  const exit = once(child, 'close').then(([code]) => code as number | null)
-  return { child, stdout, stderr, lines, exit }
-}
-
-/** `promise`, or a rejection saying `what` was awaited when it takes longer than BOUND. */
-async function within<T> (promise: Promise<T>, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what()}: nothing within ${BOUND} ms`)), BOUND)
-  })
-  try {
-    return await Promise.race([promise, late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/** The exit code, within BOUND. */
-function exited (started: Run): Promise<number | null> {
-  return within(started.exit, () => `exit (stdout: ${started.stdout.join(' | ')}; stderr: ${started.stderr.join(' | ')})`)
-}
-
-/** The first stdout line matching `pattern`, within BOUND; rejects when the process exits first. */
-async function line (started: Run, pattern: RegExp): Promise<string> {
-  const deadline = Date.now() + BOUND
-  for (;;) {
-    // The array, not the event's line: several lines may arrive between two wake-ups.
-    const found = started.stdout.find((l) => pattern.test(l))
-    if (found !== undefined) return found
-    await within(Promise.race([
-      once(started.lines, 'line'),
-      started.exit.then(() => { throw new Error(`the demo exited (stderr: ${started.stderr.join(' | ')})`) })
-    ]), () => `a line matching ${pattern}`)
-    if (Date.now() > deadline) throw new Error(`no line matching ${pattern} within ${BOUND} ms`)
-  }
-}
+import { exited, line, run } from './helpers/demo-process.js'
 
 t.test('a bad variable stops start-up: exit code 1 and one line on stderr, no stack trace', async (t) => {
   const cases: Array<[Record<string, string>, string]> = [
@@ -96,8 +11,10 @@ t.test('a bad variable stops start-up: exit code 1 and one line on stderr, no st
       'Cannot start the demo: SPOTIFY_REDIRECT_URI must not use localhost, which Spotify refuses (use 127.0.0.1), such as http://127.0.0.1:5543/callback (got "http://localhost:5543/callback")'],
     [{ LOG_LEVEL: 'loud' }, 'Cannot start the demo: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")']
   ]
-  for (const [env, message] of cases) {
-    const started = run(t, env)
+  for (const [i, [env, message]] of cases.entries()) {
+    // The first under this test's loader, for the coverage of the start-up
+    // failure; the others as npm start runs them, a child that costs less CPU.
+    const started = run(t, env, i === 0 ? 'tap' : 'tsx')
     t.equal(await exited(started), 1, `${JSON.stringify(env)}: exit code 1`)
     t.same(started.stderr, [message], 'one line on stderr')
     t.same(started.stdout, [], 'nothing on stdout')

@@ -1,7 +1,4 @@
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import { redisStore, type SpotifyToken } from '../plugin/index.js'
 import { build } from './helpers/build.js'
@@ -9,10 +6,9 @@ import { newClient, privateRedis } from './helpers/redis.js'
 import { expireStored, sessionIdOf } from './helpers/sessions.js'
 
 t.test('Redis stopped while a rotating refresh is at Spotify, restarted later: the rotated token is written then', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'spotify-auth-aof-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  // Every write on disk at once, so that the restart brings the records back.
-  const redis = await privateRedis(t, ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir])
+  // Every write on disk at once (in the server's own folder, kept across the
+  // restart), so that the restart brings the records back.
+  const redis = await privateRedis(t, ['--appendonly', 'yes', '--appendfsync', 'always'])
   const client = await newClient(t, redis.url, { retryStrategy: () => 50 })
   const built = await build(t, { plugin: { store: redisStore({ client }) } })
   built.emulator.control.setRotateRefreshTokens(true)

@@ -30,7 +30,9 @@ export interface AuthorizeRequest {
 export class EmulatorAuthorizeError extends Error {
   /** The OAuth error code (`invalid_client`, `invalid_scope`, …). */
   readonly error: string
+  /** Where the refusal is sent back (`?error=…&state=…`); `undefined`: an error page, no redirect. */
   readonly redirectUri: string | undefined
+  /** The `state` to send back with the refusal, as the request gave it. */
   readonly state: string | null
 
   constructor (error: string, description: string, redirectUri?: string, state: string | null = null) {

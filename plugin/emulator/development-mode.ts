@@ -10,7 +10,9 @@ import type { EmulatorState, Grant } from './state.js'
 /** The most users a Development Mode app may register. */
 export const MAX_DEVELOPMENT_USERS = 5
 
+/** The message of a Development Mode app's 403 on every `/v1` call once its owner's Premium has lapsed. */
 export const PREMIUM_REQUIRED = 'Active premium subscription required for the owner of the app'
+/** The message of a Development Mode app's 403 for a user who is not on its allow-list. */
 export const USER_NOT_REGISTERED = 'User not registered in the Developer Dashboard'
 
 /** How to refuse a call with this grant, or `undefined` when it may pass. */

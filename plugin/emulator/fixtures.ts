@@ -8,12 +8,24 @@ import { createHash } from 'node:crypto'
 
 /** A user of the emulated Spotify. */
 export interface FixtureUser {
+  /** The Spotify user id (`alice`); the consent page offers users by it. */
   readonly id: string
+  /** The name `/v1/me` shows. */
   readonly display_name: string
+  /** Shown by `/v1/me` in Extended Quota Mode, with the `user-read-email` scope. */
   readonly email: string
+  /** ISO 3166-1 alpha-2 country: shown by `/v1/me` in Extended Quota Mode, with `user-read-private`. */
   readonly country: string
+  /** The subscription: shown like `country`. */
   readonly product: 'premium' | 'free'
-  readonly explicit_content: { readonly filter_enabled: boolean, readonly filter_locked: boolean }
+  /** The explicit-content settings: shown like `country`. */
+  readonly explicit_content: {
+    /** Explicit content is filtered out. */
+    readonly filter_enabled: boolean
+    /** The user may not change that setting. */
+    readonly filter_locked: boolean
+  }
+  /** The follower count (Extended Quota Mode only). */
   readonly followers: number
   /** Pictures served by the emulator under `/images/{id}`; empty: no picture. */
   readonly images: readonly FixtureImage[]
@@ -21,59 +33,91 @@ export interface FixtureUser {
 
 /** An image the emulator serves itself, so pages that show it need no network. */
 export interface FixtureImage {
+  /** Served at `{emulator}/images/{id}`. */
   readonly id: string
+  /** Width and height in pixels (the images are square); `null`: unknown, as Spotify sometimes says. */
   readonly size: number | null
 }
 
 /** A performer; tracks and albums refer to it by id. */
 export interface FixtureArtist {
+  /** The Spotify id. */
   readonly id: string
+  /** The artist's name. */
   readonly name: string
 }
 
 /** An album, single or compilation that fixture tracks belong to. */
 export interface FixtureAlbum {
+  /** The Spotify id. */
   readonly id: string
+  /** The album's name. */
   readonly name: string
+  /** What kind of release it is. */
   readonly album_type: 'album' | 'single' | 'compilation'
+  /** Its artists, by id ({@link artists}). */
   readonly artistIds: readonly string[]
+  /** `YYYY-MM-DD`. */
   readonly release_date: string
+  /** How many tracks the album has. */
   readonly total_tracks: number
+  /** Its cover art. */
   readonly images: readonly FixtureImage[]
 }
 
 /** A track of the catalogue. */
 export interface FixtureTrack {
+  /** The Spotify id. */
   readonly id: string
+  /** The track's name. */
   readonly name: string
+  /** Its album, by id ({@link albums}). */
   readonly albumId: string
+  /** Its artists, by id ({@link artists}). */
   readonly artistIds: readonly string[]
+  /** Its length in milliseconds. */
   readonly duration_ms: number
+  /** Whether it has explicit lyrics. */
   readonly explicit: boolean
+  /** 0 to 100 (Extended Quota Mode only). */
   readonly popularity: number
+  /** Its position on its album, from 1. */
   readonly track_number: number
+  /** Its International Standard Recording Code (`external_ids.isrc`). */
   readonly isrc: string
 }
 
 /** One entry of a playlist: which track, added when and by whom. */
 export interface FixturePlaylistItem {
+  /** The track, by id ({@link tracks}). */
   readonly trackId: string
+  /** When it was added, ISO 8601. */
   readonly added_at: string
+  /** The user who added it, by id. */
   readonly added_by: string
 }
 
 /** A playlist with its owner, visibility and entries. */
 export interface FixturePlaylist {
+  /** The Spotify id. */
   readonly id: string
+  /** The playlist's name. */
   readonly name: string
+  /** Its description. */
   readonly description: string
+  /** Its owner, by user id. */
   readonly ownerId: string
+  /** Whether it shows on the owner's profile. */
   readonly public: boolean
+  /** Whether collaborators may edit it. */
   readonly collaborative: boolean
   /** Users other than the owner who may see and edit a collaborative playlist. */
   readonly collaborators: readonly string[]
+  /** The follower count. */
   readonly followers: number
+  /** Its cover. */
   readonly images: readonly FixtureImage[]
+  /** Its entries, in order. */
   readonly items: readonly FixturePlaylistItem[]
 }
 
@@ -310,8 +354,11 @@ export const libraries: ReadonlyMap<string, readonly string[]> = new Map([
 
 /** A browse category (Extended Quota Mode only). */
 export interface FixtureCategory {
+  /** The category id (`focus`). */
   readonly id: string
+  /** The name shown. */
   readonly name: string
+  /** Its icon. */
   readonly icon: FixtureImage
 }
 

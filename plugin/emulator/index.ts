@@ -7,7 +7,8 @@
  * // accountsUrl: emulator.url, apiUrl: emulator.url
  * await emulator.close()
  * ```
- * @packageDocumentation
+ *
+ * @module fastify-spotify-auth/emulator
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import { accountsRoutes } from './accounts.js'

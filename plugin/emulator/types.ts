@@ -1,6 +1,8 @@
 /** An application registered with the emulated accounts service. */
 export interface EmulatorClient {
+  /** The app's client id, as `/authorize` and `/api/token` receive it. */
   clientId: string
+  /** Its client secret, checked by `/api/token`. */
   clientSecret: string
   /** Exact strings `/authorize` and `/api/token` compare `redirect_uri` with. */
   redirectUris: string[]
@@ -70,35 +72,49 @@ export interface EmulatorOptions {
 
 /** A successful token response, as `POST /api/token` sends it. */
 export interface EmulatorTokenResponse {
+  /** The bearer token for `/v1` calls. */
   readonly access_token: string
+  /** Always `Bearer`. */
   readonly token_type: 'Bearer'
+  /** The granted scopes, space-separated. */
   readonly scope: string
+  /** Seconds until the access token expires. */
   readonly expires_in: number
+  /** The token a refresh presents. */
   readonly refresh_token: string
 }
 
 /** A `client_credentials` token response: no user, so no scope and no refresh token. */
 export interface EmulatorAppTokenResponse {
+  /** The bearer token for `/v1` calls, as the app. */
   readonly access_token: string
+  /** Always `Bearer`. */
   readonly token_type: 'Bearer'
+  /** Seconds until it expires. */
   readonly expires_in: number
 }
 
 /** Calls seen: token calls by grant type (failed ones included), and `/v1` calls. */
 export interface EmulatorCounters {
+  /** Code exchanges (`grant_type=authorization_code`). */
   authorization_code: number
+  /** Refreshes (`grant_type=refresh_token`). */
   refresh_token: number
+  /** App tokens (`grant_type=client_credentials`). */
   client_credentials: number
+  /** Requests under `/v1`. */
   api: number
 }
 
 /** One `/v1` request as the emulator received it. */
 export interface EmulatorApiRequest {
+  /** The HTTP method. */
   readonly method: string
   /** The path without the query string. */
   readonly path: string
   /** The raw query string without the leading `?`; `''` when there is none. */
   readonly query: string
+  /** The request headers, as Node parsed them (lower-case names). */
   readonly headers: Record<string, string | string[] | undefined>
   /** The raw request body as UTF-8 with `recordBodies`; `''` when there is none or bodies are not recorded. */
   readonly body: string
@@ -108,12 +124,17 @@ export interface EmulatorApiRequest {
 export interface EmulatorControl {
   /** `POST /api/token` calls by `grant_type` (failed ones included) and `/v1` calls. A live object. */
   readonly counters: EmulatorCounters
+  /** Sets every counter back to 0. */
   resetCounters(): void
   /** Every `/v1` request, newest last. */
   readonly apiRequests: ReadonlyArray<EmulatorApiRequest>
+  /** Forgets the recorded `/v1` requests. */
   clearApiRequests(): void
+  /** The `rotateRefreshTokens` option, from now on. */
   setRotateRefreshTokens(on: boolean): void
+  /** The `omitRefreshToken` option, from now on. */
   setOmitRefreshToken(on: boolean): void
+  /** The `omitRefreshScope` option, from now on. */
   setOmitRefreshScope(on: boolean): void
   /** Lifetime in seconds of refresh tokens from authorizations made from now on. */
   setRefreshTokenTtl(seconds: number): void
@@ -140,7 +161,12 @@ export interface EmulatorControl {
    * `release()`: `arrived` resolves once a call is being held. For races,
    * such as a logout while a refresh is on its way to Spotify.
    */
-  holdTokenCalls(): { readonly arrived: Promise<void>, release (): void }
+  holdTokenCalls(): {
+    /** Resolves once a token call is being held. */
+    readonly arrived: Promise<void>
+    /** Lets the held call go on; released before a call arrived, the next one is not held. */
+    release (): void
+  }
   /** The next `count` `/v1` calls answer 429 with `Retry-After: retryAfterSeconds`. */
   rateLimitApiCalls(count: number, retryAfterSeconds: number): void
   /** The next `count` `/v1` calls answer `status` in Spotify's error shape. */
@@ -173,7 +199,9 @@ export interface SpotifyEmulator {
   readonly accountsUrl: string
   /** Same as `url`: pass it as the plugin's `apiUrl`. */
   readonly apiUrl: string
+  /** The quota mode it emulates (`options.mode`). */
   readonly mode: EmulatorMode
+  /** Switches and probes for tests. */
   readonly control: EmulatorControl
   /** Stops the server, drops hanging requests and leaves nothing running. */
   close(): Promise<void>

@@ -12,6 +12,7 @@ export interface PlaybackTokenServices {
 
 /** What the Web Playback SDK's `getOAuthToken` gets: never the refresh token. */
 export interface PlaybackToken {
+  /** The session's current access token (refreshed first when it was about to expire). */
   accessToken: string
   /** Unix time in seconds. */
   expiresAt: number

@@ -12,6 +12,8 @@
  * const page = await sdk.currentUser.playlists.playlists(20)
  * const more = await nextPage(sdk, page)
  * ```
+ *
+ * @module fastify-spotify-auth/sdk/browser
  */
 import type { AccessToken, IAuthStrategy, RequestImplementation, SdkOptions, SpotifyApi } from '@spotify/web-api-ts-sdk'
 
@@ -69,6 +71,7 @@ export function proxyFetch (proxyPrefix = '/spotify', send: RequestImplementatio
   }
 }
 
+/** The SDK's own options, and where the plugin's proxy is. */
 export interface ProxiedSdkOptions extends SdkOptions {
   /** The plugin's `proxyPrefix`. Default `'/spotify'`. */
   proxyPrefix?: string
@@ -96,11 +99,17 @@ export async function follow<T> (sdk: SpotifyApi, link: string | null, proxyPref
 }
 
 /** The page after `page` (its `next`), or `null` on the last one. */
-export function nextPage<P extends { next: string | null }> (sdk: SpotifyApi, page: P, proxyPrefix?: string): Promise<P | null> {
+export function nextPage<P extends {
+  /** The link to the next page, `null` on the last. */
+  next: string | null
+}> (sdk: SpotifyApi, page: P, proxyPrefix?: string): Promise<P | null> {
   return follow<P>(sdk, page.next, proxyPrefix)
 }
 
 /** The page before `page` (its `previous`), or `null` on the first one. */
-export function previousPage<P extends { previous: string | null }> (sdk: SpotifyApi, page: P, proxyPrefix?: string): Promise<P | null> {
+export function previousPage<P extends {
+  /** The link to the previous page, `null` on the first. */
+  previous: string | null
+}> (sdk: SpotifyApi, page: P, proxyPrefix?: string): Promise<P | null> {
   return follow<P>(sdk, page.previous, proxyPrefix)
 }

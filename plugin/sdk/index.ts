@@ -1,3 +1,9 @@
+/**
+ * Spotify's official SDK (`@spotify/web-api-ts-sdk`) on the server, as a
+ * session or as the app, through the plugin's token handling.
+ *
+ * @module fastify-spotify-auth/sdk
+ */
 import { SpotifyApi, type AccessToken, type IAuthStrategy, type RequestImplementation, type SdkOptions } from '@spotify/web-api-ts-sdk'
 import { NoSessionError } from '../errors.js'
 import type { SpotifyFetch } from '../web-api/fetch-client.js'

@@ -3,6 +3,8 @@
  * author runs against it: `fastify-spotify-auth/testing`. It asserts with
  * `node:assert`, so it runs under any runner whose test object has
  * `test(name, fn)`: tap's `t`, or node:test's test context.
+ *
+ * @module fastify-spotify-auth/testing
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -10,6 +12,7 @@ import type { SpotifyToken, TokenStore } from '../store/types.js'
 
 /** The part of a test runner the suite uses: tap's `t` and node:test's context both fit. */
 export interface ContractRunner {
+  /** Runs `fn` as a named subtest; the suite awaits what it returns. */
   test (name: string, fn: () => Promise<void>): unknown
 }
 

@@ -39,6 +39,8 @@ export interface FailoverFigures {
   recoveryMs: number
   /** Refreshes written while the replica was frozen. */
   refreshesWhileFrozen: number
+  /** How each lost session ended: the error code of its 401, and when (ms since the kill; negative: before). */
+  lostBy: string[]
 }
 
 interface Track {
@@ -46,6 +48,7 @@ interface Track {
   sessionId: string
   atRisk: boolean
   lost: boolean
+  lostBy?: string
   ok: number
   answers: number
   /** When the first request started after the kill that got a 200 was sent. */
@@ -53,6 +56,12 @@ interface Track {
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** `CODE at N ms` for a 401: what ended a session, and when relative to the kill. */
+function lostBy (body: string, killedAt: number): string {
+  const at = Number.isFinite(killedAt) ? `${Date.now() - killedAt} ms` : 'before the kill'
+  return `${(JSON.parse(body) as { error?: { code?: string } }).error?.code ?? body} at ${at}`
+}
 
 /** A server's pid, from its INFO server. */
 export function pidOf (info: string): number {
@@ -122,12 +131,22 @@ export async function failoverUnderLoad (t: Test, scene: FailoverScene, options:
         if (counting) unavailable++
       } else if (response.statusCode === 401) {
         track.lost = true
+        track.lostBy = lostBy(response.body, killedAt)
       } else {
         throw new Error(`unexpected ${response.statusCode}: ${response.body}`)
       }
       // Paced, so that two instances and the servers share two cores.
       await pause(50)
     }
+  })
+  // Handled from the start: a loop that outlives the test (tap's timeout
+  // tears the apps down under it) or fails must not be an unhandled
+  // rejection, which ends the process before the servers and their folder
+  // are cleaned up. The verdict below still awaits each loop.
+  const settled = Promise.allSettled(loops)
+  t.teardown(async () => {
+    running = false
+    await settled
   })
 
   try {
@@ -162,17 +181,21 @@ export async function failoverUnderLoad (t: Test, scene: FailoverScene, options:
     for (const track of tracks) {
       if (track.lost) continue
       const response = await (instances[0] as Built).request(track.jar, { url: '/spotify/me' })
-      if (response.statusCode === 401) track.lost = true
+      if (response.statusCode === 401) {
+        track.lost = true
+        track.lostBy = lostBy(response.body, killedAt)
+      }
     }
     return {
       atRisk: tracks.filter((track) => track.atRisk).length,
       lost: tracks.filter((track) => track.lost).length,
       unavailable,
       recoveryMs,
-      refreshesWhileFrozen
+      refreshesWhileFrozen,
+      lostBy: tracks.flatMap((track) => track.lostBy === undefined ? [] : [track.lostBy])
     }
   } finally {
     running = false
-    await Promise.allSettled(loops)
+    await settled
   }
 }

@@ -84,10 +84,13 @@ export async function ask (node: NodeAddress, command: string, ...args: Array<st
 class Processes {
   readonly dir = mkdtempSync(join(tmpdir(), 'spotify-auth-redis-'))
   readonly #children = new Map<number, ChildProcess>()
-  readonly #exitGuard = (): void => { for (const child of this.#children.values()) child.kill('SIGKILL') }
+  readonly #exitGuard = (): void => {
+    for (const child of this.#children.values()) child.kill('SIGKILL')
+    rmSync(this.dir, { recursive: true, force: true })
+  }
 
   constructor () {
-    // A crashed test process must not leave servers behind on a shared machine.
+    // A crashed test process must not leave servers, or their folder, behind on a shared machine.
     process.once('exit', this.#exitGuard)
   }
 

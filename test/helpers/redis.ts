@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { freePort } from './ports.js'
 import type { Test } from 'tap'
@@ -54,6 +57,8 @@ export function uniquePrefix (t: { teardown (fn: () => unknown): void }, client:
 /** A private redis-server, to stop, freeze and restart without touching the shared one. */
 export interface PrivateRedis {
   readonly url: string
+  /** Its working folder (`--dir`): a temporary one, removed at teardown; it outlives a restart. */
+  readonly dir: string
   stop (): Promise<void>
   start (): Promise<void>
   freeze (): void
@@ -63,9 +68,12 @@ export interface PrivateRedis {
 /** `args`: more redis-server arguments (`['--replicaof', '127.0.0.1', port]`, `['--cluster-enabled', 'yes']`…). */
 export async function privateRedis (t: { teardown (fn: () => unknown): void }, args: string[] = []): Promise<PrivateRedis> {
   const port = await freePort()
+  // Its own folder: a replica writes the dump it syncs from its master into
+  // its working folder, which would otherwise be the repository.
+  const dir = mkdtempSync(join(tmpdir(), 'spotify-auth-redis-'))
   let child: ChildProcess | undefined
   async function start (): Promise<void> {
-    const process = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const process = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
     child = process
     let output = ''
     process.stdout?.on('data', (chunk) => { output += chunk })
@@ -81,9 +89,11 @@ export async function privateRedis (t: { teardown (fn: () => unknown): void }, a
   t.teardown(async () => {
     child?.kill('SIGCONT')
     await stop()
+    rmSync(dir, { recursive: true, force: true })
   })
   return {
     url: `redis://127.0.0.1:${port}`,
+    dir,
     stop,
     start,
     freeze: () => { child?.kill('SIGSTOP') },

@@ -3,7 +3,7 @@
 import Fastify, { type FastifyError } from 'fastify'
 import type { Got } from 'got'
 import spotifyAuth, {
-  InvalidStateError, memoryStore, type PlaybackToken, type SpotifyFetch, type SpotifyToken, type TokenStore
+  InvalidStateError, UpstreamError, memoryStore, type PlaybackToken, type SpotifyFetch, type SpotifyToken, type TokenStore
 } from '../../plugin/index.js'
 import { createSpotifyEmulator, type SpotifyEmulator } from '../../plugin/emulator/index.js'
 
@@ -94,6 +94,15 @@ expectType<TokenStore>(custom)
 
 const error: FastifyError = new InvalidStateError()
 expectType<string>(error.code)
+// Each error's code and status are literal types, and its arguments are checked.
+expectType<'FST_SPOTIFY_INVALID_STATE'>(new InvalidStateError().code)
+expectType<403>(InvalidStateError().statusCode)
+const upstream = new UpstreamError('down', { cause: { name: 'Error', code: 'ECONNRESET', message: 'reset' } })
+expectType<502>(upstream.statusCode)
+// @ts-expect-error an error with a fixed message takes no detail
+expectType<unknown>(new InvalidStateError('detail'))
+// @ts-expect-error an error with a detail needs it
+expectType<unknown>(new UpstreamError())
 
 const emulator: SpotifyEmulator = await createSpotifyEmulator({ autoApprove: true, accessTokenTtl: 60 })
 expectType<number>(emulator.control.counters.refresh_token)
