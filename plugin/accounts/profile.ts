@@ -6,6 +6,7 @@ import type { TokenSource } from '../web-api/call.js'
 export interface SpotifyUser {
   /** The Spotify user id. */
   readonly id: string
+  /** The name the user shows on Spotify; `null` or absent when they set none. */
   readonly display_name?: string | null
   readonly [field: string]: unknown
 }

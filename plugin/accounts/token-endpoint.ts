@@ -55,6 +55,7 @@ export type Grant = Omit<SpotifyToken, 'userId'>
 
 /** An app-only access token (Client Credentials): it acts for no user. */
 export interface AppToken {
+  /** The bearer token for the Web API, acting as the app. */
   readonly accessToken: string
   /** Unix time in seconds. */
   readonly expiresAt: number

@@ -20,6 +20,7 @@ export type SpotifySdkOptions = SdkOptions
 
 /** A token as the SDK adapter needs it. */
 export interface SpotifySdkToken {
+  /** The bearer token the SDK's calls carry. */
   readonly accessToken: string
   /** Unix time in seconds. */
   readonly expiresAt: number

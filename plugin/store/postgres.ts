@@ -9,7 +9,16 @@ import type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './typ
  * fits (so does a `pg.Client`, without the pool's reconnects).
  */
 export interface PgPool {
-  query (config: { text: string, values?: unknown[], query_timeout?: number }): Promise<{ rows: unknown[], rowCount: number | null }>
+  /** Runs one statement with its parameters; `query_timeout` bounds the wait for its answer. */
+  query (config: { text: string, values?: unknown[], query_timeout?: number }): Promise<PgResult>
+}
+
+/** What the store reads of a node-postgres result. */
+export interface PgResult {
+  /** The rows, as objects keyed by column name. */
+  rows: unknown[]
+  /** How many rows the statement touched. */
+  rowCount: number | null
 }
 
 /** `pgStore`'s options. */

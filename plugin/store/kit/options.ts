@@ -9,7 +9,9 @@ import { InvalidOptionError } from '../../errors.js'
 
 /** What an option must be: the test, and the words that say it ("must be a boolean"). */
 export interface OptionRule<T> {
+  /** Whether a value passes. */
   readonly test: (value: unknown) => value is T
+  /** What a value must be, as the error message ends: "must be a boolean". */
   readonly says: string
 }
 
@@ -22,14 +24,19 @@ const isNumber = (value: unknown): value is number => typeof value === 'number'
 
 /** The rules the shipped stores use; make others with {@link optionRule}. */
 export const optionRules = {
+  /** `true` or `false`. */
   boolean: optionRule((value): value is boolean => typeof value === 'boolean', 'must be a boolean'),
+  /** Any string, the empty one included. */
   string: optionRule((value): value is string => typeof value === 'string', 'must be a string'),
+  /** A count: 1, 2, 3… */
   positiveInteger: optionRule((value): value is number => Number.isInteger(value) && (value as number) > 0, 'must be a positive integer'),
   /** Whole milliseconds, as Redis and PostgreSQL take them. */
   positiveIntegerMs: optionRule((value): value is number => Number.isInteger(value) && (value as number) > 0, 'must be a positive integer of ms'),
+  /** A duration that may have a fraction, such as a timer's. */
   positiveMs: optionRule((value): value is number => isNumber(value) && Number.isFinite(value) && value > 0, 'must be a positive number of ms'),
   /** A duration where 0 turns something off. */
   msOrZero: optionRule((value): value is number => isNumber(value) && Number.isFinite(value) && value >= 0, 'must be a number of ms, 0 or more'),
+  /** Whole milliseconds where 0 turns something off. */
   integerMsOrZero: optionRule((value): value is number => Number.isInteger(value) && (value as number) >= 0, 'must be a non-negative integer of ms'),
   /** A nested group of options; `example` shows one. */
   object: (example: string) => optionRule((value): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value),

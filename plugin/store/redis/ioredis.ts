@@ -7,30 +7,46 @@ import type { RedisScript } from './scripts.js'
  * client of `@fastify/redis` all fit.
  */
 export interface IoredisClient {
+  /** `'ready'` once connected: the store fails fast (503) otherwise. */
   readonly status: string
   /** True on a `Cluster`. */
   readonly isCluster?: boolean
-  readonly options?: { readonly keyPrefix?: string }
+  /** The client's options: a `keyPrefix` is applied to the store's keys too. */
+  readonly options?: {
+    /** Prepended to every key by ioredis. */
+    readonly keyPrefix?: string
+  }
+  /** Registers a Lua script as a command (sent by SHA, EVAL on a miss). */
   defineCommand (name: string, definition: { lua: string, numberOfKeys?: number }): void
+  /** Sends any command. */
   call (command: string, ...args: Array<string | number>): Promise<unknown>
+  /** Commands sent together, routed by ioredis (`WAIT` after a write goes to the node that took it). */
   pipeline (): IoredisPipeline
   /** A new connection with the same options: the store subscribes on one. */
   duplicate? (): IoredisSubscriber
+  /** Connection events: the store listens for reconnections and Cluster changes. */
   on? (event: string, listener: (...args: unknown[]) => void): unknown
 }
 
 /** What the store uses of an ioredis pipeline. */
-interface IoredisPipeline {
+export interface IoredisPipeline {
+  /** Queues a command. */
   call (command: string, ...args: Array<string | number>): unknown
+  /** Sends the queue; each answer with its error. */
   exec (): Promise<Array<[error: Error | null, reply: unknown]> | null>
 }
 
 /** What the store uses of the connection `duplicate()` returns. */
-interface IoredisSubscriber {
+export interface IoredisSubscriber {
+  /** `'ready'` once connected. */
   readonly status: string
+  /** Subscribes to channels. */
   subscribe (...channels: string[]): Promise<unknown>
+  /** A message on a subscribed channel. */
   on (event: 'message', listener: (channel: string, message: string) => void): unknown
+  /** Connected again, or failed. */
   on (event: 'ready' | 'error', listener: (...args: unknown[]) => void): unknown
+  /** Closes the connection. */
   disconnect (): void
 }
 
