@@ -46,10 +46,12 @@ function sentTwice (header: string | undefined, name: string): boolean {
   return header.split(';').filter((pair) => pair.trim().startsWith(needle)).length > 1
 }
 
-export function createSessionCookie (options: ResolvedOptions): SessionCookie {
-  // Our own signer, not request.unsignCookie: the app may have registered
-  // @fastify/cookie with a secret of its own, or none.
-  const signer = signerFactory(options.secrets)
+type Signer = ReturnType<typeof signerFactory>
+
+// Our own signer, not request.unsignCookie: the app may have registered
+// @fastify/cookie with a secret of its own, or none. A parameter so that a
+// test can count the signature checks without replacing a module.
+export function createSessionCookie (options: ResolvedOptions, signer: Signer = signerFactory(options.secrets)): SessionCookie {
   const { secure, sameSite, domain, maxAge } = options.cookie
   const name = prefixedName(options.cookie.name, secure, domain)
   const attributes = {
