@@ -8,7 +8,7 @@ import spotifyAuth from '../plugin/index.js'
 import {
   createSpotifyEmulator, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, type EmulatorOptions, type SpotifyEmulator
 } from '../plugin/emulator/index.js'
-import { DemoConfigError, type DemoConfig, type LogLevel } from './config.js'
+import type { DemoConfig, LogLevel } from './config.js'
 import { demoErrorHandler, PageNotFoundError } from './errors.js'
 import { newNonce, type PageContext } from './html.js'
 import { demoRoutes } from './routes.js'
@@ -120,25 +120,4 @@ export async function buildDemo (config: DemoConfig, options: DemoOptions = {}):
     await store?.close()
     throw err
   }
-}
-
-/** The one line `server.ts` prints once the demo listens. */
-export function startupLine (config: DemoConfig, demo: Demo): string {
-  const upstream = demo.emulator === undefined
-    ? 'on real Spotify'
-    : `offline, on the Spotify emulator at ${demo.emulator.url}: no Spotify account needed`
-  return `fastify-spotify-auth demo: open ${config.publicUrl} (${upstream}; sessions ${demo.store.description})`
-}
-
-/** A start-up failure as one line saying what to fix (no stack trace). */
-export function startupErrorMessage (err: unknown, config: Pick<DemoConfig, 'host' | 'port'> | undefined): string {
-  if (err instanceof DemoConfigError) return err.message
-  const { code, message } = err as { code?: unknown, message?: unknown }
-  if (config !== undefined) {
-    const { host, port } = config
-    if (code === 'EADDRINUSE') return `port ${port} on ${host} is already in use: stop what runs there, or set PORT to a free port`
-    if (code === 'EACCES') return `not allowed to listen on port ${port} on ${host}: set PORT to a port above 1023`
-    if (code === 'EADDRNOTAVAIL') return `HOST ${host} is not an address of this machine: use 127.0.0.1, or 0.0.0.0 for every interface`
-  }
-  return String(message ?? err).split('\n')[0]!
 }

@@ -4,7 +4,7 @@
  * value stops start-up with one line that names the variable and the fix.
  */
 import { randomBytes } from 'node:crypto'
-import { SCOPES } from '../plugin/emulator/index.js'
+import { SCOPES } from '../plugin/accounts/scopes.js'
 import { redirectUriProblem } from '../plugin/accounts/redirect-uri.js'
 
 /** A bad environment variable: the message is one line saying what to fix. */
