@@ -9,7 +9,7 @@ import t from 'tap'
  * proven as the guide says: its own test (the contract suite, under
  * node:test) runs as a user runs it, through tsx, which maps the package
  * name onto this repository (examples/tsconfig.json). That the guide's
- * blocks equal the files is test/examples.test.ts's business.
+ * blocks equal the files is test/examples-docs.test.ts's business.
  */
 
 const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url))
