@@ -31,9 +31,45 @@ t.test('maxSessionsPerUser: a login beyond it ends the user\'s least recently us
   t.same(await built.app.spotify.sessionsOf('alice'), [sessionIdOf(first), sessionIdOf(third)])
 })
 
+/**
+ * A memory store whose session writes (a login's) wait at a gate: logins
+ * talk to Spotify one at a time, each under the usual timeout with no other
+ * login beside it, and park just before they store their session; opened,
+ * the gate lets every parked login store its session and cap the user's
+ * sessions at once.
+ */
+function gatedLogins (): { store: TokenStore, nextParked: () => Promise<void>, open: () => void } {
+  const inner = memoryStore()
+  let parked: () => void = () => {}
+  let open!: () => void
+  const gate = new Promise<void>((resolve) => { open = resolve })
+  return {
+    store: {
+      ...inner,
+      async set (sessionId, token) {
+        parked()
+        await gate
+        await inner.set(sessionId, token)
+      }
+    },
+    nextParked: () => new Promise((resolve) => { parked = resolve }),
+    open
+  }
+}
+
 t.test('the cap holds under 50 concurrent logins of one user', async (t) => {
-  const built = await build(t)
-  const logins = await Promise.all(Array.from({ length: 50 }, () => built.login(new CookieJar())))
+  const gated = gatedLogins()
+  const built = await build(t, { plugin: { store: gated.store } })
+  const pending: Array<ReturnType<Built['login']>> = []
+  for (let i = 0; i < 50; i++) {
+    const parked = gated.nextParked()
+    const login = built.login(new CookieJar())
+    pending.push(login)
+    // A login that fails before the gate ends the wait too (and the test, below).
+    await Promise.race([parked, login])
+  }
+  gated.open()
+  const logins = await Promise.all(pending)
   t.ok(logins.every((l) => l.callback.statusCode === 302), 'every login completes')
   const live = await built.app.spotify.sessionsOf('alice')
   t.equal(live.length, 10, 'the default limit: 10')
