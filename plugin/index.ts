@@ -51,6 +51,12 @@ export interface SpotifyAuthDecorator {
   /**
    * A session by its id, outside any request (a background job, a webhook):
    * the same tokens, refresh and `api` as `request.spotify`, no cookie.
+   *
+   * It trusts its argument: a session id is a credential, and whoever holds
+   * one acts as that user. Take ids from `onLogin` and `sessionsOf`, keep
+   * them on the server, and never pass one that came from a request (a
+   * query string, a body, a header) without checking that it belongs to
+   * the caller; for the caller's own session use `request.spotify`.
    */
   session (sessionId: string): SpotifySession
   /**

@@ -8,7 +8,7 @@ import { fakeUpstream } from './helpers/fake-upstream.js'
 // must leave no bearer (its own or another session's) in the error, however
 // the error is printed: JSON, util.inspect, or pino's `err` serializer
 // (what Fastify's default error handler logs).
-t.test('a cancelled, aborted or timed-out call carries no bearer of any session', async (t) => {
+t.test('a cancelled, aborted or timed-out call (got or fetch) carries no bearer of any session', async (t) => {
   const held: Array<() => void> = []
   const upstream = await fakeUpstream(t, (app) => {
     // Answers only at teardown: its calls stay in flight, their sockets open.
@@ -41,8 +41,15 @@ t.test('a cancelled, aborted or timed-out call carries no bearer of any session'
   failures.push(await mine.api.get('held', { signal: controller.signal }).catch((err: unknown) => err))
   failures.push(await mine.api.get('held', { signal: AbortSignal.timeout(50) }).catch((err: unknown) => err))
   failures.push(await app.spotify.app.api.get('held', { signal: AbortSignal.timeout(50) }).catch((err: unknown) => err))
+  // The handles' fetch (what the SDK adapter calls through), ended the same ways.
+  const fetchController = new AbortController()
+  setTimeout(() => fetchController.abort(), 50)
+  failures.push(await mine.fetch('held', { signal: fetchController.signal }).catch((err: unknown) => err))
+  failures.push(await mine.fetch('held', { signal: AbortSignal.timeout(50) }).catch((err: unknown) => err))
+  failures.push(await app.spotify.app.fetch('held', { signal: AbortSignal.timeout(50) }).catch((err: unknown) => err))
 
-  t.same(failures.map((err) => (err as Error).name), ['CancelError', 'AbortError', 'TimeoutError', 'TimeoutError'], 'got\'s own errors for the caller\'s own ends')
+  t.same(failures.map((err) => (err as Error).name), ['CancelError', 'AbortError', 'TimeoutError', 'TimeoutError', 'AbortError', 'TimeoutError', 'TimeoutError'],
+    'got\'s own errors, and fetch\'s, for the caller\'s own ends')
   for (const err of failures) {
     app.log.error({ err }, 'a failed call')
     let json: string

@@ -24,7 +24,14 @@ interface Siblings {
   readonly link: TcpRelay
 }
 
-/** Short timeouts, so that A's lock lapses in about 2 s: `timeout` + 1 s + twice the store's command timeout. */
+/**
+ * A's short timeouts, so that A's lock lapses in about 2 s (`timeout` + 1 s
+ * + twice the store's command timeout), well within B's wait for it
+ * (B's `timeout` + 2 s). They are A's only: the login and every other step
+ * of the setup go through B, at the usual timeouts, so that a busy machine
+ * cannot fail the setup; only A's refresh (the operation under test) runs
+ * under them.
+ */
 const TIMEOUT = 500
 const COMMAND_TIMEOUT = 250
 
@@ -36,9 +43,9 @@ async function heldBySibling (t: Test, { a: storeOfA, b: storeOfB, link }: Sibli
   })
   t.teardown(() => emulator.close())
   const a = await build(t, { sharedEmulator: emulator, plugin: { store: storeOfA, timeout: TIMEOUT } })
-  const b = await build(t, { sharedEmulator: emulator, plugin: { store: storeOfB, timeout: TIMEOUT } })
+  const b = await build(t, { sharedEmulator: emulator, plugin: { store: storeOfB } })
   const store = b.app.spotify.store
-  const { jar } = await a.login()
+  const { jar } = await b.login()
   const sessionId = sessionIdOf(jar)
   await expireStored(store, sessionId)
   const before = await store.get(sessionId) as SpotifyToken
@@ -78,10 +85,9 @@ t.test('Redis: a rotated token held by a sibling whose link dropped is not lost'
   if (redis === undefined) return
   const link = await tcpRelay(t, Number(new URL(REDIS_URL).port || 6379))
   const prefix = uniquePrefix(t, redis)
-  const options = { prefix, commandTimeout: COMMAND_TIMEOUT }
   await heldBySibling(t, {
-    a: redisStore({ client: await newClient(t, `redis://127.0.0.1:${link.port}`), ...options }),
-    b: redisStore({ client: await newClient(t), ...options }),
+    a: redisStore({ client: await newClient(t, `redis://127.0.0.1:${link.port}`), prefix, commandTimeout: COMMAND_TIMEOUT }),
+    b: redisStore({ client: await newClient(t), prefix }),
     link
   })
 })
@@ -89,10 +95,10 @@ t.test('Redis: a rotated token held by a sibling whose link dropped is not lost'
 t.test('Redis with durability: the same, and B\'s settled store does not end the session either', async (t) => {
   const { master } = await replicatedRedis(t)
   const link = await tcpRelay(t, Number(new URL(master.url).port))
-  const options = { commandTimeout: COMMAND_TIMEOUT, durability: { replicas: 1, timeout: 500 } }
+  const durability = { replicas: 1, timeout: 500 }
   await heldBySibling(t, {
-    a: redisStore({ client: await newClient(t, `redis://127.0.0.1:${link.port}`), ...options }),
-    b: redisStore({ client: await newClient(t, master.url), ...options }),
+    a: redisStore({ client: await newClient(t, `redis://127.0.0.1:${link.port}`), durability, commandTimeout: COMMAND_TIMEOUT }),
+    b: redisStore({ client: await newClient(t, master.url), durability }),
     link
   })
 })
@@ -102,10 +108,9 @@ t.test('PostgreSQL: a rotated token held by a sibling whose link dropped is not 
   if (db === undefined) return
   const link = await pgRelay(t)
   const table = db.table()
-  const options = { table, queryTimeout: COMMAND_TIMEOUT }
   await heldBySibling(t, {
-    a: pgStore({ pool: newPool(t, { connectionString: link.url }), ...options }),
-    b: pgStore({ pool: newPool(t), ...options }),
+    a: pgStore({ pool: newPool(t, { connectionString: link.url }), table, queryTimeout: COMMAND_TIMEOUT }),
+    b: pgStore({ pool: newPool(t), table }),
     link
   })
 })

@@ -5,6 +5,20 @@ import { invalid } from './helpers/stores.js'
 
 t.test('memoryStore passes the TokenStore contract, per-user index and rate-limit window included', (t) => testTokenStore(t, () => memoryStore(), { users: true, rateLimit: true }))
 
+t.test('the contract\'s lock tests run on the store itself without lockExpiry: a lock whose lease is its ttl', (t) => {
+  // What a store whose lease adds no timeout of its own needs: one store for every case.
+  const locks = new Map<string, { until: number }>()
+  return testTokenStore(t, () => ({
+    ...memoryStore(),
+    async lock (sessionId, ttlMs) {
+      if ((locks.get(sessionId)?.until ?? 0) > Date.now()) return undefined
+      const held = { until: Date.now() + ttlMs }
+      locks.set(sessionId, held)
+      return async () => { if (locks.get(sessionId) === held) locks.delete(sessionId) }
+    }
+  }), { lock: true })
+})
+
 t.test('memoryStore keeps at most maxSessions, dropping the least recently used', async (t) => {
   const store = memoryStore({ maxSessions: 2 })
   const [a, b, c] = [sampleSessionId(), sampleSessionId(), sampleSessionId()]
