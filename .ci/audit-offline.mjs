@@ -19,11 +19,11 @@ const { values } = parseArgs({
 })
 const lock = JSON.parse(readFileSync(values.lock, 'utf8'))
 const snapshot = JSON.parse(readFileSync(values.advisories, 'utf8'))
-const advisories = snapshot.advisories ?? {}
+const advisories = snapshot.advisories
 
 const found = []
 let checked = 0
-for (const [path, entry] of Object.entries(lock.packages ?? {})) {
+for (const [path, entry] of Object.entries(lock.packages)) {
   if (path === '' || entry.dev === true || entry.devOptional === true || entry.link === true) continue
   checked++
   // The package's name is the last node_modules/<name> of its path (a
@@ -36,9 +36,9 @@ for (const [path, entry] of Object.entries(lock.packages ?? {})) {
   }
 }
 
-console.log(`offline audit: ${checked} production packages against ${Object.values(advisories).flat().length} advisories (snapshot of ${snapshot.date ?? 'unknown date'})`)
+console.log(`offline audit: ${checked} production packages against ${Object.values(advisories).flat().length} advisories (snapshot of ${snapshot.date})`)
 for (const line of found) console.log(line)
 if (found.length > 0) {
-  console.log(`${found.length} known vulnerabilit${found.length === 1 ? 'y' : 'ies'} in the production tree`)
+  console.log(`known vulnerabilities in the production tree: ${found.length}`)
   process.exit(1)
 }

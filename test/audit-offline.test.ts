@@ -28,7 +28,11 @@ t.test('a vulnerable production package fails the audit; a vulnerable dev packag
       'node_modules/undici': { version: '7.2.0' },
       'node_modules/got/node_modules/normalize-url': { version: '6.0.0' },
       'node_modules/ms': { version: '1.0.0', dev: true },
-      'node_modules/debug': { version: '4.4.3' }
+      'node_modules/tools/node_modules/ms': { version: '1.0.0', devOptional: true },
+      'node_modules/linked': { link: true },
+      'node_modules/fetcher': { name: 'undici', version: '7.1.0' },
+      'node_modules/debug': { version: '4.4.3' },
+      'node_modules/toad-cache': { version: '3.7.4' }
     }
   }))
   writeFileSync(join(dir, 'advisories.json'), JSON.stringify({
@@ -44,7 +48,9 @@ t.test('a vulnerable production package fails the audit; a vulnerable dev packag
   t.equal(status, 1)
   t.match(stdout, /high: undici@7\.2\.0 \(node_modules\/undici\): a flaw/)
   t.match(stdout, /low: normalize-url@6\.0\.0 \(node_modules\/got\/node_modules\/normalize-url\)/)
+  t.match(stdout, /high: undici@7\.1\.0 \(node_modules\/fetcher\): a flaw/, 'an alias is checked under the package it is')
   t.notMatch(stdout, /dev only/)
   t.notMatch(stdout, /fixed/)
-  t.match(stdout, /2 known vulnerabilities in the production tree/)
+  t.match(stdout, /offline audit: 5 production packages against 4 advisories \(snapshot of test\)/)
+  t.match(stdout, /known vulnerabilities in the production tree: 3/)
 })

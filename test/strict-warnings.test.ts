@@ -8,6 +8,9 @@ import Fastify from 'fastify'
 t.test('a Fastify warning throws where it is emitted', async (t) => {
   t.throws(() => { process.emitWarning('a test warning', 'FastifyWarning', 'FSTTEST001') }, { name: 'FastifyWarning', message: /FSTTEST001: a test warning/ })
   t.throws(() => { process.emitWarning('a test deprecation', { type: 'FastifyDeprecation', code: 'FSTTEST002' }) }, { name: 'FastifyDeprecation', message: /FSTTEST002/ })
+  t.throws(() => { process.emitWarning('no code', { type: 'FastifySecurity' }) }, { name: 'FastifySecurity', message: /FastifySecurity : no code/ })
+  const warning = Object.assign(new Error('an emitted error'), { name: 'FastifyWarning', code: 'FSTTEST003' })
+  t.throws(() => { process.emitWarning(warning) }, { name: 'FastifyWarning', message: /FSTTEST003: an emitted error/ })
 })
 
 t.test('Node deprecations throw (--throw-deprecation: on the next tick, an uncaught exception)', async (t) => {
@@ -37,7 +40,11 @@ t.test('an error handler in a scope of its own is not an override', async (t) =>
 })
 
 t.test('other warnings still only print', async (t) => {
-  const seen = new Promise<Error>((resolve) => process.once('warning', resolve))
-  process.emitWarning('a test warning', 'SomeOtherWarning')
-  t.equal((await seen).name, 'SomeOtherWarning')
+  const emitted: Array<[string | Error, string?]> = [['a test warning', 'SomeOtherWarning'], ['a plain warning'], [new Error('an error as a warning')]]
+  for (const [warning, type] of emitted) {
+    const seen = new Promise<Error>((resolve) => process.once('warning', resolve))
+    if (type === undefined) process.emitWarning(warning)
+    else process.emitWarning(warning, type)
+    t.match(await seen, { name: type ?? (warning instanceof Error ? 'Error' : 'Warning') })
+  }
 })
