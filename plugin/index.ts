@@ -173,7 +173,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
  * Web API proxy and client.
  */
 export default fp(spotifyAuth, {
-  fastify: '5.x',
+  fastify: '5.x || 6.x',
   name: 'fastify-spotify-auth'
 })
 
