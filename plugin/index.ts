@@ -28,6 +28,9 @@ import type { StoreFactory, TokenStore } from './store/types.js'
 import type { SpotifyFetch } from './web-api/fetch-client.js'
 import { createWebApi } from './web-api/index.js'
 import { RateLimitGate } from './web-api/rate-limit.js'
+import { instrumentedStore } from './diagnostics/store.js'
+import { instrumentedEndpoint } from './diagnostics/token-endpoint.js'
+import { sessionTagger } from './diagnostics/session-tag.js'
 
 /** What `fastify.spotify` offers. */
 export interface SpotifyAuthDecorator {
@@ -109,9 +112,13 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
 
   const agents = createAgents()
   app.addHook('onClose', async () => { destroyAgents(agents) })
-  const endpoint = createTokenEndpoint({ ...options, agents })
+  const endpoint = instrumentedEndpoint(createTokenEndpoint({ ...options, agents }))
+  // The plugin's own use of the store, published on the `store` channel.
+  const tracked = instrumentedStore(store)
+  const tag = sessionTagger(options.secrets[0] as string)
   const tokens = new SessionTokens({
-    store,
+    store: tracked,
+    tag,
     endpoint,
     refreshMargin: options.refreshMargin,
     refreshCooldown: options.refreshCooldown,
@@ -122,7 +129,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     log: app.log
   })
   app.addHook('onClose', () => tokens.close())
-  const gate = new RateLimitGate(store.rateLimit, app.log)
+  const gate = new RateLimitGate(tracked.rateLimit, app.log)
   const webApi = createWebApi({ apiUrl: options.apiUrl, timeout: options.timeout, responseLimit: options.proxyResponseLimit, retry: options.retry }, gate)
   app.addHook('onClose', () => webApi.close())
   const { clients } = webApi
@@ -132,7 +139,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     api: clients.got(appTokens),
     fetch: clients.fetch(appTokens)
   }
-  const sessions = new Sessions({ tokens, store, clients }, createSessionCookie(options), options.maxSessionsPerUser)
+  const sessions = new Sessions({ tokens, store: tracked, clients, tag }, createSessionCookie(options), options.maxSessionsPerUser)
 
   Sessions.prepare(app)
   app.decorateRequest('spotify', {
@@ -215,3 +222,18 @@ export { pgStore, type PgPool, type PgResult, type PgStoreOptions } from './stor
 export type { IoredisClient, IoredisPipeline, IoredisSubscriber } from './store/redis/ioredis.js'
 export { redisStore, type RedisClient, type RedisDurabilityOptions, type RedisStoreOptions } from './store/redis/index.js'
 export type { RateLimitWindow, SpotifyToken, StoreContext, StoreFactory, TokenStore } from './store/types.js'
+export {
+  diagnosticsChannels,
+  type RateLimitMessage,
+  type RateLimitReason,
+  type RefreshReason,
+  type SessionEndReason,
+  type SessionMessage,
+  type StoreMessage,
+  type StoreOperation,
+  type TokenExchangeMessage,
+  type TokenRefreshMessage,
+  type TracedMessage,
+  type WebApiMessage,
+  type WebApiSource
+} from './diagnostics/channels.js'

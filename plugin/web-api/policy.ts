@@ -1,5 +1,7 @@
 import type { BearerToken, TokenSource, Transport, WebApiAnswer, WebApiCall } from './call.js'
 import type { RateLimitGate } from './rate-limit.js'
+import { traced, webApiChannel, type WebApiMessage, type WebApiSource } from '../diagnostics/channels.js'
+import { routeTemplate } from '../diagnostics/route-template.js'
 
 /** What one call may change about how the policy makes it. */
 export interface CallOptions {
@@ -61,15 +63,32 @@ export class WebApiPolicy {
     return this.#gate.blocked()
   }
 
-  /** Makes `call` with a bearer of `source`; resolves Spotify's answer, whatever its status. */
-  async call (source: TokenSource, call: WebApiCall, options?: CallOptions): Promise<WebApiAnswer> {
+  /**
+   * Makes `call` with a bearer of `source`; resolves Spotify's answer,
+   * whatever its status. Traced on the `web-api` diagnostics channel when
+   * anyone subscribes.
+   */
+  call (source: TokenSource, call: WebApiCall, options?: CallOptions): Promise<WebApiAnswer> {
+    if (!webApiChannel.hasSubscribers) return this.#call(source, call, options, undefined)
+    const message: WebApiMessage = { method: call.method, route: routeTemplate(call.target), attempts: 0 }
+    return traced(webApiChannel, message, () => this.#call(source, call, options, message).then((answer) => {
+      message.status = answer.status
+      // An answer that says where it came from (a cache, a merged call) is taken at its word.
+      message.source = (answer as { readonly source?: WebApiSource }).source ?? 'network'
+      return answer
+    }))
+  }
+
+  /** `call()`; `note` counts the sends. */
+  async #call (source: TokenSource, call: WebApiCall, options: CallOptions | undefined, note: WebApiMessage | undefined): Promise<WebApiAnswer> {
     const blocked = this.#gate.blocked()
     if (blocked !== undefined) throw blocked
     const transport = options?.transport ?? this.#transport
     const token = options?.token ?? await source.required()
     call.headers.authorization = `Bearer ${token.accessToken}`
+    if (note !== undefined) note.attempts = 1
     let answer = await transport(call)
-    if (answer.status === 401) answer = await this.#afterRefusal(source, transport, call, token, answer)
+    if (answer.status === 401) answer = await this.#afterRefusal(source, transport, call, token, answer, note)
     // Passed on as it came; every client, and every instance sharing the
     // store, waits it out.
     if (answer.status === 429) await this.#gate.observe(answer.headers['retry-after'])
@@ -81,10 +100,11 @@ export class WebApiPolicy {
    * the answer to the call sent once more with a renewed token, or the
    * refusal itself when the source will not renew it.
    */
-  async #afterRefusal (source: TokenSource, transport: Transport, call: WebApiCall, token: BearerToken, refusal: WebApiAnswer): Promise<WebApiAnswer> {
+  async #afterRefusal (source: TokenSource, transport: Transport, call: WebApiCall, token: BearerToken, refusal: WebApiAnswer, note: WebApiMessage | undefined): Promise<WebApiAnswer> {
     const renewed = await source.renewed(token.accessToken)
     if (renewed.accessToken === token.accessToken) return refusal
     call.headers.authorization = `Bearer ${renewed.accessToken}`
+    if (note !== undefined) note.attempts = 2
     return await transport(call)
   }
 }
