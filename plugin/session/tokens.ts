@@ -27,6 +27,9 @@ export interface SessionTokensOptions {
   tag: SessionTag
 }
 
+/** Where an untraced refresh writes what a traced one would publish: nobody reads it. */
+const unnoted: RefreshNote = { merged: false, lockWaitMs: 0 }
+
 /**
  * Keeps each session's tokens valid, the way SpotifyAPI-NET's
  * AuthorizationCodeAuthenticator does: a token within `refreshMargin` of
@@ -93,14 +96,14 @@ export class SessionTokens {
 
   /** A refresh of `stale`, traced on the `token.refresh` channel when anyone subscribes. */
   #refresh (sessionId: string, stale: SpotifyToken, reason: RefreshReason): Promise<SpotifyToken | undefined> {
-    if (!tokenRefreshChannel.hasSubscribers) return this.#flight(sessionId, stale, undefined)
+    if (!tokenRefreshChannel.hasSubscribers) return this.#flight(sessionId, stale, unnoted)
     const message: TokenRefreshMessage = { session: this.#tag(sessionId), reason, merged: false, lockWaitMs: 0 }
     return traced(tokenRefreshChannel, message, () => this.#flight(sessionId, stale, message))
   }
 
-  /** One refresh per session, in this process and across processes; `note` learns whether this caller joined another's. */
-  #flight (sessionId: string, stale: SpotifyToken, note: RefreshNote | undefined): Promise<SpotifyToken | undefined> {
-    if (note !== undefined && this.#inProcess.has(sessionId)) note.merged = true
+  /** One refresh per session, in this process and across processes; `note` learns whether this caller joined another's (and how long it waited). */
+  #flight (sessionId: string, stale: SpotifyToken, note: RefreshNote): Promise<SpotifyToken | undefined> {
+    if (this.#inProcess.has(sessionId)) note.merged = true
     return this.#inProcess.run(sessionId, () => this.#crossProcess === undefined
       ? this.#refreshIfStill(sessionId, stale, note)
       : this.#crossProcess.run(sessionId, stale, () => this.#refreshIfStill(sessionId, stale, note), note))
@@ -112,10 +115,10 @@ export class SessionTokens {
    * this one that finished before this caller's read resolved) must not burn
    * the refresh token again.
    */
-  async #refreshIfStill (sessionId: string, stale: SpotifyToken, note: RefreshNote | undefined): Promise<SpotifyToken | undefined> {
+  async #refreshIfStill (sessionId: string, stale: SpotifyToken, note: RefreshNote): Promise<SpotifyToken | undefined> {
     const current = await this.#stored.read(sessionId)
     if (!hasMovedOn(current, stale)) return await this.#refreshOnce(sessionId, current as SpotifyToken, note)
-    if (note !== undefined) note.merged = true
+    note.merged = true
     return current
   }
 
@@ -124,10 +127,10 @@ export class SessionTokens {
    * call), so that whoever meets Spotify's refusal next knows a rotated
    * token may be on its way back.
    */
-  async #refreshOnce (sessionId: string, stale: SpotifyToken, note: RefreshNote | undefined): Promise<SpotifyToken | undefined> {
+  async #refreshOnce (sessionId: string, stale: SpotifyToken, note: RefreshNote): Promise<SpotifyToken | undefined> {
     if (isRefusedInDoubt(stale)) throw new RefreshBusyError()
     if (!await markAttempt(this.#store, sessionId, stale)) {
-      if (note !== undefined) note.merged = true
+      note.merged = true
       return await this.#stored.read(sessionId)
     }
     let next: SpotifyToken

@@ -53,16 +53,16 @@ export class CrossProcessFlight {
    * `refresh()` under the lock, or the sibling's token that replaced `stale`
    * (or `undefined` once the session is gone) while waiting for it.
    */
-  async run (sessionId: string, stale: SpotifyToken, refresh: () => Promise<SpotifyToken | undefined>, note?: RefreshNote): Promise<SpotifyToken | undefined> {
+  async run (sessionId: string, stale: SpotifyToken, refresh: () => Promise<SpotifyToken | undefined>, note: RefreshNote): Promise<SpotifyToken | undefined> {
     const store = this.#store
-    const started = note === undefined ? 0 : performance.now()
+    const started = performance.now()
     const deadline = Date.now() + this.#lockTtl + LOCK_MARGIN_MS
     const watch = new SiblingWatch(store, sessionId)
     try {
       for (;;) {
         const release = await storeCall(() => store.lock(sessionId, this.#lockTtl))
         if (release !== undefined) {
-          if (note !== undefined) note.lockWaitMs = performance.now() - started
+          note.lockWaitMs = performance.now() - started
           try {
             return await refresh()
           } finally {
@@ -73,10 +73,8 @@ export class CrossProcessFlight {
         await watch.nextTurn()
         const current = await this.#read(sessionId)
         if (hasMovedOn(current, stale)) {
-          if (note !== undefined) {
-            note.lockWaitMs = performance.now() - started
-            note.merged = true
-          }
+          note.lockWaitMs = performance.now() - started
+          note.merged = true
           return current
         }
       }

@@ -7,6 +7,9 @@ import { sessionEnded } from '../../diagnostics/session-events.js'
 import type { SessionTag } from '../../diagnostics/session-tag.js'
 import { isInDoubt, noteRefusal, withdrawMark } from './attempt-mark.js'
 
+/** How close to the refresh token's lifetime a refusal counts as its expiry, in seconds. */
+const EXPIRY_LEEWAY_S = 60
+
 /** The session whose refresh from `stale` Spotify did not answer with a token. */
 export interface RefusedSession {
   readonly store: TokenStore
@@ -55,8 +58,9 @@ export async function afterFailedRefresh (err: unknown, { store, sessionId, stal
   await (inDoubt ? noteRefusal(store, sessionId, stale) : storeCall(() => store.delete(sessionId, stale)))
   const current = await read(sessionId)
   if (current === undefined) {
-    // Past the refresh token's lifetime, the refusal was its expiry.
-    sessionEnded(tag, sessionId, stale.refreshTokenExpiresAt * 1000 <= Date.now() ? 'expired' : 'revoked')
+    // At the refresh token's lifetime, the refusal was its expiry (a
+    // store keeps the session until then; Spotify's clock may be ahead).
+    sessionEnded(tag, sessionId, stale.refreshTokenExpiresAt - EXPIRY_LEEWAY_S <= Date.now() / 1000 ? 'expired' : 'revoked')
     throw new SessionRevokedError({ cause: summaryOf(err) })
   }
   if (!inDoubt || hasMovedOn(current, stale)) return current
