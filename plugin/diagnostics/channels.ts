@@ -33,8 +33,14 @@ export const diagnosticsChannels = {
  * `result` (results hold tokens: subscribers read the fields below).
  */
 export interface TracedMessage {
-  /** Set on the `error` event: the failure's name, `code` (`FST_SPOTIFY_*` for the plugin's own) and message. */
-  error?: Error & { code?: string | undefined }
+  /** Set on the `error` event: the failure's name, code and message, nothing else. */
+  error?: TracedError
+}
+
+/** A failure as the tracing channels publish it. */
+export interface TracedError extends Error {
+  /** The failure's code: `FST_SPOTIFY_*` for the plugin's own errors, a client's (`ECONNREFUSED`) otherwise. */
+  readonly code?: string | undefined
 }
 
 /** `fastify-spotify-auth:token.exchange`. */
@@ -67,6 +73,7 @@ export type StoreOperation = 'get' | 'set' | 'update' | 'delete' | 'lock' | 'unl
 
 /** `fastify-spotify-auth:store`. */
 export interface StoreMessage extends TracedMessage {
+  /** The `TokenStore` method (`unlock`: the release function a `lock` resolved). */
   readonly operation: StoreOperation
   /** `memory`, `redis`, `postgres`, or `custom` for a store of the app's own. */
   readonly store: string
@@ -111,23 +118,34 @@ export interface RateLimitMessage {
 /** Why a session ended. */
 export type SessionEndReason = 'logout' | 'revoked' | 'expired' | 'per-user-cap' | 'ended-elsewhere' | 'replaced'
 
+/** `fastify-spotify-auth:session`: a login stored a new session. */
+export interface SessionStartedMessage {
+  /** What happened. */
+  readonly event: 'started'
+  /** The session, as a keyed hash of its id. */
+  readonly session: string
+}
+
+/** `fastify-spotify-auth:session`: a session ended. */
+export interface SessionEndedMessage {
+  /** What happened. */
+  readonly event: 'ended'
+  /** The session, as a keyed hash of its id. */
+  readonly session: string
+  /**
+   * `logout`: ended by the app (the logout route, `logout()`, a handle's
+   * `end()`, `endSessionsOf`); `revoked`: Spotify refused its refresh
+   * token; `expired`: refused within a minute of the refresh token's
+   * lifetime; `per-user-cap`: ended by a newer login past
+   * `maxSessionsPerUser`; `ended-elsewhere`: its record was gone when read
+   * (ended by another instance, or lapsed in the store); `replaced`: the
+   * browser logged in again.
+   */
+  readonly reason: SessionEndReason
+}
+
 /** `fastify-spotify-auth:session`. */
-export type SessionMessage =
-  | { readonly event: 'started', readonly session: string }
-  | {
-    readonly event: 'ended'
-    readonly session: string
-    /**
-     * `logout`: ended by the app (the logout route, `logout()`, a handle's
-     * `end()`, `endSessionsOf`); `revoked`: Spotify refused its refresh
-     * token; `expired`: the refresh token reached its lifetime;
-     * `per-user-cap`: ended by a newer login past `maxSessionsPerUser`;
-     * `ended-elsewhere`: its record was gone when read (ended by another
-     * instance, or lapsed in the store); `replaced`: the browser logged in
-     * again.
-     */
-    readonly reason: SessionEndReason
-  }
+export type SessionMessage = SessionStartedMessage | SessionEndedMessage
 
 export const tokenExchangeChannel: TracingChannel<unknown, TokenExchangeMessage> = tracingChannel(diagnosticsChannels.tokenExchange)
 export const tokenRefreshChannel: TracingChannel<unknown, TokenRefreshMessage> = tracingChannel(diagnosticsChannels.tokenRefresh)
@@ -141,7 +159,7 @@ export const sessionChannel: Channel = channel(diagnosticsChannels.session)
  * code and message only. A store client's error may carry the command and
  * its arguments (a token record), an HTTP client's its headers.
  */
-function traceableError (cause: unknown): Error {
+function traceableError (cause: unknown): TracedError {
   const summary = summaryOf(cause)
   return Object.assign(new Error(summary.message), { name: summary.name, code: summary.code })
 }
