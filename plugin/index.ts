@@ -31,6 +31,7 @@ import { RateLimitGate } from './web-api/rate-limit.js'
 import { instrumentedStore } from './diagnostics/store.js'
 import { instrumentedEndpoint } from './diagnostics/token-endpoint.js'
 import { sessionTagger } from './diagnostics/session-tag.js'
+import { UsageCounter, type SpotifyUsage } from './diagnostics/usage.js'
 
 /** What `fastify.spotify` offers. */
 export interface SpotifyAuthDecorator {
@@ -72,6 +73,13 @@ export interface SpotifyAuthDecorator {
   readonly app: SpotifyApp
   /** The token store in use. */
   readonly store: TokenStore
+  /**
+   * What this instance asked of Spotify over the last hour and the last
+   * day: Web API calls by route template and source, 429s by reason, and
+   * refresh token calls. Kept in memory per instance (bounded); for an
+   * admin page of a small app. Across instances, add the figures up.
+   */
+  usage (): Promise<SpotifyUsage>
 }
 
 /** What `fastify.spotify.app` offers. */
@@ -116,9 +124,11 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   // The plugin's own use of the store, published on the `store` channel.
   const tracked = instrumentedStore(store)
   const tag = sessionTagger(options.secrets[0] as string)
+  const usage = new UsageCounter()
   const tokens = new SessionTokens({
     store: tracked,
     tag,
+    usage,
     endpoint,
     refreshMargin: options.refreshMargin,
     refreshCooldown: options.refreshCooldown,
@@ -130,7 +140,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   })
   app.addHook('onClose', () => tokens.close())
   const gate = new RateLimitGate(tracked.rateLimit, app.log)
-  const webApi = createWebApi({ apiUrl: options.apiUrl, timeout: options.timeout, responseLimit: options.proxyResponseLimit, retry: options.retry }, gate)
+  const webApi = createWebApi({ apiUrl: options.apiUrl, timeout: options.timeout, responseLimit: options.proxyResponseLimit, retry: options.retry }, gate, usage)
   app.addHook('onClose', () => webApi.close())
   const { clients } = webApi
   const appTokens = new AppTokens(endpoint, options.refreshMargin, options.refreshCooldown)
@@ -155,7 +165,8 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     sessionsOf: (userId: string) => sessions.sessionsOf(userId),
     endSessionsOf: (userId: string) => sessions.endSessionsOf(userId),
     app: appAccess,
-    store
+    store,
+    usage: () => Promise.resolve(usage.snapshot())
   } satisfies SpotifyAuthDecorator)
 
   await app.register(async (scope) => {
@@ -240,3 +251,4 @@ export {
   type WebApiMessage,
   type WebApiSource
 } from './diagnostics/channels.js'
+export type { SpotifyUsage, SpotifyUsagePeriod } from './diagnostics/usage.js'

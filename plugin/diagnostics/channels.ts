@@ -98,6 +98,14 @@ export interface WebApiMessage extends TracedMessage {
   attempts: number
 }
 
+/**
+ * Where `answer` came from: an answer that says (a cache's, a merged
+ * call's) is taken at its word; any other came from the network.
+ */
+export function answerSource (answer: object): WebApiSource {
+  return (answer as { readonly source?: WebApiSource }).source ?? 'network'
+}
+
 /** Why the rate-limit window is open. */
 export type RateLimitReason = 'rate' | 'quota'
 

@@ -8,6 +8,7 @@ import { isRefusedInDoubt, markAttempt } from './refresh/attempt-mark.js'
 import { canLock, CrossProcessFlight, type RefreshNote } from './refresh/cross-process-flight.js'
 import { tokenRefreshChannel, traced, type RefreshReason, type TokenRefreshMessage } from '../diagnostics/channels.js'
 import type { SessionTag } from '../diagnostics/session-tag.js'
+import type { UsageCounter } from '../diagnostics/usage.js'
 import { afterFailedRefresh } from './refresh/failed-refresh.js'
 import { SingleFlight } from './refresh/single-flight.js'
 import { StoredTokens } from './refresh/stored-tokens.js'
@@ -25,6 +26,8 @@ export interface SessionTokensOptions {
   log: FastifyBaseLogger
   /** How a session is named on the diagnostics channels. */
   tag: SessionTag
+  /** Counts the refresh token calls, for `fastify.spotify.usage()`. */
+  usage: UsageCounter
 }
 
 /** Where an untraced refresh writes what a traced one would publish: nobody reads it. */
@@ -53,12 +56,14 @@ export class SessionTokens {
   readonly #crossProcess: CrossProcessFlight | undefined
   readonly #inProcess = new SingleFlight<SpotifyToken | undefined>()
   readonly #tag: SessionTag
+  readonly #usage: UsageCounter
 
   constructor (options: SessionTokensOptions) {
     this.#store = options.store
     this.#endpoint = options.endpoint
     this.#rule = new RenewalRule(options.refreshMargin, options.refreshCooldown)
     this.#tag = options.tag
+    this.#usage = options.usage
     this.#stored = new StoredTokens({ store: options.store, onRefresh: options.onRefresh, log: options.log })
     const read = (sessionId: string) => this.#stored.read(sessionId)
     this.#crossProcess = canLock(options.store)
@@ -134,6 +139,7 @@ export class SessionTokens {
       return await this.#stored.read(sessionId)
     }
     let next: SpotifyToken
+    this.#usage.refreshed()
     try {
       next = await this.#endpoint.refresh(stale)
     } catch (err) {

@@ -1,6 +1,7 @@
 import type { BearerToken, TokenSource, Transport, WebApiAnswer, WebApiCall } from './call.js'
 import type { RateLimitGate } from './rate-limit.js'
-import { traced, webApiChannel, type WebApiMessage, type WebApiSource } from '../diagnostics/channels.js'
+import { answerSource, traced, webApiChannel, type WebApiMessage } from '../diagnostics/channels.js'
+import type { UsageCounter } from '../diagnostics/usage.js'
 import { routeTemplate } from '../diagnostics/route-template.js'
 
 /** What one call may change about how the policy makes it. */
@@ -48,10 +49,13 @@ export interface CallOptions {
 export class WebApiPolicy {
   readonly #gate: RateLimitGate
   readonly #transport: Transport
+  readonly #usage: UsageCounter
 
-  constructor (gate: RateLimitGate, transport: Transport) {
+  /** `usage`: counts every request sent and every answer from elsewhere, for `fastify.spotify.usage()`. */
+  constructor (gate: RateLimitGate, transport: Transport, usage: UsageCounter) {
     this.#gate = gate
     this.#transport = transport
+    this.#usage = usage
   }
 
   /**
@@ -73,8 +77,7 @@ export class WebApiPolicy {
     const message: WebApiMessage = { method: call.method, route: routeTemplate(call.target), attempts: 0 }
     return traced(webApiChannel, message, () => this.#call(source, call, options, message).then((answer) => {
       message.status = answer.status
-      // An answer that says where it came from (a cache, a merged call) is taken at its word.
-      message.source = (answer as { readonly source?: WebApiSource }).source ?? 'network'
+      message.source = answerSource(answer)
       return answer
     }))
   }
@@ -87,11 +90,16 @@ export class WebApiPolicy {
     const token = options?.token ?? await source.required()
     call.headers.authorization = `Bearer ${token.accessToken}`
     if (note !== undefined) note.attempts = 1
+    this.#usage.call(call.target, 'network')
     let answer = await transport(call)
     if (answer.status === 401) answer = await this.#afterRefusal(source, transport, call, token, answer, note)
     // Passed on as it came; every client, and every instance sharing the
     // store, waits it out.
-    if (answer.status === 429) await this.#gate.observe(answer.headers['retry-after'])
+    if (answer.status === 429) {
+      this.#usage.limited('rate')
+      await this.#gate.observe(answer.headers['retry-after'])
+    }
+    this.#usage.answered(call.target, answer)
     return answer
   }
 
@@ -105,6 +113,7 @@ export class WebApiPolicy {
     if (renewed.accessToken === token.accessToken) return refusal
     call.headers.authorization = `Bearer ${renewed.accessToken}`
     if (note !== undefined) note.attempts = 2
+    this.#usage.call(call.target, 'network')
     return await transport(call)
   }
 }
