@@ -64,7 +64,11 @@ export interface TokenRefreshMessage extends TracedMessage {
    * (or an earlier refresh) had just written.
    */
   merged: boolean
-  /** Milliseconds spent waiting for another instance's refresh lock (0 without a lock, or when taken at once). */
+  /**
+   * Milliseconds from the first try for the store's refresh lock until this
+   * caller held it or had another instance's token: one store round trip
+   * when the lock was free, 0 on a store without a lock.
+   */
   lockWaitMs: number
 }
 
