@@ -130,6 +130,14 @@ t.test('outcomes: merged, revoked and failed refreshes, errors, logouts and the 
   t.ok(calls.some(([a]) => a['error.type'] === 'FST_SPOTIFY_RATE_LIMITED' && a['http.response.status_code'] === undefined), 'a refused call counts, with its error')
   const durations = await recorded.points('http.client.request.duration')
   t.notOk(durations.some(([a]) => a['error.type'] === 'FST_SPOTIFY_RATE_LIMITED'), 'a call that never went out has no HTTP duration')
+  const realNow = Date.now
+  Date.now = () => realNow() + 31_000
+  try {
+    t.equal((await request(other, { url: '/spotify/me' })).statusCode, 200, 'past the window')
+  } finally {
+    Date.now = realNow
+  }
+  t.match(await recorded.points('spotify_auth.rate_limit.window'), [[{ 'spotify_auth.reason': 'rate' }, 0], [{ 'spotify_auth.reason': 'quota' }, 0]], 'closed')
 
   down = true
   await t.rejects(app.spotify.session(sessionIdOf(other)).getToken(), { code: 'FST_SPOTIFY_STORE_UNAVAILABLE' })
@@ -170,4 +178,19 @@ t.test('across instances on Redis: the lock wait, as a histogram and a span unde
   t.same(parents.map((p) => p?.name), ['spotify_auth refresh', 'spotify_auth refresh'], 'each under its refresh')
   t.same(parents.map((p) => p?.attributes['spotify_auth.outcome']).sort(), ['merged', 'refreshed'])
   t.equal(trace.getActiveSpan(), undefined)
+})
+
+t.test('with no providers given, the global ones; stopping unsubscribes', async (t) => {
+  const spans = new InMemorySpanExporter()
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] })
+  t.ok(trace.setGlobalTracerProvider(provider), 'the global tracer provider is this test\'s')
+  t.teardown(() => trace.disable())
+  const stop = instrumentSpotifyAuth()
+  const built = await build(t)
+  await built.login()
+  t.ok(spans.getFinishedSpans().some((s) => s.name === 'spotify_auth token exchange'), 'recorded with the global provider')
+  stop()
+  spans.reset()
+  await built.login()
+  t.same(spans.getFinishedSpans(), [], 'nothing once stopped')
 })

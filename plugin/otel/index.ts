@@ -51,8 +51,7 @@ function errorType (message: TracedMessage): string | undefined {
 }
 
 /** Ends `span` with the trace's outcome. */
-function endSpan (span: Span | undefined, message: TracedMessage, attributes: Attributes): void {
-  if (span === undefined) return
+function endSpan (span: Span, message: TracedMessage, attributes: Attributes): void {
   span.setAttributes(attributes)
   const type = errorType(message)
   if (type !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: type })
@@ -159,7 +158,7 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
     if (type !== undefined) attributes['error.type'] = type
     if (message.attempts > 0) httpDuration.record(secondsSince(started), attributes)
     webApiCalls.add(1, { ...attributes, 'spotify_auth.source': message.source ?? 'network' })
-    endSpan(span, message, { 'spotify_auth.source': message.source ?? 'network', 'spotify_auth.attempts': message.attempts, ...attributes })
+    endSpan(span as Span, message, { 'spotify_auth.source': message.source ?? 'network', 'spotify_auth.attempts': message.attempts, ...attributes })
   })
 
   traceOf<TokenRefreshMessage>(diagnosticsChannels.tokenRefresh, (message) => tracer.startSpan('spotify_auth refresh', {
@@ -175,7 +174,7 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
       tracer.startSpan('spotify_auth lock wait', { startTime: begin }, trace.setSpan(context.active(), span as Span))
         .end(begin + message.lockWaitMs)
     }
-    endSpan(span, message, { ...attributes, 'spotify_auth.merged': message.merged, 'spotify_auth.lock_wait_ms': message.lockWaitMs })
+    endSpan(span as Span, message, { ...attributes, 'spotify_auth.merged': message.merged, 'spotify_auth.lock_wait_ms': message.lockWaitMs })
   })
 
   traceOf<TokenExchangeMessage>(diagnosticsChannels.tokenExchange, (message) => tracer.startSpan('spotify_auth token exchange', {
@@ -185,7 +184,7 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
     const type = errorType(message)
     if (type !== undefined) attributes['error.type'] = type
     exchangeDuration.record(secondsSince(started), attributes)
-    endSpan(span, message, attributes)
+    endSpan(span as Span, message, attributes)
   })
 
   traceOf<StoreMessage>(diagnosticsChannels.store, () => undefined, (message, { started }) => {

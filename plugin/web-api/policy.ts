@@ -97,7 +97,7 @@ export class WebApiPolicy {
     // store, waits it out.
     if (answer.status === 429) {
       this.#usage.limited('rate')
-      await this.#gate.observe(answer.headers['retry-after'])
+      await this.#gate.observe(answer.headers['retry-after'], 'rate')
     }
     this.#usage.answered(call.target, answer)
     return answer

@@ -54,7 +54,7 @@ export class RateLimitGate {
    * once and in the store for the others. A store that fails to take it is
    * logged, never the caller's failure.
    */
-  async observe (retryAfter: string | string[] | undefined, reason: RateLimitReason = 'rate'): Promise<void> {
+  async observe (retryAfter: string | string[] | undefined, reason: RateLimitReason): Promise<void> {
     const now = Date.now()
     const wait = retryAfterMs(retryAfter, now)
     if (wait === undefined) return
