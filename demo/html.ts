@@ -4,6 +4,7 @@
  * CSP nonce, no external resources) and every interpolated value escaped.
  */
 import { randomBytes } from 'node:crypto'
+import type { SpotifyUsage, SpotifyUsagePeriod } from '../plugin/index.js'
 import { CLIENT_SCRIPT } from './client-script.js'
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
@@ -252,6 +253,7 @@ this panel asks the server every 5 s.</p>
 </dl>
 <form method="post" action="/demo/refresh" id="refresh-form"><button class="primary" id="refresh-now">Refresh now</button></form>
 <p class="status" id="token-status" role="status"></p>
+<p class="note"><a href="/demo/usage" id="usage-link">What this server asked of Spotify</a></p>
 </section>
 <section class="card" id="playlists-card">
 <h2>Your playlists</h2>
@@ -261,6 +263,33 @@ this panel asks the server every 5 s.</p>
 <noscript><p class="note">Without JavaScript: <a href="/spotify/me/playlists">your playlists as JSON</a>.</p></noscript>
 </section>
 </main>`, true)
+}
+
+/** One period of `fastify.spotify.usage()` as a table: route template, then calls by source. */
+function usageTable (id: string, title: string, period: SpotifyUsagePeriod): string {
+  const routes = Object.entries(period.calls).sort(([a], [b]) => a.localeCompare(b))
+  const rows = routes.length === 0
+    ? '<tr><td colspan="4" class="note">No calls.</td></tr>'
+    : routes.map(([route, by]) => `<tr><td><code>${escapeHtml(route)}</code></td><td>${by.network ?? 0}</td><td>${by.cache ?? 0}</td><td>${by.merged ?? 0}</td></tr>`).join('')
+  return `<section class="card" id="${id}">
+<h2>${escapeHtml(title)}</h2>
+<dl>
+<dt>Requests to Spotify</dt><dd class="network-calls">${period.networkCalls}</dd>
+<dt>Token refreshes</dt><dd class="refreshes">${period.refreshes}</dd>
+<dt>429: rate limit</dt><dd class="rate-limited">${period.rateLimited.rate}</dd>
+<dt>429: quota</dt><dd class="quota-exceeded">${period.rateLimited.quota}</dd>
+</dl>
+<table><thead><tr><th>Route</th><th>Network</th><th>Cache</th><th>Merged</th></tr></thead><tbody>${rows}</tbody></table>
+</section>`
+}
+
+/** The admin panel: what this server asked of Spotify over the last hour and day (`fastify.spotify.usage()`). */
+export function renderUsage (context: PageContext, usage: SpotifyUsage): string {
+  return layout(context, 'Usage', '<a class="button" href="/">Home</a>', `<main>
+${usageTable('usage-hour', 'The last hour', usage.hour)}
+${usageTable('usage-day', 'The last day', usage.day)}
+<p class="note wide">Counted in this server's memory by <code>fastify.spotify.usage()</code>: another instance counts its own.</p>
+</main>`)
 }
 
 /** A user-facing explanation of an error. */

@@ -8,12 +8,15 @@
  * - `POST /demo/refresh`: `request.spotify.refresh()`, for "Refresh now";
  * - `GET /demo/search?q=`: a catalog search on the app's own token
  *   (`fastify.spotify.app.api`), for anyone, logged in or not;
+ * - `GET /demo/usage`: the admin panel, what this server asked of Spotify
+ *   over the last hour and day (`fastify.spotify.usage()`), for a logged-in
+ *   user (a real app would ask for an admin);
  * - `GET /favicon.svg`: the tab icon.
  */
 import type { FastifyPluginAsync } from 'fastify'
 import { NoSessionError, type SpotifyToken } from '../plugin/index.js'
 import { apiFailure, wantsHtml } from './errors.js'
-import { FAVICON, htmlHeaders, renderLoggedIn, renderLoggedOut, renderSearch, type PageContext, type Profile, type TokenInfo } from './html.js'
+import { FAVICON, htmlHeaders, renderLoggedIn, renderLoggedOut, renderSearch, renderUsage, type PageContext, type Profile, type TokenInfo } from './html.js'
 
 /** The part of a track search the demo reads. */
 interface SearchTracks {
@@ -67,6 +70,13 @@ export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { c
     if (!wantsHtml(request)) return { tracks }
     const page = context()
     return reply.headers(htmlHeaders(page)).send(renderSearch(page, q, tracks))
+  })
+
+  app.get('/demo/usage', { onRequest: app.spotify.authenticate }, async (request, reply) => {
+    const usage = await app.spotify.usage()
+    if (!wantsHtml(request)) return reply.header('cache-control', 'no-store').send(usage)
+    const page = context()
+    return reply.headers(htmlHeaders(page)).send(renderUsage(page, usage))
   })
 
   app.get('/favicon.svg', async (_request, reply) => {

@@ -28,6 +28,10 @@ import type { StoreFactory, TokenStore } from './store/types.js'
 import type { SpotifyFetch } from './web-api/fetch-client.js'
 import { createWebApi } from './web-api/index.js'
 import { RateLimitGate } from './web-api/rate-limit.js'
+import { instrumentedStore } from './diagnostics/store.js'
+import { instrumentedEndpoint } from './diagnostics/token-endpoint.js'
+import { sessionTagger } from './diagnostics/session-tag.js'
+import { UsageCounter, type SpotifyUsage } from './diagnostics/usage.js'
 
 /** What `fastify.spotify` offers. */
 export interface SpotifyAuthDecorator {
@@ -75,6 +79,13 @@ export interface SpotifyAuthDecorator {
   readonly app: SpotifyApp
   /** The token store in use. */
   readonly store: TokenStore
+  /**
+   * What this instance asked of Spotify over the last hour and the last
+   * day: Web API calls by route template and source, 429s by reason, and
+   * refresh token calls. Kept in memory per instance (bounded); for an
+   * admin page of a small app. Across instances, add the figures up.
+   */
+  usage (): Promise<SpotifyUsage>
 }
 
 /** What `fastify.spotify.app` offers. */
@@ -115,9 +126,15 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
 
   const agents = createAgents()
   app.addHook('onClose', async () => { destroyAgents(agents) })
-  const endpoint = createTokenEndpoint({ ...options, agents })
+  const endpoint = instrumentedEndpoint(createTokenEndpoint({ ...options, agents }))
+  // The plugin's own use of the store, published on the `store` channel.
+  const tracked = instrumentedStore(store)
+  const tag = sessionTagger(options.secrets[0] as string)
+  const usage = new UsageCounter()
   const tokens = new SessionTokens({
-    store,
+    store: tracked,
+    tag,
+    usage,
     endpoint,
     refreshMargin: options.refreshMargin,
     refreshCooldown: options.refreshCooldown,
@@ -128,8 +145,8 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     log: app.log
   })
   app.addHook('onClose', () => tokens.close())
-  const gate = new RateLimitGate(store.rateLimit, app.log)
-  const webApi = createWebApi({ apiUrl: options.apiUrl, timeout: options.timeout, responseLimit: options.proxyResponseLimit, retry: options.retry }, gate)
+  const gate = new RateLimitGate(tracked.rateLimit, app.log)
+  const webApi = createWebApi({ apiUrl: options.apiUrl, timeout: options.timeout, responseLimit: options.proxyResponseLimit, retry: options.retry }, gate, usage)
   app.addHook('onClose', () => webApi.close())
   const { clients } = webApi
   const appTokens = new AppTokens(endpoint, options.refreshMargin, options.refreshCooldown)
@@ -138,7 +155,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     api: clients.got(appTokens),
     fetch: clients.fetch(appTokens)
   }
-  const sessions = new Sessions({ tokens, store, clients }, createSessionCookie(options), options.maxSessionsPerUser)
+  const sessions = new Sessions({ tokens, store: tracked, clients, tag }, createSessionCookie(options), options.maxSessionsPerUser)
 
   Sessions.prepare(app)
   app.decorateRequest('spotify', {
@@ -154,7 +171,8 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     sessionsOf: (userId: string) => sessions.sessionsOf(userId),
     endSessionsOf: (userId: string) => sessions.endSessionsOf(userId),
     app: appAccess,
-    store
+    store,
+    usage: () => Promise.resolve(usage.snapshot())
   } satisfies SpotifyAuthDecorator)
 
   await app.register(async (scope) => {
@@ -221,3 +239,22 @@ export { pgStore, type PgPool, type PgResult, type PgStoreOptions } from './stor
 export type { IoredisClient, IoredisPipeline, IoredisSubscriber } from './store/redis/ioredis.js'
 export { redisStore, type RedisClient, type RedisDurabilityOptions, type RedisStoreOptions } from './store/redis/index.js'
 export type { RateLimitWindow, SpotifyToken, StoreContext, StoreFactory, TokenStore } from './store/types.js'
+export {
+  diagnosticsChannels,
+  type RateLimitMessage,
+  type RateLimitReason,
+  type RefreshReason,
+  type SessionEndReason,
+  type SessionEndedMessage,
+  type SessionMessage,
+  type SessionStartedMessage,
+  type StoreMessage,
+  type StoreOperation,
+  type TokenExchangeMessage,
+  type TokenRefreshMessage,
+  type TracedError,
+  type TracedMessage,
+  type WebApiMessage,
+  type WebApiSource
+} from './diagnostics/channels.js'
+export type { SpotifyUsage, SpotifyUsagePeriod } from './diagnostics/usage.js'

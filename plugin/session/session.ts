@@ -6,6 +6,9 @@ import type { TokenSource } from '../web-api/call.js'
 import type { SpotifyFetch } from '../web-api/fetch-client.js'
 import type { WebApiClients } from '../web-api/index.js'
 import type { SessionTokens } from './tokens.js'
+import type { SessionEndReason } from '../diagnostics/channels.js'
+import { sessionEnded } from '../diagnostics/session-events.js'
+import type { SessionTag } from '../diagnostics/session-tag.js'
 
 /** One user's Spotify session, inside a request (`request.spotify`) or outside one. */
 export interface SpotifySession {
@@ -55,6 +58,8 @@ export interface SessionServices {
   readonly store: TokenStore
   /** Makes a session's `api` and `fetch`: the Web API's clients, with the session as their token source. */
   readonly clients: WebApiClients
+  /** How a session is named on the diagnostics channels. */
+  readonly tag: SessionTag
 }
 
 /**
@@ -102,12 +107,18 @@ export class Session implements SpotifySession, TokenSource {
     return this.#fetch
   }
 
-  async end (): Promise<void> {
+  end (): Promise<void> {
+    return this.endFor('logout')
+  }
+
+  /** `end()`, with the reason the `session` channel gives. */
+  async endFor (reason: SessionEndReason): Promise<void> {
     const sessionId = this.#sessionId
     if (sessionId !== undefined) {
       // Delete first: when the store fails, the session is still known and
       // can be ended again, rather than left live behind a forgotten id.
       await storeCall(() => this.#services.store.delete(sessionId))
+      sessionEnded(this.#services.tag, sessionId, reason)
     }
     this.#forget()
   }
@@ -130,7 +141,10 @@ export class Session implements SpotifySession, TokenSource {
     const sessionId = this.#sessionId
     if (sessionId === undefined) return Promise.resolve(undefined)
     return load(this.#services.tokens, sessionId).then((token) => {
-      if (token === undefined) this.#forget()
+      if (token === undefined) {
+        sessionEnded(this.#services.tag, sessionId, 'ended-elsewhere')
+        this.#forget()
+      }
       return token
     }, (err: unknown) => {
       if (err instanceof SessionRevokedError) this.#forget()

@@ -3,6 +3,7 @@ import { StoreUnsupportedError, TooEarlyError } from '../errors.js'
 import { storeCall } from '../failures.js'
 import type { SpotifyToken, TokenStore } from '../store/types.js'
 import { newSessionId, type SessionCookie } from './cookie.js'
+import { sessionEnded, sessionStarted } from '../diagnostics/session-events.js'
 import { Session, type SessionServices, type SpotifySession } from './session.js'
 
 /** What `request.spotify` offers a handler: the request's session, and its cookie. */
@@ -108,7 +109,10 @@ export class Sessions {
     accept: (sessionId: string) => Promise<void> | void): Promise<string> {
     const { store } = this.#services
     const previous = this.of(request, reply).sessionId
-    if (previous !== undefined) await storeCall(() => store.delete(previous))
+    if (previous !== undefined) {
+      await storeCall(() => store.delete(previous))
+      sessionEnded(this.#services.tag, previous, 'replaced')
+    }
     const sessionId = newSessionId()
     await storeCall(() => store.set(sessionId, token))
     try {
@@ -117,6 +121,7 @@ export class Sessions {
       await storeCall(() => store.delete(sessionId))
       throw err
     }
+    sessionStarted(this.#services.tag, sessionId)
     await this.#cap(token.userId, sessionId)
     this.#cookie.write(reply, sessionId);
     (request as unknown as Slots)[kSession] = new RequestSession(this.#services, this.#cookie, reply, sessionId, true)
@@ -150,7 +155,7 @@ export class Sessions {
     if (this.#maxPerUser === Number.POSITIVE_INFINITY || this.#services.store.sessionsOf === undefined) return
     const live = await this.sessionsOf(userId)
     const excess = live.slice(0, Math.max(0, live.length - this.#maxPerUser)).filter((sessionId) => sessionId !== created)
-    for (const sessionId of excess) await this.open(sessionId).end()
+    for (const sessionId of excess) await this.open(sessionId).endFor('per-user-cap')
   }
 
   /**

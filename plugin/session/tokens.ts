@@ -5,7 +5,10 @@ import type { TokenEndpoint } from '../accounts/token-endpoint.js'
 import type { SpotifyToken, TokenStore } from '../store/types.js'
 import { hasMovedOn } from '../token-versions.js'
 import { isRefusedInDoubt, markAttempt } from './refresh/attempt-mark.js'
-import { canLock, CrossProcessFlight } from './refresh/cross-process-flight.js'
+import { canLock, CrossProcessFlight, type RefreshNote } from './refresh/cross-process-flight.js'
+import { tokenRefreshChannel, traced, type RefreshReason, type TokenRefreshMessage } from '../diagnostics/channels.js'
+import type { SessionTag } from '../diagnostics/session-tag.js'
+import type { UsageCounter } from '../diagnostics/usage.js'
 import { afterFailedRefresh } from './refresh/failed-refresh.js'
 import { SingleFlight } from './refresh/single-flight.js'
 import { StoredTokens } from './refresh/stored-tokens.js'
@@ -21,7 +24,14 @@ export interface SessionTokensOptions {
   lockTtl: number
   onRefresh: ((sessionId: string, token: SpotifyToken) => Promise<void> | void) | undefined
   log: FastifyBaseLogger
+  /** How a session is named on the diagnostics channels. */
+  tag: SessionTag
+  /** Counts the refresh token calls, for `fastify.spotify.usage()`. */
+  usage: UsageCounter
 }
+
+/** Where an untraced refresh writes what a traced one would publish: nobody reads it. */
+const unnoted: RefreshNote = { merged: false, lockWaitMs: 0 }
 
 /**
  * Keeps each session's tokens valid, the way SpotifyAPI-NET's
@@ -45,11 +55,15 @@ export class SessionTokens {
   readonly #stored: StoredTokens
   readonly #crossProcess: CrossProcessFlight | undefined
   readonly #inProcess = new SingleFlight<SpotifyToken | undefined>()
+  readonly #tag: SessionTag
+  readonly #usage: UsageCounter
 
   constructor (options: SessionTokensOptions) {
     this.#store = options.store
     this.#endpoint = options.endpoint
     this.#rule = new RenewalRule(options.refreshMargin, options.refreshCooldown)
+    this.#tag = options.tag
+    this.#usage = options.usage
     this.#stored = new StoredTokens({ store: options.store, onRefresh: options.onRefresh, log: options.log })
     const read = (sessionId: string) => this.#stored.read(sessionId)
     this.#crossProcess = canLock(options.store)
@@ -68,7 +82,7 @@ export class SessionTokens {
   /** The session's token, refreshed first when near expiry; `undefined` without a session. */
   valid (sessionId: string): Promise<SpotifyToken | undefined> {
     return this.#stored.read(sessionId).then((token) =>
-      token === undefined || this.#rule.isFresh(token.expiresAt) ? token : this.#refresh(sessionId, token))
+      token === undefined || this.#rule.isFresh(token.expiresAt) ? token : this.#refresh(sessionId, token, 'margin'))
   }
 
   /**
@@ -82,13 +96,22 @@ export class SessionTokens {
     const token = await this.#stored.read(sessionId)
     if (token === undefined) return undefined
     if (rejected !== undefined && !this.#rule.renewsAfter401(rejected, { accessToken: token.accessToken, obtainedAtMs: token.obtainedAt * 1000 })) return token
-    return await this.#refresh(sessionId, token)
+    return await this.#refresh(sessionId, token, rejected === undefined ? 'forced' : '401')
   }
 
-  #refresh (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
+  /** A refresh of `stale`, traced on the `token.refresh` channel when anyone subscribes. */
+  #refresh (sessionId: string, stale: SpotifyToken, reason: RefreshReason): Promise<SpotifyToken | undefined> {
+    if (!tokenRefreshChannel.hasSubscribers) return this.#flight(sessionId, stale, unnoted)
+    const message: TokenRefreshMessage = { session: this.#tag(sessionId), reason, merged: false, lockWaitMs: 0 }
+    return traced(tokenRefreshChannel, message, () => this.#flight(sessionId, stale, message))
+  }
+
+  /** One refresh per session, in this process and across processes; `note` learns whether this caller joined another's (and how long it waited). */
+  #flight (sessionId: string, stale: SpotifyToken, note: RefreshNote): Promise<SpotifyToken | undefined> {
+    if (this.#inProcess.has(sessionId)) note.merged = true
     return this.#inProcess.run(sessionId, () => this.#crossProcess === undefined
-      ? this.#refreshIfStill(sessionId, stale)
-      : this.#crossProcess.run(sessionId, stale, () => this.#refreshIfStill(sessionId, stale)))
+      ? this.#refreshIfStill(sessionId, stale, note)
+      : this.#crossProcess.run(sessionId, stale, () => this.#refreshIfStill(sessionId, stale, note), note))
   }
 
   /**
@@ -97,9 +120,11 @@ export class SessionTokens {
    * this one that finished before this caller's read resolved) must not burn
    * the refresh token again.
    */
-  async #refreshIfStill (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
+  async #refreshIfStill (sessionId: string, stale: SpotifyToken, note: RefreshNote): Promise<SpotifyToken | undefined> {
     const current = await this.#stored.read(sessionId)
-    return hasMovedOn(current, stale) ? current : await this.#refreshOnce(sessionId, current as SpotifyToken)
+    if (!hasMovedOn(current, stale)) return await this.#refreshOnce(sessionId, current as SpotifyToken, note)
+    note.merged = true
+    return current
   }
 
   /**
@@ -107,14 +132,18 @@ export class SessionTokens {
    * call), so that whoever meets Spotify's refusal next knows a rotated
    * token may be on its way back.
    */
-  async #refreshOnce (sessionId: string, stale: SpotifyToken): Promise<SpotifyToken | undefined> {
+  async #refreshOnce (sessionId: string, stale: SpotifyToken, note: RefreshNote): Promise<SpotifyToken | undefined> {
     if (isRefusedInDoubt(stale)) throw new RefreshBusyError()
-    if (!await markAttempt(this.#store, sessionId, stale)) return await this.#stored.read(sessionId)
+    if (!await markAttempt(this.#store, sessionId, stale)) {
+      note.merged = true
+      return await this.#stored.read(sessionId)
+    }
     let next: SpotifyToken
+    this.#usage.refreshed()
     try {
       next = await this.#endpoint.refresh(stale)
     } catch (err) {
-      return await afterFailedRefresh(err, { store: this.#store, sessionId, stale, read: (id) => this.#stored.read(id) })
+      return await afterFailedRefresh(err, { store: this.#store, sessionId, stale, read: (id) => this.#stored.read(id), tag: this.#tag })
     }
     return await this.#stored.save(sessionId, { stale, next })
   }

@@ -1,4 +1,5 @@
 import { LruMap } from 'toad-cache'
+import { storeKind } from '../diagnostics/store.js'
 import { lapsesAt } from './kit/lifetime.js'
 import { optionChecks, optionRules } from './kit/options.js'
 import type { SpotifyToken, TokenStore } from './types.js'
@@ -52,7 +53,7 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
     return undefined
   }
 
-  return {
+  return storeKind('memory', {
     rateLimit: {
       hold (untilMs) { limitedUntil = Math.max(limitedUntil, untilMs) },
       until: () => limitedUntil
@@ -88,5 +89,5 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
       }
       return live
     }
-  }
+  })
 }

@@ -2,6 +2,7 @@ import { leaseMs, leaseToken, refreshTokenLapsesAt } from './kit/lifetime.js'
 import { optionChecks, optionRule, optionRules } from './kit/options.js'
 import { sealedRecords, type SealedRecords } from './kit/records.js'
 import { within } from './kit/within.js'
+import { storeKind } from '../diagnostics/store.js'
 import type { SpotifyToken, StoreContext, StoreFactory, TokenStore } from './types.js'
 
 /**
@@ -153,7 +154,7 @@ export function pgStore (options: PgStoreOptions): StoreFactory {
         : `fastify-spotify-auth: the PostgreSQL store cannot use its tables ${names.plain} and ${names.plain}_locks (${message}): create them, or leave createTable on`,
       { cause })
     }
-    return createPgStore({ query, tables: names, ttl, queryTimeout, records: sealedRecords(context.secrets) })
+    return storeKind('postgres', createPgStore({ query, tables: names, ttl, queryTimeout, records: sealedRecords(context.secrets) }))
   }
 }
 

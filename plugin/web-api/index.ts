@@ -4,6 +4,7 @@ import { fetchClientFor, type SpotifyFetch } from './fetch-client.js'
 import { createGotBase, gotClientFor, type GotRetry } from './got-client.js'
 import { WebApiPolicy } from './policy.js'
 import type { RateLimitGate } from './rate-limit.js'
+import type { UsageCounter } from '../diagnostics/usage.js'
 import { fetchTransport, poolTransport } from './transport.js'
 import { webApiUrlRule, type WebApiUrlRule } from './url-rule.js'
 
@@ -39,10 +40,10 @@ export interface WebApi {
  * pool of connections for every client) and the clients the handles hand
  * out. The proxy calls `policy` itself.
  */
-export function createWebApi (settings: WebApiSettings, gate: RateLimitGate): WebApi {
+export function createWebApi (settings: WebApiSettings, gate: RateLimitGate, usage: UsageCounter): WebApi {
   const limits = { timeout: settings.timeout, responseLimit: settings.responseLimit }
   const transport = poolTransport(settings.apiUrl, limits)
-  const policy = new WebApiPolicy(gate, transport.send)
+  const policy = new WebApiPolicy(gate, transport.send, usage)
   const rule = webApiUrlRule(settings.apiUrl)
   const base = createGotBase(settings.apiUrl, settings.retry)
   const origin = rule.base.origin

@@ -1,5 +1,8 @@
 import type { BearerToken, TokenSource, Transport, WebApiAnswer, WebApiCall } from './call.js'
 import type { RateLimitGate } from './rate-limit.js'
+import { answerSource, traced, webApiChannel, type WebApiMessage } from '../diagnostics/channels.js'
+import type { UsageCounter } from '../diagnostics/usage.js'
+import { routeTemplate } from '../diagnostics/route-template.js'
 
 /** What one call may change about how the policy makes it. */
 export interface CallOptions {
@@ -46,10 +49,13 @@ export interface CallOptions {
 export class WebApiPolicy {
   readonly #gate: RateLimitGate
   readonly #transport: Transport
+  readonly #usage: UsageCounter
 
-  constructor (gate: RateLimitGate, transport: Transport) {
+  /** `usage`: counts every request sent and every answer from elsewhere, for `fastify.spotify.usage()`. */
+  constructor (gate: RateLimitGate, transport: Transport, usage: UsageCounter) {
     this.#gate = gate
     this.#transport = transport
+    this.#usage = usage
   }
 
   /**
@@ -61,18 +67,39 @@ export class WebApiPolicy {
     return this.#gate.blocked()
   }
 
-  /** Makes `call` with a bearer of `source`; resolves Spotify's answer, whatever its status. */
-  async call (source: TokenSource, call: WebApiCall, options?: CallOptions): Promise<WebApiAnswer> {
+  /**
+   * Makes `call` with a bearer of `source`; resolves Spotify's answer,
+   * whatever its status. Traced on the `web-api` diagnostics channel when
+   * anyone subscribes.
+   */
+  call (source: TokenSource, call: WebApiCall, options?: CallOptions): Promise<WebApiAnswer> {
+    if (!webApiChannel.hasSubscribers) return this.#call(source, call, options, undefined)
+    const message: WebApiMessage = { method: call.method, route: routeTemplate(call.target), attempts: 0 }
+    return traced(webApiChannel, message, () => this.#call(source, call, options, message).then((answer) => {
+      message.status = answer.status
+      message.source = answerSource(answer)
+      return answer
+    }))
+  }
+
+  /** `call()`; `note` counts the sends. */
+  async #call (source: TokenSource, call: WebApiCall, options: CallOptions | undefined, note: WebApiMessage | undefined): Promise<WebApiAnswer> {
     const blocked = this.#gate.blocked()
     if (blocked !== undefined) throw blocked
     const transport = options?.transport ?? this.#transport
     const token = options?.token ?? await source.required()
     call.headers.authorization = `Bearer ${token.accessToken}`
+    if (note !== undefined) note.attempts = 1
+    this.#usage.call(call.target, 'network')
     let answer = await transport(call)
-    if (answer.status === 401) answer = await this.#afterRefusal(source, transport, call, token, answer)
+    if (answer.status === 401) answer = await this.#afterRefusal(source, transport, call, token, answer, note)
     // Passed on as it came; every client, and every instance sharing the
     // store, waits it out.
-    if (answer.status === 429) await this.#gate.observe(answer.headers['retry-after'])
+    if (answer.status === 429) {
+      this.#usage.limited('rate')
+      await this.#gate.observe(answer.headers['retry-after'], 'rate')
+    }
+    this.#usage.answered(call.target, answer)
     return answer
   }
 
@@ -81,10 +108,12 @@ export class WebApiPolicy {
    * the answer to the call sent once more with a renewed token, or the
    * refusal itself when the source will not renew it.
    */
-  async #afterRefusal (source: TokenSource, transport: Transport, call: WebApiCall, token: BearerToken, refusal: WebApiAnswer): Promise<WebApiAnswer> {
+  async #afterRefusal (source: TokenSource, transport: Transport, call: WebApiCall, token: BearerToken, refusal: WebApiAnswer, note: WebApiMessage | undefined): Promise<WebApiAnswer> {
     const renewed = await source.renewed(token.accessToken)
     if (renewed.accessToken === token.accessToken) return refusal
     call.headers.authorization = `Bearer ${renewed.accessToken}`
+    if (note !== undefined) note.attempts = 2
+    this.#usage.call(call.target, 'network')
     return await transport(call)
   }
 }

@@ -3,7 +3,11 @@ import { RefreshBusyError } from '../../errors.js'
 import { storeCall, summaryOf } from '../../failures.js'
 import type { SpotifyToken, TokenStore } from '../../store/types.js'
 import { hasMovedOn } from '../../token-versions.js'
+import type { TokenRefreshMessage } from '../../diagnostics/channels.js'
 import { SiblingWatch } from './sibling-watch.js'
+
+/** What a traced refresh learns here (the `token.refresh` channel's message). */
+export type RefreshNote = Pick<TokenRefreshMessage, 'merged' | 'lockWaitMs'>
 
 /** How long past the lock's TTL a waiter keeps hoping before it answers 503. */
 const LOCK_MARGIN_MS = 1000
@@ -49,14 +53,16 @@ export class CrossProcessFlight {
    * `refresh()` under the lock, or the sibling's token that replaced `stale`
    * (or `undefined` once the session is gone) while waiting for it.
    */
-  async run (sessionId: string, stale: SpotifyToken, refresh: () => Promise<SpotifyToken | undefined>): Promise<SpotifyToken | undefined> {
+  async run (sessionId: string, stale: SpotifyToken, refresh: () => Promise<SpotifyToken | undefined>, note: RefreshNote): Promise<SpotifyToken | undefined> {
     const store = this.#store
+    const started = performance.now()
     const deadline = Date.now() + this.#lockTtl + LOCK_MARGIN_MS
     const watch = new SiblingWatch(store, sessionId)
     try {
       for (;;) {
         const release = await storeCall(() => store.lock(sessionId, this.#lockTtl))
         if (release !== undefined) {
+          note.lockWaitMs = performance.now() - started
           try {
             return await refresh()
           } finally {
@@ -66,7 +72,11 @@ export class CrossProcessFlight {
         if (Date.now() > deadline) throw new RefreshBusyError()
         await watch.nextTurn()
         const current = await this.#read(sessionId)
-        if (hasMovedOn(current, stale)) return current
+        if (hasMovedOn(current, stale)) {
+          note.lockWaitMs = performance.now() - started
+          note.merged = true
+          return current
+        }
       }
     } finally {
       watch.stop()

@@ -3,7 +3,12 @@ import { clientRefused, TokenRefusedError } from '../../accounts/token-endpoint.
 import { storeCall, storeFailure, summaryOf } from '../../failures.js'
 import type { SpotifyToken, TokenStore } from '../../store/types.js'
 import { hasMovedOn } from '../../token-versions.js'
+import { sessionEnded } from '../../diagnostics/session-events.js'
+import type { SessionTag } from '../../diagnostics/session-tag.js'
 import { isInDoubt, noteRefusal, withdrawMark } from './attempt-mark.js'
+
+/** How close to the refresh token's lifetime a refusal counts as its expiry, in seconds. */
+const EXPIRY_LEEWAY_S = 60
 
 /** The session whose refresh from `stale` Spotify did not answer with a token. */
 export interface RefusedSession {
@@ -13,6 +18,8 @@ export interface RefusedSession {
   readonly stale: SpotifyToken
   /** Reads the session again, the way the engine does. */
   readonly read: (sessionId: string) => Promise<SpotifyToken | undefined>
+  /** How the session is named on the diagnostics channels. */
+  readonly tag: SessionTag
 }
 
 /**
@@ -20,7 +27,7 @@ export interface RefusedSession {
  * instead (a sibling's, that replaced `stale`), or rejects with the error
  * for the request. Only Spotify's `invalid_grant` ends a session.
  */
-export async function afterFailedRefresh (err: unknown, { store, sessionId, stale, read }: RefusedSession): Promise<SpotifyToken> {
+export async function afterFailedRefresh (err: unknown, { store, sessionId, stale, read, tag }: RefusedSession): Promise<SpotifyToken> {
   if (!(err instanceof TokenRefusedError)) {
     // Down or slow (already a 502/504): the stored token is untouched and
     // the next request tries again. The attempt's mark stays: Spotify may
@@ -50,7 +57,12 @@ export async function afterFailedRefresh (err: unknown, { store, sessionId, stal
   const inDoubt = isInDoubt(stale)
   await (inDoubt ? noteRefusal(store, sessionId, stale) : storeCall(() => store.delete(sessionId, stale)))
   const current = await read(sessionId)
-  if (current === undefined) throw new SessionRevokedError({ cause: summaryOf(err) })
+  if (current === undefined) {
+    // At the refresh token's lifetime, the refusal was its expiry (a
+    // store keeps the session until then; Spotify's clock may be ahead).
+    sessionEnded(tag, sessionId, stale.refreshTokenExpiresAt - EXPIRY_LEEWAY_S <= Date.now() / 1000 ? 'expired' : 'revoked')
+    throw new SessionRevokedError({ cause: summaryOf(err) })
+  }
   if (!inDoubt || hasMovedOn(current, stale)) return current
   throw new RefreshBusyError()
 }

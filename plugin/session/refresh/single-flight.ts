@@ -5,6 +5,11 @@
 export class SingleFlight<T> {
   readonly #running = new Map<string, Promise<T>>()
 
+  /** Whether a run of `key` is under way (a caller of `run` now would join it). */
+  has (key: string): boolean {
+    return this.#running.has(key)
+  }
+
   /** The running promise of `key`, or `start()`'s, kept until it settles. */
   run (key: string, start: () => Promise<T>): Promise<T> {
     let running = this.#running.get(key)

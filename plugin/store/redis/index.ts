@@ -1,5 +1,6 @@
 import { sealedRecords } from '../kit/records.js'
 import { within } from '../kit/within.js'
+import { storeKind } from '../../diagnostics/store.js'
 import type { StoreContext, StoreFactory, TokenStore } from '../types.js'
 import { durableStore } from './durability.js'
 import { RedisEvents } from './events.js'
@@ -36,7 +37,7 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
         throw new Error(`fastify-spotify-auth: the Redis store cannot reach Redis (${(cause as Error).message})`, { cause })
       }
     }
-    return await buildStore(settings, context)
+    return storeKind('redis', await buildStore(settings, context))
   }
 }
 

@@ -1,0 +1,216 @@
+/**
+ * OpenTelemetry for fastify-spotify-auth: metrics and spans recorded from
+ * the plugin's diagnostics channels, with `@opentelemetry/api` (an
+ * optional peer dependency) and whichever SDK the app registered.
+ *
+ * @module fastify-spotify-auth/otel
+ */
+import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel'
+import {
+  context, metrics, SpanKind, SpanStatusCode, trace,
+  type Attributes, type Counter, type Histogram, type Meter, type MeterProvider, type Span, type Tracer, type TracerProvider
+} from '@opentelemetry/api'
+import {
+  diagnosticsChannels,
+  type RateLimitMessage, type SessionMessage, type StoreMessage, type TokenExchangeMessage, type TokenRefreshMessage, type TracedMessage, type WebApiMessage
+} from '../diagnostics/channels.js'
+
+/** What {@link instrumentSpotifyAuth} records with. */
+export interface SpotifyAuthOtelOptions {
+  /** Default: the global tracer provider (`trace.getTracerProvider()`). */
+  readonly tracerProvider?: TracerProvider
+  /** Default: the global meter provider (`metrics.getMeterProvider()`). */
+  readonly meterProvider?: MeterProvider
+}
+
+/** The instrumentation scope's name. */
+const SCOPE = 'fastify-spotify-auth'
+
+/** Bucket bounds for durations in seconds, as OpenTelemetry's HTTP conventions advise. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
+
+/** What one trace keeps between its `start` and its `asyncEnd`. */
+interface Open {
+  readonly started: number
+  readonly span: Span | undefined
+}
+
+/** A tracing channel's handlers, as `subscribe`/`unsubscribe` take them. */
+interface Handlers<M extends object> {
+  start (message: M): void
+  end (message: M): void
+  asyncStart (message: M): void
+  asyncEnd (message: M): void
+  error (message: M): void
+}
+
+/** `error.type` of a failed trace: the plugin's code, or the failure's name. */
+function errorType (message: TracedMessage): string | undefined {
+  const error = message.error
+  return error === undefined ? undefined : error.code ?? error.name
+}
+
+/** Ends `span` with the trace's outcome. */
+function endSpan (span: Span, message: TracedMessage, attributes: Attributes): void {
+  span.setAttributes(attributes)
+  const type = errorType(message)
+  if (type !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: type })
+  span.end()
+}
+
+/** What a refresh came to, for `spotify_auth.refreshes`. */
+function refreshOutcome (message: TokenRefreshMessage): string {
+  const type = errorType(message)
+  if (type === 'FST_SPOTIFY_SESSION_REVOKED') return 'revoked'
+  if (type !== undefined) return 'failed'
+  return message.merged ? 'merged' : 'refreshed'
+}
+
+/** Seconds since `started` (a `performance.now()`). */
+function secondsSince (started: number): number {
+  return (performance.now() - started) / 1000
+}
+
+/**
+ * Subscribes to the plugin's diagnostics channels and records, with the
+ * global providers (or those given):
+ *
+ * - `http.client.request.duration` (histogram, s): each Web API call that
+ *   went to Spotify; `http.request.method`, `url.template`,
+ *   `http.response.status_code`, `error.type`;
+ * - `spotify_auth.web_api.calls` (counter, `{call}`): every Web API call;
+ *   `http.request.method`, `url.template`, `http.response.status_code`,
+ *   `spotify_auth.source` (`network`, `cache`, `merged`), `error.type`;
+ * - `spotify_auth.refresh.duration` (histogram, s) and
+ *   `spotify_auth.refreshes` (counter, `{refresh}`): `spotify_auth.reason`
+ *   (`margin`, `401`, `forced`), `spotify_auth.outcome` (`refreshed`,
+ *   `merged`, `revoked`, `failed`);
+ * - `spotify_auth.lock.wait.duration` (histogram, s): time to the store's
+ *   refresh lock (or to another instance's token), on a store with a lock;
+ * - `spotify_auth.token.exchange.duration` (histogram, s): `spotify_auth.grant`,
+ *   `error.type`;
+ * - `spotify_auth.store.operation.duration` (histogram, s):
+ *   `spotify_auth.store.operation`, `spotify_auth.store`, `error.type`;
+ * - `spotify_auth.logins` and `spotify_auth.logouts` (counters,
+ *   `{session}`): sessions started, and ended with `spotify_auth.reason`;
+ * - `spotify_auth.rate_limit.window` (gauge, s): seconds the rate-limit
+ *   window stays open, by `spotify_auth.reason` (`rate`, `quota`).
+ *
+ * Spans (under the active span: `@fastify/otel`'s request span inside a
+ * request): `GET /v1/…` (client) for each Web API call, `spotify_auth
+ * refresh` with a `spotify_auth lock wait` child when it waited, and
+ * `spotify_auth token exchange`.
+ *
+ * Returns the function that unsubscribes it all.
+ */
+export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): () => void {
+  const tracer: Tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
+  const meter: Meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE)
+  const seconds = (name: string, description: string): Histogram =>
+    meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: DURATION_BUCKETS } })
+  const count = (name: string, unit: string, description: string): Counter => meter.createCounter(name, { unit, description })
+
+  const httpDuration = seconds('http.client.request.duration', 'Duration of the Web API calls that went to Spotify')
+  const webApiCalls = count('spotify_auth.web_api.calls', '{call}', 'Web API calls, by route template, status and source')
+  const refreshDuration = seconds('spotify_auth.refresh.duration', 'Duration of session token refreshes, lock wait included')
+  const refreshes = count('spotify_auth.refreshes', '{refresh}', 'Session token refreshes, by reason and outcome')
+  const lockWait = seconds('spotify_auth.lock.wait.duration', 'Time spent waiting for another instance\'s refresh lock')
+  const exchangeDuration = seconds('spotify_auth.token.exchange.duration', 'Duration of code exchanges and app token calls')
+  const storeDuration = seconds('spotify_auth.store.operation.duration', 'Duration of token store operations')
+  const logins = count('spotify_auth.logins', '{session}', 'Sessions started by a login')
+  const logouts = count('spotify_auth.logouts', '{session}', 'Sessions ended, by reason')
+  const windows: Record<RateLimitMessage['reason'], number> = { rate: 0, quota: 0 }
+  const windowGauge = meter.createObservableGauge('spotify_auth.rate_limit.window', { unit: 's', description: 'Seconds the rate-limit window stays open, by reason' })
+  const observeWindows = (result: { observe (value: number, attributes: Attributes): void }): void => {
+    const now = Date.now()
+    for (const reason of ['rate', 'quota'] as const) result.observe(Math.max(0, (windows[reason] - now) / 1000), { 'spotify_auth.reason': reason })
+  }
+  windowGauge.addCallback(observeWindows)
+
+  const subscriptions: Array<() => void> = []
+
+  /** Subscribes `finish` to a tracing channel's end, with the start time and span of its start. */
+  function traceOf<M extends TracedMessage> (name: string, open: (message: M) => Span | undefined, finish: (message: M, opened: Open) => void): void {
+    const opened = new WeakMap<M, Open>()
+    const handlers: Handlers<M> = {
+      start (message) { opened.set(message, { started: performance.now(), span: open(message) }) },
+      end () {},
+      asyncStart () {},
+      asyncEnd (message) {
+        const found = opened.get(message) as Open
+        opened.delete(message)
+        finish(message, found)
+      },
+      error () {}
+    }
+    const channel = tracingChannel<unknown, M>(name)
+    channel.subscribe(handlers)
+    subscriptions.push(() => channel.unsubscribe(handlers))
+  }
+
+  traceOf<WebApiMessage>(diagnosticsChannels.webApi, (message) => tracer.startSpan(`${message.method} ${message.route}`, {
+    kind: SpanKind.CLIENT,
+    attributes: { 'http.request.method': message.method, 'url.template': message.route }
+  }, context.active()), (message, { started, span }) => {
+    const attributes: Attributes = { 'http.request.method': message.method, 'url.template': message.route }
+    if (message.status !== undefined) attributes['http.response.status_code'] = message.status
+    const type = errorType(message)
+    if (type !== undefined) attributes['error.type'] = type
+    if (message.attempts > 0) httpDuration.record(secondsSince(started), attributes)
+    webApiCalls.add(1, { ...attributes, 'spotify_auth.source': message.source ?? 'network' })
+    endSpan(span as Span, message, { 'spotify_auth.source': message.source ?? 'network', 'spotify_auth.attempts': message.attempts, ...attributes })
+  })
+
+  traceOf<TokenRefreshMessage>(diagnosticsChannels.tokenRefresh, (message) => tracer.startSpan('spotify_auth refresh', {
+    attributes: { 'spotify_auth.reason': message.reason, 'spotify_auth.session': message.session }
+  }, context.active()), (message, { started, span }) => {
+    const attributes = { 'spotify_auth.reason': message.reason, 'spotify_auth.outcome': refreshOutcome(message) }
+    refreshDuration.record(secondsSince(started), attributes)
+    refreshes.add(1, attributes)
+    if (message.lockWaitMs > 0) {
+      lockWait.record(message.lockWaitMs / 1000)
+      // The wait began with the refresh: drawn afterwards, under it.
+      const begin = performance.timeOrigin + started
+      tracer.startSpan('spotify_auth lock wait', { startTime: begin }, trace.setSpan(context.active(), span as Span))
+        .end(begin + message.lockWaitMs)
+    }
+    endSpan(span as Span, message, { ...attributes, 'spotify_auth.merged': message.merged, 'spotify_auth.lock_wait_ms': message.lockWaitMs })
+  })
+
+  traceOf<TokenExchangeMessage>(diagnosticsChannels.tokenExchange, (message) => tracer.startSpan('spotify_auth token exchange', {
+    attributes: { 'spotify_auth.grant': message.grant }
+  }, context.active()), (message, { started, span }) => {
+    const attributes: Attributes = { 'spotify_auth.grant': message.grant }
+    const type = errorType(message)
+    if (type !== undefined) attributes['error.type'] = type
+    exchangeDuration.record(secondsSince(started), attributes)
+    endSpan(span as Span, message, attributes)
+  })
+
+  traceOf<StoreMessage>(diagnosticsChannels.store, () => undefined, (message, { started }) => {
+    const attributes: Attributes = { 'spotify_auth.store.operation': message.operation, 'spotify_auth.store': message.store }
+    const type = errorType(message)
+    if (type !== undefined) attributes['error.type'] = type
+    storeDuration.record(secondsSince(started), attributes)
+  })
+
+  const onSession = (raw: unknown): void => {
+    const message = raw as SessionMessage
+    if (message.event === 'started') logins.add(1)
+    else logouts.add(1, { 'spotify_auth.reason': message.reason })
+  }
+  subscribe(diagnosticsChannels.session, onSession)
+  subscriptions.push(() => unsubscribe(diagnosticsChannels.session, onSession))
+
+  const onRateLimit = (raw: unknown): void => {
+    const message = raw as RateLimitMessage
+    windows[message.reason] = message.state === 'opened' ? message.until : 0
+  }
+  subscribe(diagnosticsChannels.rateLimit, onRateLimit)
+  subscriptions.push(() => unsubscribe(diagnosticsChannels.rateLimit, onRateLimit))
+
+  return () => {
+    for (const stop of subscriptions) stop()
+    windowGauge.removeCallback(observeWindows)
+  }
+}
