@@ -184,6 +184,7 @@ export {
   MissingCodeError,
   MissingScopesError,
   NoSessionError,
+  QuotaExceededError,
   RateLimitedError,
   RefreshBusyError,
   SessionRevokedError,

@@ -1,4 +1,5 @@
 import type { BearerToken, TokenSource, Transport, WebApiAnswer, WebApiCall } from './call.js'
+import { reasonOf429 } from './quota.js'
 import type { RateLimitGate } from './rate-limit.js'
 
 /** What one call may change about how the policy makes it. */
@@ -29,7 +30,9 @@ export interface CallOptions {
  *    under `timeout` and the size cap, or the call fails with the plugin's
  *    502/504;
  * 4. a 429 opens the window for every client of the app (and, through the
- *    store, every instance);
+ *    store, every instance); one whose body says `QUOTA_EXCEEDED` opens it
+ *    as a quota window (`quota.ts`) and fails with
+ *    `FST_SPOTIFY_QUOTA_EXCEEDED`;
  * 5. a 401 renews the token once and sends the call once more, unless the
  *    source says the token must not be renewed (`refreshCooldown`): then the
  *    401 is the answer, and so is a second one.
@@ -53,7 +56,7 @@ export class WebApiPolicy {
   }
 
   /**
-   * The `FST_SPOTIFY_RATE_LIMITED` error while the app's window is open,
+   * The `FST_SPOTIFY_RATE_LIMITED` (or `FST_SPOTIFY_QUOTA_EXCEEDED`) error while the app's window is open,
    * otherwise `undefined`: for a client that can refuse a call earlier than
    * `call()` would (the proxy, before it reads a body).
    */
@@ -70,10 +73,22 @@ export class WebApiPolicy {
     call.headers.authorization = `Bearer ${token.accessToken}`
     let answer = await transport(call)
     if (answer.status === 401) answer = await this.#afterRefusal(source, transport, call, token, answer)
-    // Passed on as it came; every client, and every instance sharing the
-    // store, waits it out.
-    if (answer.status === 429) await this.#gate.observe(answer.headers['retry-after'])
+    if (answer.status === 429) await this.#after429(answer)
     return answer
+  }
+
+  /**
+   * Every client, and every instance sharing the store, waits a 429 out. A
+   * rate limit's 429 is passed on as it came; a spent quota's becomes the
+   * plugin's own `FST_SPOTIFY_QUOTA_EXCEEDED` at once, as every call after
+   * it will be until `Retry-After` has passed.
+   */
+  async #after429 (answer: WebApiAnswer): Promise<void> {
+    const reason = reasonOf429(answer)
+    await this.#gate.observe(answer.headers['retry-after'], reason)
+    if (reason === undefined) return
+    const blocked = this.#gate.blocked()
+    if (blocked !== undefined) throw blocked
   }
 
   /**
