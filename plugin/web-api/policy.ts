@@ -1,6 +1,9 @@
 import type { BearerToken, TokenSource, Transport, WebApiAnswer, WebApiCall } from './call.js'
+import { etagMatches, requestDirectivesOf } from './cache-rules.js'
+import { InFlightCalls, mergeKey } from './merge.js'
 import { reasonOf429 } from './quota.js'
 import type { RateLimitGate } from './rate-limit.js'
+import type { CacheEntry, ResponseCache } from './response-cache.js'
 
 /** What one call may change about how the policy makes it. */
 export interface CallOptions {
@@ -37,6 +40,10 @@ export interface CallOptions {
  *    source says the token must not be renewed (`refreshCooldown`): then the
  *    401 is the answer, and so is a second one.
  *
+ * Identical reads of one partition (a session, or the app's token) in
+ * flight together make one call after step 2 (`merge.ts`); the answer's
+ * `source` says `network` or `merged`.
+ *
  * A client turns what it was asked into a {@link WebApiCall} and the
  * {@link WebApiAnswer} into what its caller expects; it copies none of the
  * above. A fifth client needs a target from the URL rule, a token source,
@@ -49,10 +56,15 @@ export interface CallOptions {
 export class WebApiPolicy {
   readonly #gate: RateLimitGate
   readonly #transport: Transport
+  /** Identical reads in flight, per partition (`merge.ts`). */
+  readonly #inFlight = new InFlightCalls()
+  /** The private response cache (`response-cache.ts`), unless the `cache` option is `false`. */
+  readonly #cache: ResponseCache | undefined
 
-  constructor (gate: RateLimitGate, transport: Transport) {
+  constructor (gate: RateLimitGate, transport: Transport, cache?: ResponseCache) {
     this.#gate = gate
     this.#transport = transport
+    this.#cache = cache
   }
 
   /**
@@ -66,15 +78,65 @@ export class WebApiPolicy {
 
   /** Makes `call` with a bearer of `source`; resolves Spotify's answer, whatever its status. */
   async call (source: TokenSource, call: WebApiCall, options?: CallOptions): Promise<WebApiAnswer> {
+    const cacheKey = this.#cache?.keyOf(source.partition, call)
+    if (cacheKey !== undefined) return await this.#cachedRead(source, call, options, cacheKey)
     const blocked = this.#gate.blocked()
     if (blocked !== undefined) throw blocked
-    const transport = options?.transport ?? this.#transport
+    // Taken before a merge: a caller joins a call in flight only once its
+    // own session proved live.
     const token = options?.token ?? await source.required()
+    const answer = await this.#mergedSend(source, call, options, token)
+    // A page never reads back what it just changed.
+    if (answer.status >= 200 && answer.status < 300 && call.method !== 'GET' && call.method !== 'HEAD' && source.partition !== undefined) {
+      this.#cache?.invalidate(source.partition, call.target)
+    }
+    return answer
+  }
+
+  /**
+   * A GET the cache may answer: after step 2 (a session's answers are
+   * served only to a session still live), a fresh entry is the answer, even
+   * inside the rate-limit window; a stale one is revalidated with its
+   * `ETag` and a 304 serves it again. The caller's own `no-store` passes the
+   * cache by, its `no-cache` always asks Spotify, its `If-None-Match` is
+   * answered from a fresh entry or sent as it is.
+   */
+  async #cachedRead (source: TokenSource, call: WebApiCall, options: CallOptions | undefined, key: string): Promise<WebApiAnswer> {
+    const cache = this.#cache as ResponseCache
+    const token = options?.token ?? await source.required()
+    const asked = requestDirectivesOf(call.headers)
+    const entry = asked.bypass ? undefined : cache.get(key)
+    const theirs = call.headers['if-none-match']
+    if (entry !== undefined && !asked.revalidate && entry.freshUntil > Date.now()) return answerOf(entry, theirs)
+    const blocked = this.#gate.blocked()
+    if (blocked !== undefined) throw blocked
+    const ours = entry?.etag !== undefined && theirs === undefined
+    if (ours) call.headers['if-none-match'] = entry.etag
+    const answer = await this.#mergedSend(source, call, options, token)
+    if (asked.bypass || answer.source !== 'network') return ours && answer.status === 304 ? answerOf(entry, undefined) : answer
+    if (ours && answer.status === 304) {
+      cache.confirm(entry, answer, Date.now())
+      return answerOf(entry, undefined)
+    }
+    if (answer.status !== 304) cache.store(key, source.partition as string, call.target, answer, Date.now())
+    return answer
+  }
+
+  /** Steps 3 to 5 once for identical reads in flight together (`merge.ts`), or for this call alone. */
+  #mergedSend (source: TokenSource, call: WebApiCall, options: CallOptions | undefined, token: BearerToken): Promise<WebApiAnswer> {
+    const transport = options?.transport ?? this.#transport
+    const key = mergeKey(source, call)
+    if (key === undefined) return this.#send(source, transport, call, token)
+    return this.#inFlight.run(key, () => this.#send(source, transport, call, token))
+  }
+
+  /** Steps 3 to 5: the call on the wire with its bearer, a renewal after a 401, the window after a 429. */
+  async #send (source: TokenSource, transport: Transport, call: WebApiCall, token: BearerToken): Promise<WebApiAnswer> {
     call.headers.authorization = `Bearer ${token.accessToken}`
     let answer = await transport(call)
     if (answer.status === 401) answer = await this.#afterRefusal(source, transport, call, token, answer)
     if (answer.status === 429) await this.#after429(answer)
-    return answer
+    return { ...answer, source: 'network' }
   }
 
   /**
@@ -102,4 +164,17 @@ export class WebApiPolicy {
     call.headers.authorization = `Bearer ${renewed.accessToken}`
     return await transport(call)
   }
+}
+
+/**
+ * A cached entry as an answer: with its `Age`, or a 304 when the caller's
+ * own `If-None-Match` names it.
+ */
+function answerOf (entry: CacheEntry, theirs: string | undefined): WebApiAnswer {
+  const age = String(Math.floor((Date.now() - entry.storedAt) / 1000) + (Number(entry.headers.age) || 0))
+  if (theirs !== undefined && entry.etag !== undefined && etagMatches(theirs, entry.etag)) {
+    const { 'content-length': _length, 'content-type': _type, ...headers } = entry.headers
+    return { status: 304, headers: { ...headers, age }, body: Buffer.alloc(0), source: 'cache' }
+  }
+  return { status: entry.status, headers: { ...entry.headers, age }, body: entry.body, source: 'cache' }
 }
