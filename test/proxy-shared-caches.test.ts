@@ -1,4 +1,5 @@
 import t from 'tap'
+import { privateCacheControl, varyWithCookie, weakened } from '../plugin/routes/proxy-caching.js'
 import { build } from './helpers/build.js'
 import { fakeUpstream } from './helpers/fake-upstream.js'
 
@@ -77,4 +78,11 @@ t.test('without link rewriting, no ETag is weakened', async (t) => {
   const linked = await built.request(jar, { url: '/spotify/linked' })
   t.equal(linked.headers.etag, '"strong"')
   t.equal(linked.headers['cache-control'], 'private')
+})
+
+t.test('headers that came as lists are read whole', async (t) => {
+  t.equal(privateCacheControl(['public', 'max-age=5']), 'private, max-age=5')
+  t.equal(varyWithCookie(undefined, ['Accept-Language', 'Origin']), 'Accept-Language, Origin, Cookie')
+  t.equal(weakened(['"a"', '"b"']), 'W/"a"')
+  t.equal(weakened([]), undefined)
 })

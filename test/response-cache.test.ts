@@ -72,6 +72,9 @@ t.test('a fresh answer is served without calling Spotify; no-store never is', as
   t.equal(app.callsTo('plain'), 2, 'neither freshness nor a validator: nothing to keep')
   await app.get('albums/a?market=DE')
   t.equal(app.callsTo('albums/a?market=DE'), 1, 'another query, another entry')
+  app.upstream.headers.set('/v1/aged', { 'cache-control': 'max-age=60', age: '5' })
+  await app.get('aged')
+  t.ok(Number((await app.get('aged')).headers.age) >= 5, 'the Age it came with counts')
 })
 
 t.test('a stale entry is revalidated with its ETag, and a 304 serves the cached body', async (t) => {
@@ -107,6 +110,15 @@ t.test('the caller\'s own no-cache asks Spotify; its own If-None-Match is answer
   const other = await app.get('tracks/t', { 'if-none-match': '"zz"' })
   t.equal(other.statusCode, 200, 'one that does not match gets the body')
   t.equal(app.callsTo('tracks/t'), 3, 'both from the cache')
+  await app.get('albums/b')
+  const unvalidated = await app.get('albums/b', { 'if-none-match': '"b"' })
+  t.equal(unvalidated.statusCode, 200, 'an entry without an ETag matches no validator')
+  t.equal(app.callsTo('albums/b'), 1)
+  app.upstream.headers.set('/v1/tracks/u', { 'cache-control': 'private, max-age=60', etag: '"u1"' })
+  const theirs = await app.get('tracks/u', { 'if-none-match': '"u1"' })
+  t.equal(theirs.statusCode, 304, 'without an entry, the browser\'s validator goes to Spotify and its 304 comes back')
+  await app.get('tracks/u')
+  t.equal(app.callsTo('tracks/u'), 2, 'a 304 to the browser\'s validator stores nothing')
   const bypass = await app.get('tracks/t', { 'cache-control': 'no-store' })
   t.equal(bypass.statusCode, 200)
   t.equal(app.callsTo('tracks/t'), 4, 'no-store: the cache is passed by')
@@ -178,6 +190,8 @@ t.test('cache: false keeps nothing; a bad cache option is refused at register', 
   await app.get('albums/a')
   await app.get('albums/a')
   t.equal(app.callsTo('albums/a'), 2)
+  const wrote = await app.request(app.jar, { method: 'PUT', url: '/spotify/albums/a', payload: {}, headers: { origin: 'http://127.0.0.1:5543' } })
+  t.equal(wrote.statusCode, 200, 'a write with no cache to clean')
   for (const cache of ['on', null, { maxEntries: 0 }, { maxBytes: 1.5 }, []]) {
     await t.rejects(build(t, { plugin: { cache: cache as never } }), { code: errorCodes.INVALID_OPTION, message: /options\.cache/ }, JSON.stringify(cache))
   }

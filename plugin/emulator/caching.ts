@@ -28,9 +28,10 @@ export function matches (header: string, etag: string): boolean {
 
 /** `onSend` of the `/v1` routes: validators, freshness and 304s. */
 export function withCaching (request: FastifyRequest, reply: FastifyReply, payload: unknown): unknown {
-  if (request.method !== 'GET' || reply.statusCode !== 200 || typeof payload !== 'string') return payload
-  if (!reply.hasHeader('cache-control')) reply.header('cache-control', cacheControlOf(request.routeOptions.url ?? ''))
-  if (!reply.hasHeader('etag')) reply.header('etag', `"${createHash('sha256').update(payload).digest('base64url').slice(0, 27)}"`)
+  // Every /v1 answer is serialised JSON by now: a string.
+  if (request.method !== 'GET' || reply.statusCode !== 200) return payload
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', cacheControlOf(String(request.routeOptions.url)))
+  if (!reply.hasHeader('etag')) reply.header('etag', `"${createHash('sha256').update(payload as string).digest('base64url').slice(0, 27)}"`)
   const asked = request.headers['if-none-match']
   if (typeof asked !== 'string' || !matches(asked, String(reply.getHeader('etag')))) return payload
   reply.code(304)

@@ -79,12 +79,16 @@ export class WebApiPolicy {
   /** Makes `call` with a bearer of `source`; resolves Spotify's answer, whatever its status. */
   async call (source: TokenSource, call: WebApiCall, options?: CallOptions): Promise<WebApiAnswer> {
     const cacheKey = this.#cache?.keyOf(source.partition, call)
-    if (cacheKey !== undefined) return await this.#cachedRead(source, call, options, cacheKey)
-    const blocked = this.#gate.blocked()
-    if (blocked !== undefined) throw blocked
-    // Taken before a merge: a caller joins a call in flight only once its
-    // own session proved live.
+    // A fresh cached answer is served even inside the window (#cachedRead).
+    if (cacheKey === undefined) {
+      const blocked = this.#gate.blocked()
+      if (blocked !== undefined) throw blocked
+    }
+    // Taken before a merge or a cached answer: a caller joins a call in
+    // flight, or reads its partition's cache, only once its own session
+    // proved live.
     const token = options?.token ?? await source.required()
+    if (cacheKey !== undefined) return await this.#cachedRead(source, call, options, cacheKey, token)
     const answer = await this.#mergedSend(source, call, options, token)
     // A page never reads back what it just changed.
     if (answer.status >= 200 && answer.status < 300 && call.method !== 'GET' && call.method !== 'HEAD' && source.partition !== undefined) {
@@ -101,9 +105,8 @@ export class WebApiPolicy {
    * cache by, its `no-cache` always asks Spotify, its `If-None-Match` is
    * answered from a fresh entry or sent as it is.
    */
-  async #cachedRead (source: TokenSource, call: WebApiCall, options: CallOptions | undefined, key: string): Promise<WebApiAnswer> {
+  async #cachedRead (source: TokenSource, call: WebApiCall, options: CallOptions | undefined, key: string, token: BearerToken): Promise<WebApiAnswer> {
     const cache = this.#cache as ResponseCache
-    const token = options?.token ?? await source.required()
     const asked = requestDirectivesOf(call.headers)
     const entry = asked.bypass ? undefined : cache.get(key)
     const theirs = call.headers['if-none-match']

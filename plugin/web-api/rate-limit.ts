@@ -44,7 +44,7 @@ export class RateLimitGate {
     const left = (local ? this.#until : shared) - Date.now()
     if (left <= 0) return undefined
     const seconds = Math.ceil(left / 1000)
-    const reason = local ? this.#reason : this.#shared?.reason?.()
+    const reason = local ? this.#reason : (this.#shared as RateLimitWindow).reason?.()
     const Failure = reason === 'quota' ? QuotaExceededError : RateLimitedError
     return Object.assign(new Failure(String(seconds)), { retryAfter: seconds, headers: { 'retry-after': String(seconds) } }) as unknown as RateLimitedFailure
   }
