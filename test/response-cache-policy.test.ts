@@ -91,3 +91,22 @@ t.test('only a successful write of a partition drops its entries', async (t) => 
   plain.answers.push(json({}))
   t.equal((await uncached.call(source, call('PUT', '/v1/playlists/p'))).status, 200, 'without a cache, writes go as before')
 })
+
+t.test('inside the rate-limit window a fresh entry still answers; anything else fails before a token is read', async (t) => {
+  const upstream = scripted()
+  const cache = new ResponseCache({ maxEntries: 10, maxBytes: 100_000 })
+  const gate = new RateLimitGate(undefined, quiet)
+  const policy = new WebApiPolicy(gate, upstream.transport, cache)
+  let reads = 0
+  const source: TokenSource = { required: async () => { reads++; return { accessToken: 'token' } }, renewed: async (rejected) => ({ accessToken: rejected }), partition: 's one' }
+  upstream.answers.push(json({ v: 1 }, { 'cache-control': 'max-age=60' }))
+  await policy.call(source, call('GET', '/v1/albums/a'))
+  await gate.observe('30')
+  reads = 0
+  t.equal((await policy.call(source, call('GET', '/v1/albums/a'))).source, 'cache', 'fresh: served')
+  t.equal(reads, 1, 'after the session check')
+  await t.rejects(policy.call(source, call('GET', '/v1/albums/b')), { code: 'FST_SPOTIFY_RATE_LIMITED' }, 'nothing cached: held back')
+  await t.rejects(policy.call(source, call('GET', '/v1/albums/a', { 'cache-control': 'no-cache' })), { code: 'FST_SPOTIFY_RATE_LIMITED' }, 'a revalidation: held back')
+  t.equal(reads, 1, 'without reading a token')
+  t.equal(upstream.seen.length, 1)
+})

@@ -79,11 +79,10 @@ export class WebApiPolicy {
   /** Makes `call` with a bearer of `source`; resolves Spotify's answer, whatever its status. */
   async call (source: TokenSource, call: WebApiCall, options?: CallOptions): Promise<WebApiAnswer> {
     const cacheKey = this.#cache?.keyOf(source.partition, call)
-    // A fresh cached answer is served even inside the window (#cachedRead).
-    if (cacheKey === undefined) {
-      const blocked = this.#gate.blocked()
-      if (blocked !== undefined) throw blocked
-    }
+    // Inside the window, a fresh cached answer is still served (after the
+    // session check below); anything else fails before a token is read.
+    const blocked = this.#gate.blocked()
+    if (blocked !== undefined && (cacheKey === undefined || this.#fresh(cacheKey, call) === undefined)) throw blocked
     // Taken before a merge or a cached answer: a caller joins a call in
     // flight, or reads its partition's cache, only once its own session
     // proved live.
@@ -107,10 +106,11 @@ export class WebApiPolicy {
    */
   async #cachedRead (source: TokenSource, call: WebApiCall, options: CallOptions | undefined, key: string, token: BearerToken): Promise<WebApiAnswer> {
     const cache = this.#cache as ResponseCache
+    const theirs = call.headers['if-none-match']
+    const fresh = this.#fresh(key, call)
+    if (fresh !== undefined) return answerOf(fresh, theirs)
     const asked = requestDirectivesOf(call.headers)
     const entry = asked.bypass ? undefined : cache.get(key)
-    const theirs = call.headers['if-none-match']
-    if (entry !== undefined && !asked.revalidate && entry.freshUntil > Date.now()) return answerOf(entry, theirs)
     const blocked = this.#gate.blocked()
     if (blocked !== undefined) throw blocked
     const ours = entry?.etag !== undefined && theirs === undefined
@@ -123,6 +123,14 @@ export class WebApiPolicy {
     }
     if (answer.status !== 304) cache.store(key, source.partition as string, call.target, answer, Date.now())
     return answer
+  }
+
+  /** The entry that may answer `call` without asking Spotify: fresh, and the caller asked for no revalidation. */
+  #fresh (key: string, call: WebApiCall): CacheEntry | undefined {
+    const asked = requestDirectivesOf(call.headers)
+    if (asked.bypass || asked.revalidate) return undefined
+    const entry = (this.#cache as ResponseCache).get(key)
+    return entry !== undefined && entry.freshUntil > Date.now() ? entry : undefined
   }
 
   /** Steps 3 to 5 once for identical reads in flight together (`merge.ts`), or for this call alone. */
