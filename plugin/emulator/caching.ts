@@ -18,7 +18,7 @@ function cacheControlOf (route: string): string {
 
 /** Whether `header` (a list, or `*`) names `etag`, by weak comparison as RFC 9110 asks for If-None-Match. */
 export function matches (header: string, etag: string): boolean {
-  const opaque = etag.startsWith('W/') ? etag.slice(2) : etag
+  const opaque = etag.replace(/^W\//, '')
   for (const part of header.split(',')) {
     const tag = part.trim()
     if (tag === '*' || (tag.startsWith('W/') ? tag.slice(2) : tag) === opaque) return true

@@ -43,9 +43,4 @@ export class InFlightCalls {
     started.then(settle, settle)
     return started
   }
-
-  /** Calls in flight now: for tests and the bench. */
-  get size (): number {
-    return this.#calls.size
-  }
 }
