@@ -146,6 +146,16 @@ export const RateLimitedError = detailError(
   'FST_SPOTIFY_RATE_LIMITED', 'Spotify\'s rate limit: try again in %s s', 429)
 
 /**
+ * Spotify's quota is spent: the Web API answered 429 with the reason
+ * `QUOTA_EXCEEDED` (a Development Mode app's calls over its rolling day),
+ * to this app or to any instance sharing the store, and its `Retry-After`
+ * (often hours) has not passed: the call was not sent. `retryAfter` is the
+ * whole seconds left (at least 1), also sent as the `Retry-After` header.
+ */
+export const QuotaExceededError = detailError(
+  'FST_SPOTIFY_QUOTA_EXCEEDED', 'Spotify\'s quota for this app is spent: try again in %s s', 429)
+
+/**
  * The session's granted scopes lack some a route needs (`requireScopes`, the
  * playback token route). The message lists them, space-separated, as
  * Spotify writes scopes; so does the error's `scopes`.
@@ -199,6 +209,8 @@ export const errorCodes = Object.freeze({
   UPSTREAM_TOO_LARGE: 'FST_SPOTIFY_UPSTREAM_TOO_LARGE',
   /** {@link RateLimitedError} */
   RATE_LIMITED: 'FST_SPOTIFY_RATE_LIMITED',
+  /** {@link QuotaExceededError} */
+  QUOTA_EXCEEDED: 'FST_SPOTIFY_QUOTA_EXCEEDED',
   /** {@link MissingScopesError} */
   MISSING_SCOPES: 'FST_SPOTIFY_MISSING_SCOPES',
   /** Sent in a response body only: an error that is not the plugin's, hidden behind a 500. */

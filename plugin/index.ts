@@ -146,7 +146,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   })
   app.addHook('onClose', () => tokens.close())
   const gate = new RateLimitGate(tracked.rateLimit, app.log)
-  const webApi = createWebApi({ apiUrl: options.apiUrl, timeout: options.timeout, responseLimit: options.proxyResponseLimit, retry: options.retry }, gate, usage)
+  const webApi = createWebApi({ apiUrl: options.apiUrl, timeout: options.timeout, responseLimit: options.proxyResponseLimit, retry: options.retry, cache: options.cache }, gate, usage)
   app.addHook('onClose', () => webApi.close())
   const { clients } = webApi
   const appTokens = new AppTokens(endpoint, options.refreshMargin, options.refreshCooldown)
@@ -208,6 +208,7 @@ export {
   MissingCodeError,
   MissingScopesError,
   NoSessionError,
+  QuotaExceededError,
   RateLimitedError,
   RefreshBusyError,
   SessionRevokedError,
@@ -225,7 +226,7 @@ export {
   type SpotifyErrorOptions
 } from './errors.js'
 export { errorBody, type SpotifyErrorBody, type SpotifyErrorDetails } from './error-reply.js'
-export type { ApiRetryOptions, LoginEvent, RouteSchemaOptions, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
+export type { ApiRetryOptions, LoginEvent, ResponseCacheOptions, RouteSchemaOptions, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
 export type { PlaybackToken } from './routes/playback-token.js'
 export type { ScopesHook } from './session/require-scopes.js'
 export type { SpotifySession } from './session/session.js'

@@ -39,6 +39,14 @@ export interface ApiRetryOptions {
   maxRetryAfter?: number
 }
 
+/** The bounds of the private response cache (the `cache` option). */
+export interface ResponseCacheOptions {
+  /** Most answers kept, over every session and the app. Default 1 000. */
+  maxEntries?: number
+  /** Most bytes kept (bodies and headers), over every session and the app. Default 16 MiB. */
+  maxBytes?: number
+}
+
 /** What `app.register(spotifyAuth, options)` takes. */
 export interface SpotifyAuthOptions {
   /** Your Spotify app's client id. */
@@ -132,6 +140,14 @@ export interface SpotifyAuthOptions {
   /** Retries of `request.spotify.api`. */
   retry?: ApiRetryOptions
   /**
+   * The private response cache of every Web API client: answers to GETs,
+   * per session (the app's own calls app-wide), kept as Spotify's
+   * `Cache-Control` allows a private cache, forgotten after a session's own
+   * writes. `false` turns it off (identical reads in flight are still
+   * merged). Default `{ maxEntries: 1000, maxBytes: 16 MiB }`.
+   */
+  cache?: ResponseCacheOptions | false
+  /**
    * Who renders the errors of the plugin's own routes (login, callback,
    * logout, proxy). `'spotify'` (default): JSON in the Web API's error shape.
    * `'app'`: the app's error handler, which gets each error with its stable
@@ -176,6 +192,7 @@ export interface ResolvedOptions {
   proxyBodyLimit: number
   proxyResponseLimit: number
   proxyRewriteLinks: boolean
+  cache: Required<ResponseCacheOptions> | false
   /** The app's origin and `trustedOrigins`. */
   allowedOrigins: ReadonlySet<string>
   maxSessionsPerUser: number
@@ -374,6 +391,16 @@ function routeSchemaOf (value: unknown): ResolvedOptions['routeSchema'] {
   return { tags: [...tags as string[]], hide: optionalBoolean(value.hide, 'routeSchema.hide', false) }
 }
 
+function cacheOf (value: unknown): Required<ResponseCacheOptions> | false {
+  if (value === false) return false
+  if (value === undefined) value = {}
+  if (!isPlainObject(value)) fail('options.cache must be an object or false')
+  return {
+    maxEntries: wholeNumber(value.maxEntries, 'cache.maxEntries', 1000),
+    maxBytes: wholeNumber(value.maxBytes, 'cache.maxBytes', 16 * 1024 * 1024)
+  }
+}
+
 function retryOf (value: unknown): Required<ApiRetryOptions> {
   if (value === undefined) value = {}
   if (!isPlainObject(value)) fail('options.retry must be an object')
@@ -427,6 +454,7 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     timeout: optionalNumber(options.timeout, 'timeout', 10_000, 1),
     cookie: cookieOf(options.cookie, redirect.protocol === 'https:'),
     retry: retryOf(options.retry),
+    cache: cacheOf(options.cache),
     errorHandler: errorHandlerOf(options.errorHandler),
     onLogin: optionalFunction(options.onLogin, 'onLogin'),
     onRefresh: optionalFunction(options.onRefresh, 'onRefresh')

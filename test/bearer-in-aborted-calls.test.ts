@@ -27,8 +27,9 @@ t.test('a cancelled, aborted or timed-out call (got or fetch) carries no bearer 
     (await theirs.getToken())?.accessToken as string,
     (await app.spotify.app.getToken()).accessToken
   ]
-  // The other session's calls, and the app's, in flight on the same client.
-  const inFlight = [theirs.api.get('held'), theirs.api.get('held'), app.spotify.app.api.get('held')]
+  // The other session's calls, and the app's, in flight on the same client
+  // (two distinct ones: identical reads in flight would be merged into one).
+  const inFlight = [theirs.api.get('held?one'), theirs.api.get('held?two'), app.spotify.app.api.get('held')]
   for (const call of inFlight) call.catch(() => {})
   while (held.length < inFlight.length) await new Promise((resolve) => setImmediate(resolve))
 

@@ -87,7 +87,7 @@ t.test('only body, caching and rate-limit headers come back from upstream', asyn
   for (const dropped of ['set-cookie', 'strict-transport-security', 'access-control-allow-origin', 'alt-svc', 'x-upstream']) {
     t.equal(response.headers[dropped], undefined, `${dropped} stays behind`)
   }
-  t.equal(response.headers.etag, '"v1"')
+  t.equal(response.headers.etag, 'W/"v1"', 'its links were rewritten: the validator is weak')
   t.equal(response.headers['cache-control'], 'private, max-age=0')
   t.match(response.headers['content-type'], /application\/json/)
 })

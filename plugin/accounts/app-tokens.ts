@@ -14,6 +14,8 @@ export class AppTokens implements TokenSource {
   #token: AppToken | undefined
   #obtainedAt = 0
   #pending: Promise<AppToken> | undefined
+  /** The call policy's partition: the app's token acts for no user, so its answers are app-wide. */
+  readonly partition = 'app'
 
   constructor (endpoint: TokenEndpoint, refreshMargin: number, refreshCooldown: number) {
     this.#endpoint = endpoint

@@ -10,9 +10,11 @@ import { extendedRoutes } from './api-extended.js'
 import { libraryRoutes } from './api-library.js'
 import { listeningRoutes } from './api-listening.js'
 import { playlistRoutes } from './api-playlists.js'
+import { withCaching } from './caching.js'
 import { developmentModeRefusal } from './development-mode.js'
 import { apiError, apiErrorHandler, hangUntilClose, rawPath, rawQuery, statusMessage } from './http.js'
 import { currentUser, findUser } from './objects.js'
+import { spendQuota } from './quota.js'
 import { hang, take, type EmulatorState } from './state.js'
 
 export interface ApiOptions {
@@ -34,11 +36,15 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { state }) 
   app.addHook('onSend', async (_request, reply) => {
     for (const [name, value] of Object.entries(state.apiResponseHeaders)) reply.header(name, value)
   })
+  app.addHook('onSend', async (request, reply, payload) => withCaching(request, reply, payload))
 
   // Record, apply the switches, then authenticate: in that order, so a test
   // sees every call it caused, misbehaving ones included.
   app.addHook('preHandler', async (request, reply) => {
     state.counters.api++
+    // By route, as a dashboard counts operations: where the quota goes.
+    const endpoint = `${request.method} ${request.routeOptions.url ?? 'unknown'}`
+    state.apiCalls.set(endpoint, (state.apiCalls.get(endpoint) ?? 0) + 1)
     // A bounded ring, bodies only when asked: a long-running emulator (the
     // demo) must not keep every request it ever saw.
     if (state.apiRequests.length >= state.recordRequests) state.apiRequests.shift()
@@ -66,6 +72,8 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { state }) 
     if (token === undefined) return apiError(reply, 401, 'Invalid access token')
     if (state.now() >= token.expiresAt) return apiError(reply, 401, 'The access token expired')
     if (take(state.unauthorizeApi)) return apiError(reply, 401, 'Invalid access token')
+    const spent = spendQuota(state.quota, token.grant.clientId, state.now(), reply)
+    if (spent !== undefined) return spent
 
     const refusal = developmentModeRefusal(state, token.grant)
     if (refusal !== undefined) return refusal(reply)

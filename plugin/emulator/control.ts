@@ -28,6 +28,19 @@ export function createControl (state: EmulatorState): EmulatorControl {
       state.counters.refresh_token = 0
       state.counters.client_credentials = 0
       state.counters.api = 0
+      state.apiCalls.clear()
+    },
+    get apiCallsByEndpoint () {
+      return Object.fromEntries(state.apiCalls)
+    },
+    setQuota (calls, windowSeconds) {
+      if (!Number.isInteger(calls) || calls < 1) throw new RangeError('emulator: setQuota calls must be a positive integer')
+      if (checkSeconds(windowSeconds, 'windowSeconds') === 0) throw new RangeError('emulator: setQuota windowSeconds must be positive')
+      state.quota.limit = calls
+      state.quota.windowMs = windowSeconds * 1000
+    },
+    resetQuota () {
+      state.quota.calls.clear()
     },
     get apiRequests () {
       return state.apiRequests

@@ -149,6 +149,8 @@ export async function createSpotifyEmulator (options: EmulatorOptions = {}): Pro
   await app.register(accountsRoutes, { state, autoApproveUser: approveAs })
   await app.register(apiRoutes, { state, prefix: '/v1' })
   await app.register(imageRoutes)
+  // Not Spotify's: where a demo or a bench in another process reads the counters.
+  app.get('/emulator/counters', async () => ({ ...state.counters, byEndpoint: Object.fromEntries(state.apiCalls) }))
 
   try {
     await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })

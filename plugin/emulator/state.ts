@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { libraries, playlists, type FixturePlaylist } from './fixtures.js'
+import { createQuota, type Quota } from './quota.js'
 import type {
   EmulatorApiRequest, EmulatorAppTokenResponse, EmulatorClient, EmulatorCounters, EmulatorMode, EmulatorTokenResponse
 } from './types.js'
@@ -77,6 +78,10 @@ export interface EmulatorState {
   readonly refreshTokens: Map<string, Grant>
   readonly accessTokens: Map<string, AccessToken>
   readonly counters: EmulatorCounters
+  /** `/v1` calls by `METHOD /route` (route patterns, `unknown` when none matched). */
+  readonly apiCalls: Map<string, number>
+  /** Spotify's quota, per client id. */
+  readonly quota: Quota
   readonly apiRequests: EmulatorApiRequest[]
   apiResponseHeaders: Record<string, string | string[]>
   readonly failToken: Switch
@@ -132,6 +137,8 @@ export function createState (options: StateOptions): EmulatorState {
     refreshTokens: new Map(),
     accessTokens: new Map(),
     counters: { authorization_code: 0, refresh_token: 0, client_credentials: 0, api: 0 },
+    apiCalls: new Map(),
+    quota: createQuota(),
     apiRequests: [],
     apiResponseHeaders: {},
     failToken: { count: 0, value: 0 },

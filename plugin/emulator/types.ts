@@ -124,8 +124,24 @@ export interface EmulatorApiRequest {
 export interface EmulatorControl {
   /** `POST /api/token` calls by `grant_type` (failed ones included) and `/v1` calls. A live object. */
   readonly counters: EmulatorCounters
-  /** Sets every counter back to 0. */
+  /** Sets every counter back to 0, `apiCallsByEndpoint` included. */
   resetCounters(): void
+  /**
+   * `/v1` calls by endpoint since the last `resetCounters()`, keyed
+   * `METHOD /route` (`'GET /v1/playlists/:playlist_id/items'`); `unknown`
+   * for a path no route matched. A fresh copy. Also served as JSON by
+   * `GET /emulator/counters`, for a process that only has the URL.
+   */
+  readonly apiCallsByEndpoint: Readonly<Record<string, number>>
+  /**
+   * Spotify's quota per client id from now on: at most `calls` counted `/v1`
+   * calls over a rolling `windowSeconds`; past it, 429 with
+   * `reason: QUOTA_EXCEEDED` and a `Retry-After` lasting until the oldest
+   * counted call leaves the window. Default: 100 000 calls over 24 hours.
+   */
+  setQuota(calls: number, windowSeconds: number): void
+  /** Forgets the calls counted against the quota. */
+  resetQuota(): void
   /** Every `/v1` request, newest last. */
   readonly apiRequests: ReadonlyArray<EmulatorApiRequest>
   /** Forgets the recorded `/v1` requests. */

@@ -11,7 +11,10 @@ import { namedInConnection } from '../web-api/hop-by-hop.js'
  */
 const FORWARDED_REQUEST_HEADERS = [
   'accept', 'accept-language', 'content-type',
-  'if-match', 'if-none-match', 'if-modified-since', 'range'
+  'if-match', 'if-none-match', 'if-modified-since', 'range',
+  // What the page asks of caches (a reload's `no-cache`): the call
+  // policy's response cache honours it, and so may Spotify's.
+  'cache-control', 'pragma'
 ] as const
 
 /**

@@ -6,6 +6,7 @@ import type { SpotifyToken } from '../store/types.js'
 import type { WebApiAnswer } from '../web-api/call.js'
 import type { WebApiPolicy } from '../web-api/policy.js'
 import type { WebApiTarget, WebApiUrlRule } from '../web-api/url-rule.js'
+import { privateCacheControl, varyWithCookie, weakened } from './proxy-caching.js'
 import { forwardedHeaders, returnedHeaders } from './proxy-headers.js'
 import { linkRewriter, rewritable, type LinkRewriter } from './proxy-links.js'
 import { fromAllowedOrigin, UNSAFE_METHODS } from './same-origin.js'
@@ -105,18 +106,20 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
 
   function replyWith (request: FastifyRequest, reply: FastifyReply, answer: WebApiAnswer): FastifyReply {
     // A 206's Content-Range counts the upstream's bytes: its part stays as it came.
-    const body = rewrite !== undefined && answer.status !== 206 && rewritable(answer.headers['content-type'], answer.headers['content-encoding'])
-      ? rewrite(answer.body) ?? answer.body
-      : answer.body
+    const rewritten = rewrite !== undefined && answer.status !== 206 && rewritable(answer.headers['content-type'], answer.headers['content-encoding'])
+      ? rewrite(answer.body)
+      : undefined
     const headers = returnedHeaders(answer.headers)
     // A HEAD answer has no body to measure: it keeps the length of the GET.
     const length = answer.headers['content-length']
     if (request.method === 'HEAD' && rewrite === undefined && length !== undefined) headers['content-length'] = length
+    // Never shared-cacheable (proxy-caching.ts): a cookie chose this answer.
+    headers['cache-control'] = privateCacheControl(headers['cache-control'])
     // The app's own Vary (@fastify/cors adds Origin) must survive the Web
     // API's, or a shared cache hands one origin's CORS answer to another.
-    const own = reply.getHeader('vary')
-    if (own !== undefined && headers.vary !== undefined) headers.vary = `${String(own)}, ${String(headers.vary)}`
-    return reply.code(answer.status).headers(headers).send(body)
+    headers.vary = varyWithCookie(reply.getHeader('vary'), headers.vary)
+    if (rewritten !== undefined && headers.etag !== undefined) headers.etag = weakened(headers.etag) as string
+    return reply.code(answer.status).headers(headers).send(rewritten ?? answer.body)
   }
 
   // The Web API's methods only: TRACE would echo our bearer back to the

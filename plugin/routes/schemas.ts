@@ -44,7 +44,7 @@ const SESSION_ERRORS = {
 
 /** The app's rate-limit window: Spotify's own 429 first, then the plugin's while its Retry-After runs. */
 const RATE_LIMITED = {
-  ...error('Spotify\'s rate limit: its own 429 passed on, then FST_SPOTIFY_RATE_LIMITED until Retry-After has passed'),
+  ...error('Spotify\'s rate limit: its own 429 passed on, then FST_SPOTIFY_RATE_LIMITED until Retry-After has passed; its quota spent (reason QUOTA_EXCEEDED): FST_SPOTIFY_QUOTA_EXCEEDED at once and until then'),
   headers: { 'retry-after': { type: 'integer', description: 'Seconds to wait' } }
 }
 

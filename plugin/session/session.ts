@@ -85,6 +85,11 @@ export class Session implements SpotifySession, TokenSource {
     return this.#sessionId
   }
 
+  /** The call policy's partition (`TokenSource.partition`): this session's own answers, whatever handle calls. */
+  get partition (): string | undefined {
+    return this.#sessionId === undefined ? undefined : `s ${this.#sessionId}`
+  }
+
   getToken (): Promise<SpotifyToken | null> {
     return this.#load((tokens, sessionId) => tokens.valid(sessionId)).then(orNull)
   }

@@ -2,7 +2,7 @@ import { LruMap } from 'toad-cache'
 import { storeKind } from '../diagnostics/store.js'
 import { lapsesAt } from './kit/lifetime.js'
 import { optionChecks, optionRules } from './kit/options.js'
-import type { SpotifyToken, TokenStore } from './types.js'
+import type { RateLimitReason, SpotifyToken, TokenStore } from './types.js'
 
 /** `memoryStore`'s options. */
 export interface MemoryStoreOptions {
@@ -40,6 +40,7 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
   // One process, one window: apps in this process that share the store
   // share Spotify's rate-limit window too.
   let limitedUntil = 0
+  let limitedFor: RateLimitReason | undefined
 
   function lapsed (token: SpotifyToken): boolean {
     return lapsesAt(token, ttl, token.obtainedAt * 1000) <= Date.now()
@@ -55,8 +56,13 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
 
   return storeKind('memory', {
     rateLimit: {
-      hold (untilMs) { limitedUntil = Math.max(limitedUntil, untilMs) },
-      until: () => limitedUntil
+      hold (untilMs, reason) {
+        if (untilMs <= limitedUntil) return
+        limitedUntil = untilMs
+        limitedFor = reason
+      },
+      until: () => limitedUntil,
+      reason: () => limitedFor
     },
     async get (sessionId) {
       return read(sessionId)

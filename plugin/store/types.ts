@@ -133,16 +133,31 @@ export interface RateLimitWindow {
   /**
    * Opens the window until `untilMs` (Unix time in ms), or extends it: a
    * window already open until later is never shortened. Other processes
-   * learn of it shortly after (the Redis store publishes it).
+   * learn of it shortly after (the Redis store publishes it). `reason` is
+   * why, when Spotify said more than "429" (`'quota'`: its quota is spent):
+   * a store that can, keeps it with the window it opened.
    */
-  hold (untilMs: number): Promise<void> | void
+  hold (untilMs: number, reason?: RateLimitReason): Promise<void> | void
   /**
    * Until when the window is open, in Unix ms (0, or a time past, when it is
    * not). Read before every Web API call: it must be synchronous and cost no
    * round trip (keep a local copy, updated as news arrives).
    */
   until (): number
+  /**
+   * Optional: the `reason` held with the window `until()` reports, if any;
+   * synchronous like `until()`. Without it, other processes answer a quota
+   * window as a rate limit (`FST_SPOTIFY_RATE_LIMITED`).
+   */
+  reason? (): RateLimitReason | undefined
 }
+
+/**
+ * Why a rate-limit window is open, beyond a plain 429: `'quota'` when
+ * Spotify's body said `QUOTA_EXCEEDED` (the app's quota for its rolling day
+ * is spent, and `Retry-After` is hours).
+ */
+export type RateLimitReason = 'quota'
 
 /** What the plugin hands a store factory at register time. */
 export interface StoreContext {

@@ -23,7 +23,21 @@ export interface TokenSource {
    * than `refreshCooldown`): then the 401 is the answer.
    */
   renewed (rejected: string): Promise<BearerToken>
+  /**
+   * Whose answers these are, for the call policy's merged requests and
+   * response cache: one value per session (or one for the app's token),
+   * never shared by two sessions, kept in memory only. `undefined`: the
+   * source's calls are neither merged nor cached.
+   */
+  readonly partition?: string | undefined
 }
+
+/**
+ * Where an answer came from: `network` (Spotify answered this call),
+ * `merged` (an identical call in flight shared its answer) or `cache` (the
+ * policy's private response cache answered, fresh or after Spotify's 304).
+ */
+export type AnswerSource = 'network' | 'merged' | 'cache'
 
 /** One call to the Web API, as every client describes it: plain data. */
 export interface WebApiCall {
@@ -46,6 +60,8 @@ export interface WebApiAnswer {
   readonly status: number
   readonly headers: Readonly<Record<string, string | string[]>>
   readonly body: Buffer
+  /** Where it came from: set by the call policy on what `call()` resolves, absent on a transport's. */
+  readonly source?: AnswerSource
 }
 
 /**

@@ -5,6 +5,7 @@ import { createGotBase, gotClientFor, type GotRetry } from './got-client.js'
 import { WebApiPolicy } from './policy.js'
 import type { RateLimitGate } from './rate-limit.js'
 import type { UsageCounter } from '../diagnostics/usage.js'
+import { ResponseCache, type ResponseCacheLimits } from './response-cache.js'
 import { fetchTransport, poolTransport } from './transport.js'
 import { webApiUrlRule, type WebApiUrlRule } from './url-rule.js'
 
@@ -16,6 +17,8 @@ export interface WebApiSettings {
   readonly responseLimit: number
   /** Retries of the got clients. */
   readonly retry: GotRetry
+  /** The policy's private response cache, or `false` for none. */
+  readonly cache: ResponseCacheLimits | false
 }
 
 /** The clients a token source gets: each goes through the one policy. */
@@ -43,7 +46,7 @@ export interface WebApi {
 export function createWebApi (settings: WebApiSettings, gate: RateLimitGate, usage: UsageCounter): WebApi {
   const limits = { timeout: settings.timeout, responseLimit: settings.responseLimit }
   const transport = poolTransport(settings.apiUrl, limits)
-  const policy = new WebApiPolicy(gate, transport.send, usage)
+  const policy = new WebApiPolicy(gate, transport.send, usage, settings.cache === false ? undefined : new ResponseCache(settings.cache))
   const rule = webApiUrlRule(settings.apiUrl)
   const base = createGotBase(settings.apiUrl, settings.retry)
   const origin = rule.base.origin

@@ -1,5 +1,9 @@
 import type { BearerToken, TokenSource, Transport, WebApiAnswer, WebApiCall } from './call.js'
+import { etagMatches, requestDirectivesOf } from './cache-rules.js'
+import { InFlightCalls, mergeKey } from './merge.js'
+import { reasonOf429 } from './quota.js'
 import type { RateLimitGate } from './rate-limit.js'
+import type { CacheEntry, ResponseCache } from './response-cache.js'
 import { answerSource, traced, webApiChannel, type WebApiMessage } from '../diagnostics/channels.js'
 import type { UsageCounter } from '../diagnostics/usage.js'
 import { routeTemplate } from '../diagnostics/route-template.js'
@@ -32,10 +36,16 @@ export interface CallOptions {
  *    under `timeout` and the size cap, or the call fails with the plugin's
  *    502/504;
  * 4. a 429 opens the window for every client of the app (and, through the
- *    store, every instance);
+ *    store, every instance); one whose body says `QUOTA_EXCEEDED` opens it
+ *    as a quota window (`quota.ts`) and fails with
+ *    `FST_SPOTIFY_QUOTA_EXCEEDED`;
  * 5. a 401 renews the token once and sends the call once more, unless the
  *    source says the token must not be renewed (`refreshCooldown`): then the
  *    401 is the answer, and so is a second one.
+ *
+ * Identical reads of one partition (a session, or the app's token) in
+ * flight together make one call after step 2 (`merge.ts`); the answer's
+ * `source` says `network` or `merged`.
  *
  * A client turns what it was asked into a {@link WebApiCall} and the
  * {@link WebApiAnswer} into what its caller expects; it copies none of the
@@ -49,17 +59,26 @@ export interface CallOptions {
 export class WebApiPolicy {
   readonly #gate: RateLimitGate
   readonly #transport: Transport
+  /** Identical reads in flight, per partition (`merge.ts`). */
+  readonly #inFlight = new InFlightCalls()
+  /** The private response cache (`response-cache.ts`), unless the `cache` option is `false`. */
+  readonly #cache: ResponseCache | undefined
+
   readonly #usage: UsageCounter
 
-  /** `usage`: counts every request sent and every answer from elsewhere, for `fastify.spotify.usage()`. */
-  constructor (gate: RateLimitGate, transport: Transport, usage: UsageCounter) {
+  /**
+   * `usage`: counts every request sent and every answer from elsewhere, for
+   * `fastify.spotify.usage()`; `cache`: unless the `cache` option is `false`.
+   */
+  constructor (gate: RateLimitGate, transport: Transport, usage: UsageCounter, cache?: ResponseCache) {
     this.#gate = gate
     this.#transport = transport
     this.#usage = usage
+    this.#cache = cache
   }
 
   /**
-   * The `FST_SPOTIFY_RATE_LIMITED` error while the app's window is open,
+   * The `FST_SPOTIFY_RATE_LIMITED` (or `FST_SPOTIFY_QUOTA_EXCEEDED`) error while the app's window is open,
    * otherwise `undefined`: for a client that can refuse a call earlier than
    * `call()` would (the proxy, before it reads a body).
    */
@@ -84,23 +103,95 @@ export class WebApiPolicy {
 
   /** `call()`; `note` counts the sends. */
   async #call (source: TokenSource, call: WebApiCall, options: CallOptions | undefined, note: WebApiMessage | undefined): Promise<WebApiAnswer> {
+    const cacheKey = this.#cache?.keyOf(source.partition, call)
+    // Inside the window, a fresh cached answer is still served (after the
+    // session check below); anything else fails before a token is read.
+    const blocked = this.#gate.blocked()
+    if (blocked !== undefined && (cacheKey === undefined || this.#fresh(cacheKey, call) === undefined)) throw blocked
+    // Taken before a merge or a cached answer: a caller joins a call in
+    // flight, or reads its partition's cache, only once its own session
+    // proved live.
+    const token = options?.token ?? await source.required()
+    const answer = cacheKey !== undefined
+      ? await this.#cachedRead(source, call, options, cacheKey, token, note)
+      : await this.#mergedSend(source, call, options, token, note)
+    // A page never reads back what it just changed.
+    if (answer.status >= 200 && answer.status < 300 && call.method !== 'GET' && call.method !== 'HEAD' && source.partition !== undefined) {
+      this.#cache?.invalidate(source.partition, call.target)
+    }
+    this.#usage.answered(call.target, answer)
+    return answer
+  }
+
+  /**
+   * A GET the cache may answer: after step 2 (a session's answers are
+   * served only to a session still live), a fresh entry is the answer, even
+   * inside the rate-limit window; a stale one is revalidated with its
+   * `ETag` and a 304 serves it again. The caller's own `no-store` passes the
+   * cache by, its `no-cache` always asks Spotify, its `If-None-Match` is
+   * answered from a fresh entry or sent as it is.
+   */
+  async #cachedRead (source: TokenSource, call: WebApiCall, options: CallOptions | undefined, key: string, token: BearerToken, note: WebApiMessage | undefined): Promise<WebApiAnswer> {
+    const cache = this.#cache as ResponseCache
+    const theirs = call.headers['if-none-match']
+    const fresh = this.#fresh(key, call)
+    if (fresh !== undefined) return answerOf(fresh, theirs)
+    const asked = requestDirectivesOf(call.headers)
+    const entry = asked.bypass ? undefined : cache.get(key)
     const blocked = this.#gate.blocked()
     if (blocked !== undefined) throw blocked
+    const ours = entry?.etag !== undefined && theirs === undefined
+    if (ours) call.headers['if-none-match'] = entry.etag
+    const answer = await this.#mergedSend(source, call, options, token, note)
+    if (asked.bypass || answer.source !== 'network') return ours && answer.status === 304 ? answerOf(entry, undefined) : answer
+    if (ours && answer.status === 304) {
+      cache.confirm(entry, answer, Date.now())
+      return answerOf(entry, undefined)
+    }
+    if (answer.status !== 304) cache.store(key, source.partition as string, call.target, answer, Date.now())
+    return answer
+  }
+
+  /** The entry that may answer `call` without asking Spotify: fresh, and the caller asked for no revalidation. */
+  #fresh (key: string, call: WebApiCall): CacheEntry | undefined {
+    const asked = requestDirectivesOf(call.headers)
+    if (asked.bypass || asked.revalidate) return undefined
+    const entry = (this.#cache as ResponseCache).get(key)
+    return entry !== undefined && entry.freshUntil > Date.now() ? entry : undefined
+  }
+
+  /** Steps 3 to 5 once for identical reads in flight together (`merge.ts`), or for this call alone. */
+  #mergedSend (source: TokenSource, call: WebApiCall, options: CallOptions | undefined, token: BearerToken, note: WebApiMessage | undefined): Promise<WebApiAnswer> {
     const transport = options?.transport ?? this.#transport
-    const token = options?.token ?? await source.required()
+    const key = mergeKey(source, call)
+    if (key === undefined) return this.#send(source, transport, call, token, note)
+    return this.#inFlight.run(key, () => this.#send(source, transport, call, token, note))
+  }
+
+  /** Steps 3 to 5: the call on the wire with its bearer, a renewal after a 401, the window after a 429. */
+  async #send (source: TokenSource, transport: Transport, call: WebApiCall, token: BearerToken, note: WebApiMessage | undefined): Promise<WebApiAnswer> {
     call.headers.authorization = `Bearer ${token.accessToken}`
     if (note !== undefined) note.attempts = 1
     this.#usage.call(call.target, 'network')
     let answer = await transport(call)
     if (answer.status === 401) answer = await this.#afterRefusal(source, transport, call, token, answer, note)
-    // Passed on as it came; every client, and every instance sharing the
-    // store, waits it out.
-    if (answer.status === 429) {
-      this.#usage.limited('rate')
-      await this.#gate.observe(answer.headers['retry-after'], 'rate')
-    }
-    this.#usage.answered(call.target, answer)
-    return answer
+    if (answer.status === 429) await this.#after429(answer)
+    return { ...answer, source: 'network' }
+  }
+
+  /**
+   * Every client, and every instance sharing the store, waits a 429 out. A
+   * rate limit's 429 is passed on as it came; a spent quota's becomes the
+   * plugin's own `FST_SPOTIFY_QUOTA_EXCEEDED` at once, as every call after
+   * it will be until `Retry-After` has passed.
+   */
+  async #after429 (answer: WebApiAnswer): Promise<void> {
+    const reason = reasonOf429(answer)
+    this.#usage.limited(reason ?? 'rate')
+    await this.#gate.observe(answer.headers['retry-after'], reason)
+    if (reason === undefined) return
+    const blocked = this.#gate.blocked()
+    if (blocked !== undefined) throw blocked
   }
 
   /**
@@ -116,4 +207,17 @@ export class WebApiPolicy {
     this.#usage.call(call.target, 'network')
     return await transport(call)
   }
+}
+
+/**
+ * A cached entry as an answer: with its `Age`, or a 304 when the caller's
+ * own `If-None-Match` names it.
+ */
+function answerOf (entry: CacheEntry, theirs: string | undefined): WebApiAnswer {
+  const age = String(Math.floor((Date.now() - entry.storedAt) / 1000) + (Number(entry.headers.age) || 0))
+  if (theirs !== undefined && entry.etag !== undefined && etagMatches(theirs, entry.etag)) {
+    const { 'content-length': _length, 'content-type': _type, ...headers } = entry.headers
+    return { status: 304, headers: { ...headers, age }, body: Buffer.alloc(0), source: 'cache' }
+  }
+  return { status: entry.status, headers: { ...entry.headers, age }, body: entry.body, source: 'cache' }
 }

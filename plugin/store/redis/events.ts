@@ -1,5 +1,5 @@
 import { MAX_WINDOW_MS } from '../../retry-after.js'
-import type { RateLimitWindow, TokenStore } from '../types.js'
+import type { RateLimitReason, RateLimitWindow, TokenStore } from '../types.js'
 import type { RedisConnection, RedisSubscriber } from './connection.js'
 import type { Guard } from './guard.js'
 import { HOLD_RATE_LIMIT } from './scripts.js'
@@ -35,6 +35,7 @@ export class RedisEvents {
   readonly #nameOf: (sessionId: string) => string
   readonly #watchers = new Map<string, Set<() => void>>()
   #until = 0
+  #reason: RateLimitReason | undefined
   #closed = false
   /** Stops listening for the client's end. */
   readonly #forget: () => void
@@ -106,12 +107,13 @@ export class RedisEvents {
   }
 
   readonly #window: RateLimitWindow = {
-    hold: async (untilMs) => {
-      this.#learn(untilMs)
+    hold: async (untilMs, reason) => {
+      this.#learn(untilMs, reason)
       if (untilMs <= Date.now()) return
-      await this.#guard(() => this.#connection.script(HOLD_RATE_LIMIT, [this.#key], [untilMs, this.#channel]))
+      await this.#guard(() => this.#connection.script(HOLD_RATE_LIMIT, [this.#key], [untilMs, this.#channel, reason === undefined ? '' : ` ${reason}`]))
     },
-    until: () => this.#until
+    until: () => this.#until,
+    reason: () => this.#reason
   }
 
   #close (): void {
@@ -120,13 +122,23 @@ export class RedisEvents {
     this.#subscriber.disconnect()
   }
 
-  #learn (untilMs: number): void {
-    if (untilMs > this.#until && untilMs <= Date.now() + MAX_WINDOW_MS) this.#until = untilMs
+  #learn (untilMs: number, reason?: RateLimitReason): void {
+    if (untilMs > this.#until && untilMs <= Date.now() + MAX_WINDOW_MS) {
+      this.#until = untilMs
+      this.#reason = reason
+    }
+  }
+
+  /** A window as the key and its message hold it: `<until>[ <reason>]` (scripts.ts). */
+  #learnStored (stored: string): void {
+    const space = stored.indexOf(' ')
+    if (space === -1) this.#learn(Number(stored))
+    else this.#learn(Number(stored.slice(0, space)), stored.slice(space + 1) === 'quota' ? 'quota' : undefined)
   }
 
   async #readWindow (): Promise<void> {
     const stored = await this.#guard(() => this.#connection.get(this.#key))
-    if (typeof stored === 'string') this.#learn(Number(stored))
+    if (typeof stored === 'string') this.#learnStored(stored)
   }
 
   #heard (message: string): void {
@@ -136,7 +148,7 @@ export class RedisEvents {
       const watchers = this.#watchers.get(value)
       if (watchers !== undefined) for (const wake of [...watchers]) wake()
     } else if (message.startsWith('r ')) {
-      this.#learn(Number(value))
+      this.#learnStored(value)
     }
   }
 

@@ -112,14 +112,17 @@ return 0`)
 /**
  * Opens the rate-limit window only forward (a later `Retry-After` never
  * shortens an earlier, longer one), lets Redis drop it when it ends, and
- * announces it. KEYS: the window's key. ARGV: until (Unix ms), channel.
+ * announces it. KEYS: the window's key. ARGV: until (Unix ms), channel,
+ * and the reason as a suffix (` quota`) if any: the value and the message
+ * are `<until>[ <reason>]`.
  * → 1 when it moved.
  */
 export const HOLD_RATE_LIMIT = script('HoldRateLimit', `
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local current = tonumber(string.match(redis.call('GET', KEYS[1]) or '0', '^%d+') or '0')
 if tonumber(ARGV[1]) <= current then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[1])
-redis.call('PUBLISH', ARGV[2], 'r ' .. ARGV[1])
+local value = ARGV[1] .. (ARGV[3] or '')
+redis.call('SET', KEYS[1], value, 'PXAT', ARGV[1])
+redis.call('PUBLISH', ARGV[2], 'r ' .. value)
 return 1`)
 
 /**

@@ -1,0 +1,162 @@
+/**
+ * A scripted day of a single-page app through the proxy, with the response
+ * cache and merged requests on and off, side by side: how many calls reach
+ * Spotify (the emulator counts them), stale reads after the app's own
+ * writes, and the cost of a cache hit against a miss.
+ *
+ *   npx tsx bench/quota.ts
+ *
+ * In one process, with `app.inject` and the emulator on loopback: the
+ * numbers compare the two settings; bench/run.ts measures the proxy over
+ * real sockets against @fastify/http-proxy. Time moves by a held clock, so
+ * a "day" takes seconds.
+ */
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import spotifyAuth from '../plugin/index.js'
+import { albums, createSpotifyEmulator, playlists, type SpotifyEmulator } from '../plugin/emulator/index.js'
+
+const CLIENT_ID = 'bench-client'
+const CLIENT_SECRET = 'bench-secret'
+const REDIRECT_URI = 'http://127.0.0.1:5543/callback'
+const ORIGIN = 'http://127.0.0.1:5543'
+
+const realNow = Date.now
+let offset = 0
+Date.now = () => realNow() + offset
+
+class Jar {
+  cookies = new Map<string, string>()
+  take (response: LightMyRequestResponse): void {
+    for (const c of response.cookies as Array<{ name: string, value: string }>) {
+      if (c.value === '') this.cookies.delete(c.name)
+      else this.cookies.set(c.name, c.value)
+    }
+  }
+
+  get header (): string { return [...this.cookies].map(([n, v]) => `${n}=${v}`).join('; ') }
+}
+
+interface Setup { app: FastifyInstance, emulator: SpotifyEmulator, jar: Jar }
+
+async function setup (cache: boolean): Promise<Setup> {
+  const emulator = await createSpotifyEmulator({
+    autoApprove: true,
+    recordRequests: 100_000,
+    now: () => Date.now(),
+    clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }]
+  })
+  const app = Fastify()
+  await app.register(spotifyAuth, {
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    redirectUri: REDIRECT_URI,
+    secret: 'a-bench-secret-of-at-least-32-characters',
+    scopes: ['user-read-private', 'playlist-read-private', 'playlist-modify-public', 'playlist-modify-private'],
+    accountsUrl: emulator.url,
+    apiUrl: emulator.url,
+    ...(cache ? {} : { cache: false })
+  })
+  await app.ready()
+  const jar = new Jar()
+  const start = await app.inject({ url: '/login' })
+  jar.take(start)
+  const authorize = await fetch(start.headers.location as string, { redirect: 'manual' })
+  const back = new URL(authorize.headers.get('location') as string)
+  jar.take(await app.inject({ url: `${back.pathname}${back.search}`, headers: { cookie: jar.header } }))
+  return { app, emulator, jar }
+}
+
+function get ({ app, jar }: Setup, url: string): Promise<LightMyRequestResponse> {
+  return app.inject({ url: `/spotify/${url}`, headers: { cookie: jar.header } })
+}
+
+/** The day; returns stale reads seen after the app's own writes. */
+async function day (s: Setup): Promise<number> {
+  const playlist = playlists.find((p) => p.ownerId === 'alice' && p.public)!.id
+  const album = albums[0]!.id
+  const screen = ['me', 'me/playlists', `playlists/${playlist}/items?limit=50`]
+  let stale = 0
+  let added = 0
+  for (let hour = 0; hour < 8; hour++) {
+    // Mount, then a remount within a second: the same three GETs twice.
+    await Promise.all(screen.map((url) => get(s, url)))
+    offset += 400
+    await Promise.all(screen.map((url) => get(s, url)))
+    // Two tabs open at once.
+    await Promise.all([...screen, ...screen].map((url) => get(s, url)))
+    // An album page, opened twice.
+    await get(s, `albums/${album}`)
+    await get(s, `albums/${album}`)
+    // A revisit after a minute.
+    offset += 60_000
+    await Promise.all(screen.map((url) => get(s, url)))
+    // A playlist edit and its re-read.
+    const before = (await get(s, screen[2]!)).json().total as number
+    const wrote = await s.app.inject({ method: 'POST', url: `/spotify/playlists/${playlist}/items`, headers: { cookie: s.jar.header, origin: ORIGIN, 'content-type': 'application/json' }, payload: { uris: [`spotify:track:${nextTrack()}`] } })
+    if (wrote.statusCode === 201) added++
+    const after = (await get(s, screen[2]!)).json().total as number
+    if (wrote.statusCode === 201 && after !== before + 1) stale++
+    // A background job polling every minute for the rest of the hour.
+    for (let minute = 0; minute < 58; minute++) {
+      offset += 60_000
+      await get(s, 'me/playlists')
+    }
+  }
+  if (added === 0) throw new Error('bench: no playlist edit succeeded')
+  return stale
+}
+
+let trackCursor = 0
+function nextTrack (): string {
+  const all = playlists.flatMap((p) => p.items.map((item) => item.trackId))
+  return all[trackCursor++ % all.length] as string
+}
+
+async function rate (s: Setup, url: string, count: number): Promise<{ rps: number, meanMs: number }> {
+  await get(s, url)
+  const started = process.hrtime.bigint()
+  for (let i = 0; i < count; i++) await get(s, url)
+  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  return { rps: Math.round(count / (ms / 1000)), meanMs: Math.round((ms / count) * 1000) / 1000 }
+}
+
+interface Variant { name: string, cache: boolean, userMaxAge?: number }
+
+const VARIANTS: Variant[] = [
+  { name: 'off', cache: false },
+  { name: 'on', cache: true },
+  // What the same day would cost if Spotify let a private cache keep user data for a minute.
+  { name: 'on, user data max-age=60', cache: true, userMaxAge: 60 }
+]
+
+const rows: Array<Record<string, string | number>> = []
+const dayCalls: Record<string, number> = {}
+const rates: Record<string, { rps: number, meanMs: number }> = {}
+for (const variant of VARIANTS) {
+  const s = await setup(variant.cache)
+  if (variant.userMaxAge !== undefined) s.emulator.control.setApiResponseHeaders({ 'cache-control': `private, max-age=${variant.userMaxAge}` })
+  s.emulator.control.resetCounters()
+  s.emulator.control.clearApiRequests()
+  const stale = await day(s)
+  const calls = s.emulator.control.counters.api
+  const revalidations = s.emulator.control.apiRequests.filter((r) => r.headers['if-none-match'] !== undefined).length
+  dayCalls[variant.name] = calls
+  rows.push({
+    'cache+merge': variant.name,
+    'calls to Spotify': calls,
+    'of which revalidations': revalidations,
+    'stale reads after own writes': stale
+  })
+  if (variant.userMaxAge === undefined) rates[variant.name] = await rate(s, `albums/${albums[0]!.id}`, 2000)
+  await s.app.close()
+  await s.emulator.close()
+}
+Date.now = realNow
+console.log('A scripted day of a single-page app through the proxy (8 hours: mounts, remounts, two tabs, an album page, a revisit, a playlist edit and its re-read, a job polling every minute)')
+console.table(rows)
+console.log(`calls saved by the cache and merging: ${Math.round((1 - (dayCalls.on as number) / (dayCalls.off as number)) * 100)}% (with a minute of freshness for user data: ${Math.round((1 - (dayCalls['on, user data max-age=60'] as number) / (dayCalls.off as number)) * 100)}%)`)
+console.table({
+  'uncached proxy GET (cache off)': rates.off,
+  'cache hit through the proxy': rates.on
+})
+console.log(`a cache hit serves ${((rates.on as { rps: number }).rps / (rates.off as { rps: number }).rps).toFixed(2)}x the requests per second of an uncached proxy call (in one process, app.inject, emulator on loopback)`)
