@@ -100,7 +100,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   const options = resolveOptions(rawOptions)
   const built = typeof options.store === 'function'
   const store = built
-    ? checkedStore(await (options.store as StoreFactory)({ secrets: options.secrets }), 'the store built by options.store')
+    ? checkedStore(await (options.store as StoreFactory)({ secrets: options.secrets, clientId: options.clientId }), 'the store built by options.store')
     : options.store as TokenStore
   // A store the plugin built, the plugin closes (what it opened itself,
   // never the client it was given); a store the app built, the app closes.

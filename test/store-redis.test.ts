@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import t from 'tap'
 import spotifyAuth, { redisStore, type RedisStoreOptions, type TokenStore } from '../plugin/index.js'
-import { SECRET } from './helpers/build.js'
+import { CLIENT_ID, SECRET } from './helpers/build.js'
 import { newClient, privateRedis, REDIS_URL, redisOrSkip, uniquePrefix } from './helpers/redis.js'
 import { invalid } from './helpers/stores.js'
 import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
@@ -12,7 +12,7 @@ const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
 
 /** A Redis store built as the plugin builds it, with `secrets` as the plugin's `secret`. */
 function openStore (options: RedisStoreOptions, secrets: string[] = [SECRET]): Promise<TokenStore> {
-  return Promise.resolve(redisStore(options)({ secrets }))
+  return Promise.resolve(redisStore(options)({ secrets , clientId: CLIENT_ID }))
 }
 
 t.test('redisStore', async (t) => {

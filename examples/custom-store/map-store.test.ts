@@ -6,18 +6,19 @@ import { testTokenStore } from 'fastify-spotify-auth/testing'
 import { MapDatabase, mapStore } from './map-store.js'
 
 const secrets = ['a-session-secret-of-at-least-32-characters']
+const clientId = 'my-spotify-client-id'
 
 // #region proof
 test('mapStore passes the TokenStore contract', (t) => {
   const database = new MapDatabase()
   // A lock lives its ttl plus two of the store's timeouts: keep both short here.
   const store = mapStore({ database, timeout: 100 })
-  return testTokenStore(t, () => store({ secrets }), {
+  return testTokenStore(t, () => store({ secrets, clientId }), {
     lock: true,
     lockTtl: 100,
     users: true,
     // Stores over the same database, built with other secrets.
-    rotation: (secrets) => store({ secrets })
+    rotation: (secrets) => store({ secrets, clientId })
   })
 })
 // #endregion proof

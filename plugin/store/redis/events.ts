@@ -11,7 +11,9 @@ export interface RedisEventsParts {
   readonly guard: Guard
   /** The store's channel (./keys.ts). */
   readonly channel: string
-  /** The rate-limit window's key. */
+  /** What the store calls the Spotify app (./keys.ts appName): its window's messages carry it. */
+  readonly app: string
+  /** The app's rate-limit window's key. */
   readonly rateLimitKey: string
   /** What messages call a session: the first name of its record, an HMAC (never its id). */
   readonly nameOf: (sessionId: string) => string
@@ -19,7 +21,7 @@ export interface RedisEventsParts {
 
 /**
  * What one subscriber connection brings a Redis store: the app's rate-limit
- * window (a local copy updated by messages, read again whenever the
+ * window (the app as Spotify counts it: its client id) (a local copy updated by messages, read again whenever the
  * subscriber connects) and news of sessions (a refresh written, a refresh
  * lock released). One channel per store prefix, whatever the number of
  * sessions: nothing to subscribe per request, and classic pub/sub reaches
@@ -32,6 +34,8 @@ export class RedisEvents {
   readonly #guard: Guard
   readonly #channel: string
   readonly #key: string
+  /** The start of this app's window messages: `r <app> `. */
+  readonly #windowMessage: string
   readonly #nameOf: (sessionId: string) => string
   readonly #watchers = new Map<string, Set<() => void>>()
   #until = 0
@@ -45,6 +49,7 @@ export class RedisEvents {
     this.#guard = parts.guard
     this.#channel = parts.channel
     this.#key = parts.rateLimitKey
+    this.#windowMessage = `r ${parts.app} `
     this.#nameOf = parts.nameOf
     // A store built by hand and never closed must not keep a script alive
     // after it quit its client: the subscriber ends with the client.
@@ -109,7 +114,7 @@ export class RedisEvents {
     hold: async (untilMs) => {
       this.#learn(untilMs)
       if (untilMs <= Date.now()) return
-      await this.#guard(() => this.#connection.script(HOLD_RATE_LIMIT, [this.#key], [untilMs, this.#channel]))
+      await this.#guard(() => this.#connection.script(HOLD_RATE_LIMIT, [this.#key], [untilMs, this.#channel, this.#windowMessage]))
     },
     until: () => this.#until
   }
@@ -135,8 +140,9 @@ export class RedisEvents {
     if (message.startsWith('s ')) {
       const watchers = this.#watchers.get(value)
       if (watchers !== undefined) for (const wake of [...watchers]) wake()
-    } else if (message.startsWith('r ')) {
-      this.#learn(Number(value))
+    } else if (message.startsWith(this.#windowMessage)) {
+      // Another app's window (another client id on this prefix) is not ours.
+      this.#learn(Number(message.slice(this.#windowMessage.length)))
     }
   }
 

@@ -4,7 +4,7 @@ import type { StoreContext, StoreFactory, TokenStore } from '../types.js'
 import { durableStore } from './durability.js'
 import { RedisEvents } from './events.js'
 import { commandGuard } from './guard.js'
-import { eventsChannel, redisKeys } from './keys.js'
+import { appName, eventsChannel, rateLimitKey, redisKeys } from './keys.js'
 import { redisSettings, type RedisSettings, type RedisStoreOptions } from './options.js'
 import { redisTokenStore } from './store.js'
 
@@ -21,7 +21,7 @@ export type { RedisClient, RedisStoreOptions } from './options.js'
  *
  * Returns a store factory: pass it as the plugin's `store`, which builds it
  * with the plugin's secret at register time (and fails `register` when Redis
- * cannot be reached). On its own: `await redisStore({ client })({ secrets })`.
+ * cannot be reached). On its own: `await redisStore({ client })({ secrets, clientId })`.
  * Throws `FST_SPOTIFY_INVALID_OPTION` at once for a bad option.
  */
 export function redisStore (options: RedisStoreOptions): StoreFactory {
@@ -52,6 +52,7 @@ async function buildStore (settings: RedisSettings, context: StoreContext): Prom
   }
   if (!pubsub) return store
   let events: RedisEvents | undefined
+  const app = appName(context.clientId)
   try {
     events = await RedisEvents.open({
       connection,
@@ -59,7 +60,8 @@ async function buildStore (settings: RedisSettings, context: StoreContext): Prom
       // at a reconnection must not be lost to the store's fail-fast window.
       guard: commandGuard(connection, { commandTimeout, failFastFor: 0 }),
       channel: eventsChannel(connection.keyPrefix, prefix),
-      rateLimitKey: keys.rateLimit,
+      app,
+      rateLimitKey: rateLimitKey(prefix, app),
       nameOf: (sessionId) => records.names(sessionId)[0] as string
     })
   } catch (cause) {
