@@ -88,7 +88,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     const server = await privateRedis(t)
     const client = await newClient(t, server.url)
     const prefix = 'private:'
-    const store = await redisStore({ client, prefix })({ secrets: [SECRET] , clientId: CLIENT_ID })
+    const store = await redisStore({ client, prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
     t.teardown(() => store.close?.())
     const window = store.rateLimit as NonNullable<TokenStore['rateLimit']>
     const until = Date.now() + 60_000
@@ -102,7 +102,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
   await t.test('messages that are not ours, or windows beyond a day, are ignored', async (t) => {
     const client = await newClient(t)
     const prefix = uniquePrefix(t, redis)
-    const store = await redisStore({ client, prefix })({ secrets: [SECRET] , clientId: CLIENT_ID })
+    const store = await redisStore({ client, prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
     t.teardown(() => store.close?.())
     const window = store.rateLimit as NonNullable<TokenStore['rateLimit']>
     await redis.publish(`${prefix}events`, 'hello')
@@ -128,7 +128,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     t.equal(client.status, 'ready', 'the client given stays open')
 
     const own = await newClient(t)
-    const byHand = await redisStore({ client: own, prefix })({ secrets: [SECRET] , clientId: CLIENT_ID })
+    const byHand = await redisStore({ client: own, prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
     await own.quit()
     // A watch refused (rather than resolved by its signal's timeout) says the subscriber ended.
     await eventually('the subscriber to end with its client', async () => await byHand.watch?.('x', AbortSignal.timeout(20)).then(() => false, () => true) as boolean)
@@ -138,12 +138,12 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
   await t.test('without pub/sub: no shared window and no news', async (t) => {
     const client = await newClient(t)
     const prefix = uniquePrefix(t, redis)
-    const off = await redisStore({ client, prefix, pubsub: false })({ secrets: [SECRET] , clientId: CLIENT_ID })
+    const off = await redisStore({ client, prefix, pubsub: false })({ secrets: [SECRET], clientId: CLIENT_ID })
     t.equal(off.watch, undefined)
     t.equal(off.rateLimit, undefined)
     // A client that cannot be duplicated (a wrapper of the user's own): the same.
     const wrapper = { get status () { return client.status }, defineCommand: client.defineCommand.bind(client), call: client.call.bind(client), pipeline: client.pipeline.bind(client) }
-    const plain = await redisStore({ client: wrapper, prefix })({ secrets: [SECRET] , clientId: CLIENT_ID })
+    const plain = await redisStore({ client: wrapper, prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
     t.equal(plain.watch, undefined)
     t.throws(() => redisStore({ client, pubsub: 'yes' as unknown as boolean }), /options\.pubsub must be a boolean/)
   })
@@ -158,7 +158,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
       disconnect () { this.disconnected = true }
     }
     const wrapper = { status: 'ready', defineCommand: client.defineCommand.bind(client), call: client.call.bind(client), pipeline: client.pipeline.bind(client), duplicate: () => subscriber }
-    await t.rejects(Promise.resolve(redisStore({ client: wrapper, prefix: uniquePrefix(t, redis) })({ secrets: [SECRET] , clientId: CLIENT_ID })),
+    await t.rejects(Promise.resolve(redisStore({ client: wrapper, prefix: uniquePrefix(t, redis) })({ secrets: [SECRET], clientId: CLIENT_ID })),
       /the Redis store cannot subscribe \(SUBSCRIBE is disabled\)/)
     t.ok(subscriber.disconnected, 'and closes the connection it opened')
   })
@@ -167,7 +167,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     const server = await privateRedis(t)
     const client = await newClient(t, server.url, { retryStrategy: () => null })
     const prefix = 'private:'
-    const store = await redisStore({ client, prefix })({ secrets: [SECRET] , clientId: CLIENT_ID })
+    const store = await redisStore({ client, prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
     t.teardown(() => store.close?.())
     const window = store.rateLimit as NonNullable<TokenStore['rateLimit']>
     const token = { userId: 'u', accessToken: 'a', refreshToken: 'r', expiresAt: 2e9, scope: [], obtainedAt: 1, refreshes: 0, authorizedAt: 1, refreshTokenExpiresAt: 2e9 }

@@ -13,7 +13,7 @@ const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
 
 /** A PostgreSQL store built as the plugin builds it, with `secrets` as the plugin's `secret`. */
 function openStore (options: PgStoreOptions, secrets: string[] = [SECRET]): Promise<TokenStore> {
-  return Promise.resolve(pgStore(options)({ secrets , clientId: CLIENT_ID }))
+  return Promise.resolve(pgStore(options)({ secrets, clientId: CLIENT_ID }))
 }
 
 interface RawRow { name: string, version: string, data: string, expires_at: Date }

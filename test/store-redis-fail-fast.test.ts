@@ -65,7 +65,7 @@ t.test('fail fast after a connection failure, then recover', async (t) => {
   await t.test('a hung server: one request waits out the timeout, the next ones fail at once', async (t) => {
     const server = await privateRedis(t)
     const client = await newClient(t, server.url)
-    const store = await redisStore({ client, commandTimeout: 200, failFastFor: 60_000 })({ secrets: [SECRET] , clientId: CLIENT_ID })
+    const store = await redisStore({ client, commandTimeout: 200, failFastFor: 60_000 })({ secrets: [SECRET], clientId: CLIENT_ID })
     const id = sampleSessionId()
     await store.set(id, sampleToken(1))
     server.freeze()
@@ -78,7 +78,7 @@ t.test('fail fast after a connection failure, then recover', async (t) => {
   await t.test('the window ends by itself and the store works again', async (t) => {
     const server = await privateRedis(t)
     const client = await newClient(t, server.url)
-    const store = await redisStore({ client, commandTimeout: 200, failFastFor: 100 })({ secrets: [SECRET] , clientId: CLIENT_ID })
+    const store = await redisStore({ client, commandTimeout: 200, failFastFor: 100 })({ secrets: [SECRET], clientId: CLIENT_ID })
     const id = sampleSessionId()
     await store.set(id, sampleToken(2))
     server.freeze()
@@ -90,7 +90,7 @@ t.test('fail fast after a connection failure, then recover', async (t) => {
   await t.test('failFastFor: 0 keeps sending (each call waits out its own timeout)', async (t) => {
     const server = await privateRedis(t)
     const client = await newClient(t, server.url)
-    const store = await redisStore({ client, commandTimeout: 200, failFastFor: 0 })({ secrets: [SECRET] , clientId: CLIENT_ID })
+    const store = await redisStore({ client, commandTimeout: 200, failFastFor: 0 })({ secrets: [SECRET], clientId: CLIENT_ID })
     server.freeze()
     t.match((await failure(store.get(sampleSessionId())))?.message, /did not answer within/)
     t.match((await failure(store.get(sampleSessionId())))?.message, /did not answer within/, 'not refused: sent again')
@@ -99,7 +99,7 @@ t.test('fail fast after a connection failure, then recover', async (t) => {
 
   await t.test('a failure of the command itself does not open the window', async (t) => {
     const prefix = uniquePrefix(t, redis)
-    const store = await redisStore({ client: redis, prefix, failFastFor: 60_000 })({ secrets: [SECRET] , clientId: CLIENT_ID })
+    const store = await redisStore({ client: redis, prefix, failFastFor: 60_000 })({ secrets: [SECRET], clientId: CLIENT_ID })
     const id = sampleSessionId()
     await store.set(id, sampleToken(3))
     const [key] = await redis.keys(`${prefix}s:*`) as [string]

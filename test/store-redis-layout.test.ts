@@ -16,7 +16,7 @@ import { redisOrSkip, uniquePrefix } from './helpers/redis.js'
 const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
 
 function openStore (client: Redis, prefix: string, secrets: string[]): Promise<TokenStore> {
-  return Promise.resolve(redisStore({ client, prefix })({ secrets , clientId: CLIENT_ID }))
+  return Promise.resolve(redisStore({ client, prefix })({ secrets, clientId: CLIENT_ID }))
 }
 
 /** The hash tag of a key, as Redis Cluster reads it (the first `{…}`). */

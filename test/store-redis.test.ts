@@ -12,7 +12,7 @@ const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
 
 /** A Redis store built as the plugin builds it, with `secrets` as the plugin's `secret`. */
 function openStore (options: RedisStoreOptions, secrets: string[] = [SECRET]): Promise<TokenStore> {
-  return Promise.resolve(redisStore(options)({ secrets , clientId: CLIENT_ID }))
+  return Promise.resolve(redisStore(options)({ secrets, clientId: CLIENT_ID }))
 }
 
 t.test('redisStore', async (t) => {

@@ -49,7 +49,7 @@ function closedAtEnd (store: TokenStore): TokenStore {
 }
 
 function openStore (client: Redis, keyPrefix: string, secrets: string[]): Promise<TokenStore> {
-  return Promise.resolve(redisStore({ client, prefix: keyPrefix, commandTimeout: 1000 })({ secrets , clientId: CLIENT_ID })).then(closedAtEnd)
+  return Promise.resolve(redisStore({ client, prefix: keyPrefix, commandTimeout: 1000 })({ secrets, clientId: CLIENT_ID })).then(closedAtEnd)
 }
 
 /** Retries `operation` until it resolves, within a bound (503s are expected while the master switches). */
