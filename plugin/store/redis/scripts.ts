@@ -112,15 +112,17 @@ return 0`)
 /**
  * Opens the rate-limit window only forward (a later `Retry-After` never
  * shortens an earlier, longer one), lets Redis drop it when it ends, and
- * announces it. KEYS: the window's key. ARGV: until (Unix ms), channel,
- * the start of the app's message (`r <app> `).
+ * announces it (the message only says "read it again": a listener learns
+ * the window from the key, never from a message, which anyone allowed to
+ * PUBLISH could forge). KEYS: the window's key. ARGV: until (Unix ms),
+ * channel, the app's message (`r <app>`).
  * → 1 when it moved.
  */
 export const HOLD_RATE_LIMIT = script('HoldRateLimit', `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) <= current then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[1])
-redis.call('PUBLISH', ARGV[2], ARGV[3] .. ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1`)
 
 /**
