@@ -27,6 +27,11 @@ async function instances (t: Tap, prefix: string, count: number, url?: string) {
   return { emulator, apps, clients }
 }
 
+/** A client of the user's own wrapping `client` (its scripts run on it), with `overrides` in place of some members. */
+function withOverrides (client: Redis, overrides: Record<string, unknown>): Redis {
+  return new Proxy(client, { get: (target, key, receiver) => key in overrides ? overrides[key as string] : Reflect.get(target, key, receiver) as unknown })
+}
+
 function windowOf (app: Built): number {
   return (app.app.spotify.store.rateLimit as NonNullable<TokenStore['rateLimit']>).until()
 }
@@ -144,7 +149,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     t.equal(off.watch, undefined)
     t.equal(off.rateLimit, undefined)
     // A client that cannot be duplicated (a wrapper of the user's own): the same.
-    const wrapper = { get status () { return client.status }, defineCommand: client.defineCommand.bind(client), call: client.call.bind(client), pipeline: client.pipeline.bind(client) }
+    const wrapper = withOverrides(client, { duplicate: undefined })
     const plain = await redisStore({ client: wrapper, prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
     t.equal(plain.watch, undefined)
     t.throws(() => redisStore({ client, pubsub: 'yes' as unknown as boolean }), /options\.pubsub must be a boolean/)
@@ -159,7 +164,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
       disconnected: false,
       disconnect () { this.disconnected = true }
     }
-    const wrapper = { status: 'ready', defineCommand: client.defineCommand.bind(client), call: client.call.bind(client), pipeline: client.pipeline.bind(client), duplicate: () => subscriber }
+    const wrapper = withOverrides(client, { duplicate: () => subscriber })
     await t.rejects(Promise.resolve(redisStore({ client: wrapper, prefix: uniquePrefix(t, redis) })({ secrets: [SECRET], clientId: CLIENT_ID })),
       /the Redis store cannot subscribe \(SUBSCRIBE is disabled\)/)
     t.ok(subscriber.disconnected, 'and closes the connection it opened')

@@ -6,6 +6,7 @@ import { RedisEvents } from './events.js'
 import { commandGuard } from './guard.js'
 import { appName, eventsChannel, rateLimitKey, redisKeys } from './keys.js'
 import { redisSettings, type RedisSettings, type RedisStoreOptions } from './options.js'
+import { checkScripting } from './scripting.js'
 import { redisTokenStore } from './store.js'
 
 export type { RedisDurabilityOptions } from './durability.js'
@@ -21,7 +22,8 @@ export type { RedisClient, RedisStoreOptions } from './options.js'
  *
  * Returns a store factory: pass it as the plugin's `store`, which builds it
  * with the plugin's secret at register time (and fails `register` when Redis
- * cannot be reached). On its own: `await redisStore({ client })({ secrets, clientId })`.
+ * cannot be reached, or cannot run Lua scripts: `FST_SPOTIFY_INVALID_OPTION`
+ * naming the fix). On its own: `await redisStore({ client })({ secrets, clientId })`.
  * Throws `FST_SPOTIFY_INVALID_OPTION` at once for a bad option.
  */
 export function redisStore (options: RedisStoreOptions): StoreFactory {
@@ -36,6 +38,7 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
         throw new Error(`fastify-spotify-auth: the Redis store cannot reach Redis (${(cause as Error).message})`, { cause })
       }
     }
+    await checkScripting(connection, commandTimeout)
     return await buildStore(settings, context)
   }
 }

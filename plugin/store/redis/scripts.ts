@@ -137,3 +137,11 @@ return 1`)
 export const TOUCH = script('Touch', `
 if ARGV[1] and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'w', ARGV[1]) end
 return 1`)
+
+/**
+ * Sent once at start-up, the way every script goes (by SHA, then the Lua
+ * on a miss): a server without Lua scripting (Valkey 9.1 or later without
+ * its Lua module, `EVAL` renamed away, an ACL without `@scripting`) is
+ * found at register time rather than at the first login.
+ */
+export const PROBE = script('Probe', 'return 1')
