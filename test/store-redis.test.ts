@@ -136,7 +136,7 @@ t.test('redisStore', async (t) => {
   })
 
   await t.test('options are validated', async (t) => {
-    t.throws(() => redisStore({ client: {} as never }), invalid(/options\.client must be an ioredis client/))
+    t.throws(() => redisStore({ client: {} as never }), invalid(/options\.client must be an ioredis or node-redis client/))
     t.throws(() => redisStore({ client: redis, prefix: 1 as never }), invalid(/options\.prefix must be a string/))
     t.throws(() => redisStore({ client: redis, ttl: 0 }), invalid(/options\.ttl must be a positive integer/))
     t.throws(() => redisStore({ client: redis, commandTimeout: 0 }), invalid(/options\.commandTimeout must be a positive number/))

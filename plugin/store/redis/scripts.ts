@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 
 /**
  * A Lua script the Redis store runs: registered once per client under
- * `name` (ioredis `defineCommand`), then sent by SHA. Every script takes
+ * `name` (ioredis `defineCommand`), or sent by SHA with the Lua on a miss
+ * (node-redis). Every script takes
  * as many keys as it is given (the key count goes with each call), so one
  * registration serves any number of secrets.
  */
@@ -10,10 +11,13 @@ export interface RedisScript {
   /** The operation, and a digest of its Lua: another version of the script never takes its place on a shared client. */
   readonly name: string
   readonly lua: string
+  /** The SHA-1 of its Lua, in hex: what `EVALSHA` takes. */
+  readonly sha: string
 }
 
 function script (operation: string, lua: string): RedisScript {
-  return { name: `spotifyAuth${operation}_${createHash('sha1').update(lua).digest('hex').slice(0, 8)}`, lua }
+  const sha = createHash('sha1').update(lua).digest('hex')
+  return { name: `spotifyAuth${operation}_${sha.slice(0, 8)}`, lua, sha }
 }
 
 // The record scripts take the record's candidate names, newest secret
