@@ -43,6 +43,12 @@ t.test('which failures are about the connection or the topology', async (t) => {
     new Error('Too many Cluster redirections. Last error: Error: CLUSTERDOWN The cluster is down'),
     new Error('Connection is closed.'),
     new Error('Redis did not answer within 300 ms'),
+    // node-redis's own
+    new Error('The client is closed'),
+    new Error('The client is offline'),
+    new Error('Socket closed unexpectedly'),
+    new Error('Connection timeout'),
+    new Error('All the root nodes are unavailable'),
     Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })
   ]
   for (const error of failures) t.ok(isConnectionFailure(error), error.message)

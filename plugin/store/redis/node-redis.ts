@@ -4,7 +4,7 @@ import type { RedisScript } from './scripts.js'
 
 /**
  * The part of a node-redis client (the `redis` package, or
- * `@redis/client`, 5 or 6) the Redis store uses: `createClient()`,
+ * `@redis/client`, version 6) the Redis store uses: `createClient()`,
  * `createCluster()` or `createSentinel()`, connected. Commands go through
  * `sendCommand`, whose arguments differ between the three (the store tells
  * them apart), so this shape names only what they share.
