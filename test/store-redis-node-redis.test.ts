@@ -79,9 +79,11 @@ t.test('redisStore on node-redis', async (t) => {
       await testTokenStore(t, () => openStore({ client: shaped, prefix: uniquePrefix(t, redis), commandTimeout: 200, pubsub: false }), { lock: true, users: true })
     }
     t.ok(routedBy.some((key) => key?.includes('s:{') === true), 'records routed by their key')
-    const store = await openStore({ client: sentinel as unknown as NodeRedisClient, prefix: uniquePrefix(t, redis), durability: { replicas: 1, timeout: 20, settle: 0 } })
-    await t.rejects(store.set(sampleSessionId(), sampleToken(1)), /0 of 1 replicas acknowledged/, 'the shared Redis has no replica: WAIT says so')
-    t.equal(leases.length, 1, 'the script and its WAIT on one leased connection')
+    for (const shaped of [cluster, sentinel] as unknown as NodeRedisClient[]) {
+      const store = await openStore({ client: shaped, prefix: uniquePrefix(t, redis), durability: { replicas: 1, timeout: 20, settle: 0 } })
+      await t.rejects(store.set(sampleSessionId(), sampleToken(1)), /0 of 1 replicas acknowledged/, 'the shared Redis has no replica: WAIT says so')
+    }
+    t.equal(leases.length, 1, 'behind Sentinel, the script and its WAIT on one leased connection')
   })
 
   await t.test('three instances, each with its own node-redis client: one refresh per storm, rotation twice', async (t) => {
@@ -140,6 +142,7 @@ t.test('redisStore on node-redis', async (t) => {
     await client.close()
     await eventually('the subscriber to end with its client', async () => await store.watch?.('x', AbortSignal.timeout(20)).then(() => false, () => true) as boolean)
     t.pass('ended with its client')
+    await t.rejects(store.get(sampleSessionId()), /Redis is not connected \(closed\)/, 'and the store fails fast, saying why')
   })
 
   await t.test('durability: WAIT on the connection that wrote, fewer replicas fail the write', async (t) => {
@@ -176,6 +179,7 @@ t.test('redisStore on node-redis', async (t) => {
     const down = await built.request(jar, { url: '/spotify/me' })
     t.equal(down.statusCode, 503)
     t.equal(down.json().error.code, 'FST_SPOTIFY_STORE_UNAVAILABLE')
+    await t.rejects(openStore({ client, commandTimeout: 200 }), /the Redis store cannot reach Redis/, 'a store built meanwhile waits for the client (a PING), then gives up')
     await server.start()
     await eventually('the client to reconnect', () => client.isReady)
     const again = await built.login()

@@ -173,12 +173,15 @@ export function nodeRedisConnection (client: NodeRedisClient): RedisConnection {
   }
 }
 
+/** For failures that are someone else's business (the subscriber's reconnections). */
+function ignore (): void {}
+
 function subscriberOf (client: NodeRedisClient): RedisSubscriber | undefined {
   if (typeof client.duplicate !== 'function') return undefined
   const connection = client.duplicate() as NodeRedisSubscriberClient
   // Reconnections are node-redis's business: errors meanwhile must not
   // crash the process, and polling covers the gap.
-  connection.on('error', () => {})
+  connection.on('error', ignore)
   const listeners: Array<(message: string) => void> = []
   // One listener object for every SUBSCRIBE: node-redis keeps a set of them
   // per channel, so subscribing again after a reconnection adds none.
@@ -198,7 +201,8 @@ function subscriberOf (client: NodeRedisClient): RedisSubscriber | undefined {
       connection.on('ready', listener)
     },
     disconnect () {
-      Promise.resolve(connection.destroy()).catch(() => {})
+      // A Sentinel's destroy() is async, a client's is not.
+      Promise.resolve(connection.destroy()).catch(ignore)
     }
   }
 }
