@@ -70,9 +70,10 @@ t.test('redisStore on node-redis', async (t) => {
       get isReady () { return client.isReady },
       get isOpen () { return client.isOpen },
       sendCommand: (_readonly: boolean, args: string[]) => client.sendCommand(args),
-      use: async <T>(fn: (lease: { sendCommand: (args: string[]) => Promise<unknown> }) => Promise<T>) => {
+      // A lease takes the Sentinel's arguments (isReadonly first), as node-redis's does.
+      use: async <T>(fn: (lease: { sendCommand: (readonly: boolean, args: string[]) => Promise<unknown> }) => Promise<T>) => {
         leases.push(leases.length)
-        return await fn({ sendCommand: (args) => client.sendCommand(args) })
+        return await fn({ sendCommand: (_readonly, args) => client.sendCommand(args) })
       }
     }
     for (const shaped of [cluster, sentinel] as unknown as NodeRedisClient[]) {

@@ -71,10 +71,11 @@ function kindOf (client: NodeRedisClient): Kind {
     // Sentinel: commands go to the master, over a pool; `use` leases one of
     // its connections, so that a WAIT counts the write sent before it.
     const send = client.sendCommand.bind(client) as unknown as (isReadonly: boolean, args: Args) => Promise<unknown>
-    const use = (loose.use as (fn: (lease: { sendCommand: (args: Args) => Promise<unknown> }) => Promise<unknown[]>) => Promise<unknown[]>).bind(client)
+    // The leased client takes the same arguments as the Sentinel's own.
+    const use = (loose.use as (fn: (lease: { sendCommand: (isReadonly: boolean, args: Args) => Promise<unknown> }) => Promise<unknown[]>) => Promise<unknown[]>).bind(client)
     return {
       send: (_firstKey, args) => send(false, args),
-      together: (_firstKey, commands) => use((lease) => Promise.all(commands.map((args) => lease.sendCommand(args))))
+      together: (_firstKey, commands) => use((lease) => Promise.all(commands.map((args) => lease.sendCommand(false, args))))
     }
   }
   // One server, one connection: commands go out in the order they are sent.
