@@ -117,7 +117,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
   const options = resolveOptions(rawOptions)
   const built = typeof options.store === 'function'
   const store = built
-    ? checkedStore(await (options.store as StoreFactory)({ secrets: options.secrets }), 'the store built by options.store')
+    ? checkedStore(await (options.store as StoreFactory)({ secrets: options.secrets, clientId: options.clientId }), 'the store built by options.store')
     : options.store as TokenStore
   // A store the plugin built, the plugin closes (what it opened itself,
   // never the client it was given); a store the app built, the app closes.
@@ -238,6 +238,7 @@ export type { SpotifyRequest } from './session/sessions.js'
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { pgStore, type PgPool, type PgResult, type PgStoreOptions } from './store/postgres.js'
 export type { IoredisClient, IoredisPipeline, IoredisSubscriber } from './store/redis/ioredis.js'
+export type { NodeRedisClient } from './store/redis/node-redis.js'
 export { redisStore, type RedisClient, type RedisDurabilityOptions, type RedisStoreOptions } from './store/redis/index.js'
 export type { RateLimitWindow, SpotifyToken, StoreContext, StoreFactory, TokenStore } from './store/types.js'
 export {

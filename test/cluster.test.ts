@@ -67,7 +67,7 @@ t.test('one refresh per session across the cluster', async (t) => {
     await expireStored(store, sessionId)
     // A holder that takes the lock (300 ms + twice its 50 ms command timeout)
     // and is never heard of again.
-    const holder = await redisStore({ client: redis, prefix, commandTimeout: 50 })({ secrets: [SECRET] })
+    const holder = await redisStore({ client: redis, prefix, commandTimeout: 50 })({ secrets: [SECRET], clientId: CLIENT_ID })
     const dead = await (holder.lock as NonNullable<TokenStore['lock']>)(sessionId, 300)
     t.type(dead, 'function')
     emulator.control.resetCounters()
@@ -120,7 +120,7 @@ t.test('one refresh per session across the cluster', async (t) => {
       clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }]
     })
     t.teardown(() => emulator.close())
-    const full = await redisStore({ client: await newClient(t), prefix })({ secrets: [SECRET] })
+    const full = await redisStore({ client: await newClient(t), prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
     let reached!: () => void
     const atLock = new Promise<void>((resolve) => { reached = resolve })
     let open!: () => void
@@ -160,7 +160,7 @@ t.test('one refresh per session across the cluster', async (t) => {
     })
     t.teardown(() => emulator.close())
     const withoutLock = async (): Promise<TokenStore> => {
-      const full = await redisStore({ client: await newClient(t), prefix })({ secrets: [SECRET] })
+      const full = await redisStore({ client: await newClient(t), prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
       return { get: full.get, set: full.set, update: full.update, delete: full.delete }
     }
     const a = await build(t, { sharedEmulator: emulator, plugin: { store: await withoutLock() } })

@@ -45,7 +45,7 @@ t.test('every quoted block in README.md and docs/*.md equals the file or region 
   t.ok(quoted.has('examples/quick-start.mjs'), 'the README quotes the quick start')
   for (const example of [
     'examples/spa/server.ts', 'examples/spa/page.js', 'examples/background-job.ts', 'examples/postgres.ts',
-    'examples/testing/app.ts', 'examples/testing/app.test.ts'
+    'examples/testing/app.ts', 'examples/testing/app.test.ts', 'examples/node-redis-store.ts'
   ]) {
     t.ok(quoted.has(example), `a guide quotes ${example}`)
   }

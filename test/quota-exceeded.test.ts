@@ -4,6 +4,7 @@ import { errorCodes, memoryStore, redisStore, type RateLimitWindow, type TokenSt
 import { createSpotifyEmulator } from '../plugin/emulator/index.js'
 import { RateLimitGate } from '../plugin/web-api/rate-limit.js'
 import { reasonOf429 } from '../plugin/web-api/quota.js'
+import { appName, rateLimitKey } from '../plugin/store/redis/keys.js'
 import { build, CLIENT_ID, CLIENT_SECRET, type Built, REDIRECT_URI, SECRET } from './helpers/build.js'
 import { fakeUpstream } from './helpers/fake-upstream.js'
 import { newClient, redisOrSkip, uniquePrefix } from './helpers/redis.js'
@@ -151,7 +152,7 @@ t.test('on three instances sharing Redis, the quota 429 holds every call of ever
   const until = windowOf(a).until()
   await eventually('the window, with its reason, to reach b and c', () =>
     [b, c].every((app) => windowOf(app).until() === until && windowOf(app).reason?.() === 'quota'))
-  t.equal(await redis.get(`${prefix}rate-limit`), `${until} quota`, 'kept in Redis with its reason, for instances that start later')
+  t.equal(await redis.get(rateLimitKey(prefix, appName(CLIENT_ID))), `${until} quota`, 'kept in Redis with its reason, for instances that start later')
 
   const late = await build(t, { sharedEmulator: emulator, plugin: { store: redisStore({ client: await newClient(t), prefix }) } })
   t.equal(windowOf(late).reason?.(), 'quota', 'an instance that starts during the window reads the reason too')
@@ -179,18 +180,20 @@ t.test('a rate-limit window in Redis keeps its plain value', async (t) => {
   if (redis === undefined) return
   const client = await newClient(t)
   const prefix = uniquePrefix(t, redis)
-  const store = await redisStore({ client, prefix })({ secrets: [SECRET] })
+  const store = await redisStore({ client, prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
   t.teardown(() => store.close?.())
   const window = store.rateLimit as RateLimitWindow
+  const key = rateLimitKey(prefix, appName(CLIENT_ID))
   const until = Date.now() + 30_000
   await window.hold(until)
-  t.equal(await redis.get(`${prefix}rate-limit`), String(until))
+  t.equal(await redis.get(key), String(until))
   t.equal(window.reason?.(), undefined)
   await window.hold(until + 1000, 'quota')
-  t.equal(await redis.get(`${prefix}rate-limit`), `${until + 1000} quota`)
+  t.equal(await redis.get(key), `${until + 1000} quota`)
   await window.hold(until + 500)
-  t.equal(await redis.get(`${prefix}rate-limit`), `${until + 1000} quota`, 'never shortened, reason kept')
-  await redis.publish(`${prefix}events`, `r ${until + 2000} unknown`)
+  t.equal(await redis.get(key), `${until + 1000} quota`, 'never shortened, reason kept')
+  await redis.set(key, `${until + 2000} unknown`)
+  await redis.publish(`${prefix}events`, `r ${appName(CLIENT_ID)}`)
   await eventually('the message', () => window.until() === until + 2000)
   t.equal(window.reason?.(), undefined, 'a reason it does not know is no reason')
 })

@@ -5,6 +5,10 @@ import { createSpotifyEmulator } from '../plugin/emulator/index.js'
 import { build, CLIENT_ID, CLIENT_SECRET, type Built, REDIRECT_URI, SECRET } from './helpers/build.js'
 import { newClient, privateRedis, redisOrSkip, uniquePrefix } from './helpers/redis.js'
 import { eventually } from './helpers/eventually.js'
+import { appName, rateLimitKey } from '../plugin/store/redis/keys.js'
+
+/** The window's key of the test app (named after its client id) under `prefix`. */
+const windowKey = (prefix: string): string => rateLimitKey(prefix, appName(CLIENT_ID))
 
 /** `count` app instances, each with its own Redis client, on one Redis prefix and one emulator. */
 async function instances (t: Tap, prefix: string, count: number, url?: string) {
@@ -21,6 +25,11 @@ async function instances (t: Tap, prefix: string, count: number, url?: string) {
     apps.push(await build(t, { sharedEmulator: emulator, plugin: { store: redisStore({ client, prefix }), retry: { limit: 0 } } }))
   }
   return { emulator, apps, clients }
+}
+
+/** A client of the user's own wrapping `client` (its scripts run on it), with `overrides` in place of some members. */
+function withOverrides (client: Redis, overrides: Record<string, unknown>): Redis {
+  return new Proxy(client, { get: (target, key, receiver) => key in overrides ? overrides[key as string] : Reflect.get(target, key, receiver) as unknown })
 }
 
 function windowOf (app: Built): number {
@@ -45,7 +54,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     t.ok(until > Date.now(), 'instance a holds the window')
     // Pub/sub carries it to the others: wait for it, not for a guessed delay.
     await eventually('the window to reach b and c', () => windowOf(b) === until && windowOf(c) === until)
-    t.equal(Number(await redis.get(`${prefix}rate-limit`)), until, 'kept in Redis for instances that start later')
+    t.equal(Number(await redis.get(windowKey(prefix))), until, 'kept in Redis for instances that start later')
 
     const seen = new Set<number>()
     let round = 0
@@ -84,12 +93,12 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     const server = await privateRedis(t)
     const client = await newClient(t, server.url)
     const prefix = 'private:'
-    const store = await redisStore({ client, prefix })({ secrets: [SECRET] })
+    const store = await redisStore({ client, prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
     t.teardown(() => store.close?.())
     const window = store.rateLimit as NonNullable<TokenStore['rateLimit']>
     const until = Date.now() + 60_000
     // Written without a message (as if it was lost), then the subscriber drops.
-    await client.set(`${prefix}rate-limit`, String(until))
+    await client.set(windowKey(prefix), String(until))
     await client.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
     await eventually('the reconnected subscriber to read the window', () => window.until() === until)
     t.pass('learnt on reconnection')
@@ -98,15 +107,17 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
   await t.test('messages that are not ours, or windows beyond a day, are ignored', async (t) => {
     const client = await newClient(t)
     const prefix = uniquePrefix(t, redis)
-    const store = await redisStore({ client, prefix })({ secrets: [SECRET] })
+    const store = await redisStore({ client, prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
     t.teardown(() => store.close?.())
     const window = store.rateLimit as NonNullable<TokenStore['rateLimit']>
     await redis.publish(`${prefix}events`, 'hello')
-    await redis.publish(`${prefix}events`, `r ${Date.now() + 3 * 24 * 3600_000}`)
+    await redis.set(windowKey(prefix), String(Date.now() + 3 * 24 * 3600_000))
+    await redis.publish(`${prefix}events`, `r ${appName(CLIENT_ID)}`)
     const until = Date.now() + 30_000
-    await redis.publish(`${prefix}events`, `r ${until}`)
+    await redis.set(windowKey(prefix), String(until))
+    await redis.publish(`${prefix}events`, `r ${appName(CLIENT_ID)}`)
     await eventually('the last message', () => window.until() === until)
-    t.pass('only the last one counted')
+    t.pass('only the window within a day counted')
     await window.hold(Date.now() - 1000)
     t.equal(window.until(), until, 'a window already past changes nothing')
   })
@@ -124,7 +135,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     t.equal(client.status, 'ready', 'the client given stays open')
 
     const own = await newClient(t)
-    const byHand = await redisStore({ client: own, prefix })({ secrets: [SECRET] })
+    const byHand = await redisStore({ client: own, prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
     await own.quit()
     // A watch refused (rather than resolved by its signal's timeout) says the subscriber ended.
     await eventually('the subscriber to end with its client', async () => await byHand.watch?.('x', AbortSignal.timeout(20)).then(() => false, () => true) as boolean)
@@ -134,12 +145,12 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
   await t.test('without pub/sub: no shared window and no news', async (t) => {
     const client = await newClient(t)
     const prefix = uniquePrefix(t, redis)
-    const off = await redisStore({ client, prefix, pubsub: false })({ secrets: [SECRET] })
+    const off = await redisStore({ client, prefix, pubsub: false })({ secrets: [SECRET], clientId: CLIENT_ID })
     t.equal(off.watch, undefined)
     t.equal(off.rateLimit, undefined)
     // A client that cannot be duplicated (a wrapper of the user's own): the same.
-    const wrapper = { get status () { return client.status }, defineCommand: client.defineCommand.bind(client), call: client.call.bind(client), pipeline: client.pipeline.bind(client) }
-    const plain = await redisStore({ client: wrapper, prefix })({ secrets: [SECRET] })
+    const wrapper = withOverrides(client, { duplicate: undefined })
+    const plain = await redisStore({ client: wrapper, prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
     t.equal(plain.watch, undefined)
     t.throws(() => redisStore({ client, pubsub: 'yes' as unknown as boolean }), /options\.pubsub must be a boolean/)
   })
@@ -153,8 +164,8 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
       disconnected: false,
       disconnect () { this.disconnected = true }
     }
-    const wrapper = { status: 'ready', defineCommand: client.defineCommand.bind(client), call: client.call.bind(client), pipeline: client.pipeline.bind(client), duplicate: () => subscriber }
-    await t.rejects(Promise.resolve(redisStore({ client: wrapper, prefix: uniquePrefix(t, redis) })({ secrets: [SECRET] })),
+    const wrapper = withOverrides(client, { duplicate: () => subscriber })
+    await t.rejects(Promise.resolve(redisStore({ client: wrapper, prefix: uniquePrefix(t, redis) })({ secrets: [SECRET], clientId: CLIENT_ID })),
       /the Redis store cannot subscribe \(SUBSCRIBE is disabled\)/)
     t.ok(subscriber.disconnected, 'and closes the connection it opened')
   })
@@ -163,7 +174,7 @@ t.test('one rate-limit window for every instance sharing Redis', async (t) => {
     const server = await privateRedis(t)
     const client = await newClient(t, server.url, { retryStrategy: () => null })
     const prefix = 'private:'
-    const store = await redisStore({ client, prefix })({ secrets: [SECRET] })
+    const store = await redisStore({ client, prefix })({ secrets: [SECRET], clientId: CLIENT_ID })
     t.teardown(() => store.close?.())
     const window = store.rateLimit as NonNullable<TokenStore['rateLimit']>
     const token = { userId: 'u', accessToken: 'a', refreshToken: 'r', expiresAt: 2e9, scope: [], obtainedAt: 1, refreshes: 0, authorizedAt: 1, refreshTokenExpiresAt: 2e9 }

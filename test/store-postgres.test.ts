@@ -3,7 +3,7 @@ import t from 'tap'
 import spotifyAuth, { pgStore, type PgStoreOptions, type TokenStore } from '../plugin/index.js'
 import { pgSchema } from '../plugin/store/postgres.js'
 import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
-import { SECRET } from './helpers/build.js'
+import { CLIENT_ID, SECRET } from './helpers/build.js'
 import { freePort } from './helpers/ports.js'
 import { eventually } from './helpers/eventually.js'
 import { newPool, pgRelay, postgresOrSkip, type TestDatabase } from './helpers/postgres.js'
@@ -19,7 +19,7 @@ const SHORT_QUERY_TIMEOUT = 250
 
 /** A PostgreSQL store built as the plugin builds it, with `secrets` as the plugin's `secret`. */
 function openStore (options: PgStoreOptions, secrets: string[] = [SECRET]): Promise<TokenStore> {
-  return Promise.resolve(pgStore(options)({ secrets }))
+  return Promise.resolve(pgStore(options)({ secrets, clientId: CLIENT_ID }))
 }
 
 interface RawRow { name: string, version: string, data: string, expires_at: Date }

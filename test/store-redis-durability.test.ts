@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { redisStore, type SpotifyToken } from '../plugin/index.js'
 import { TOUCH } from '../plugin/store/redis/scripts.js'
 import { sampleSessionId, sampleToken } from '../plugin/testing/index.js'
-import { build, SECRET } from './helpers/build.js'
+import { build, CLIENT_ID, SECRET } from './helpers/build.js'
 import { newClient, privateRedis, redisOrSkip, type PrivateRedis } from './helpers/redis.js'
 import { expireStored, sessionIdOf } from './helpers/sessions.js'
 import { invalid } from './helpers/stores.js'
@@ -54,7 +54,7 @@ t.test('options.durability is checked', async (t) => {
 t.test('with a replica: a login and a refresh are on the replica before the response', async (t) => {
   const { masterClient, replicaClient } = await replicated(t)
   const store = redisStore({ client: masterClient, durability: { replicas: 1, timeout: 2000 } })
-  const onReplica = await redisStore({ client: replicaClient })({ secrets: [SECRET] })
+  const onReplica = await redisStore({ client: replicaClient })({ secrets: [SECRET], clientId: CLIENT_ID })
   const built = await build(t, { plugin: { store } })
   built.emulator.control.setRotateRefreshTokens(true)
   const { jar, callback } = await built.login()
@@ -132,8 +132,8 @@ t.test('without the replicas asked for, a login fails with 503', async (t) => {
 t.test('a reconnect unsettles the store for `settle` ms', async (t) => {
   const master = await privateRedis(t)
   const client = await newClient(t, master.url, { maxRetriesPerRequest: 1, retryStrategy: () => 20 })
-  const held = await redisStore({ client, durability: { replicas: 1, settle: 60_000 } })({ secrets: [SECRET] })
-  const brief = await redisStore({ client, durability: { replicas: 1, settle: 0 } })({ secrets: [SECRET] })
+  const held = await redisStore({ client, durability: { replicas: 1, settle: 60_000 } })({ secrets: [SECRET], clientId: CLIENT_ID })
+  const brief = await redisStore({ client, durability: { replicas: 1, settle: 0 } })({ secrets: [SECRET], clientId: CLIENT_ID })
   t.equal(held.settled?.('any'), true)
   await master.stop()
   await master.start()
@@ -157,7 +157,7 @@ t.test('on a Redis Cluster, WAIT goes to the node that owns the session', async 
     return cluster
   }
   const prefixed = await connect({ keyPrefix: 'app:' })
-  const secrets = { secrets: [SECRET] }
+  const secrets = { secrets: [SECRET], clientId: CLIENT_ID }
   const store = await redisStore({ client: prefixed, durability: { replicas: 1, timeout: 50 } })(secrets)
   const token = { userId: 'u', accessToken: 'a', refreshToken: 'r', expiresAt: 1, scope: [], obtainedAt: 1, authorizedAt: 1, refreshTokenExpiresAt: Math.floor(Date.now() / 1000) + 3600, refreshes: 0 }
   await t.rejects(store.set('s1', token), /0 of 1 replicas acknowledged/, 'the owner has no replica: WAIT says so')
@@ -169,7 +169,7 @@ t.test('a WAIT answered by a server that does not take the record\'s writes fail
   // What a wrong route would do: the confirmation lands on another server (here the replica).
   replicaClient.defineCommand(TOUCH.name, { lua: TOUCH.lua })
   const misrouted = new Proxy(masterClient, { get: (target, name) => name === 'pipeline' ? () => replicaClient.pipeline() : Reflect.get(target, name, target) })
-  const store = await redisStore({ client: misrouted, durability: { replicas: 1, timeout: 200 } })({ secrets: [SECRET] })
+  const store = await redisStore({ client: misrouted, durability: { replicas: 1, timeout: 200 } })({ secrets: [SECRET], clientId: CLIENT_ID })
   const id = sampleSessionId()
   await t.rejects(store.set(id, sampleToken(1)), /WAIT cannot be used with replica instances/, 'an error, not an acknowledgement')
   t.ok(await store.get(id), 'the write itself is on the master')

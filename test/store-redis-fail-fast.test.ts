@@ -2,7 +2,7 @@ import t from 'tap'
 import { redisStore, type TokenStore } from '../plugin/index.js'
 import { isConnectionFailure } from '../plugin/store/redis/failures.js'
 import { sampleSessionId, sampleToken } from '../plugin/testing/index.js'
-import { build, SECRET } from './helpers/build.js'
+import { build, CLIENT_ID, SECRET } from './helpers/build.js'
 import { newClient, privateRedis, redisOrSkip, uniquePrefix } from './helpers/redis.js'
 
 /*
@@ -43,6 +43,12 @@ t.test('which failures are about the connection or the topology', async (t) => {
     new Error('Too many Cluster redirections. Last error: Error: CLUSTERDOWN The cluster is down'),
     new Error('Connection is closed.'),
     new Error('Redis did not answer within 300 ms'),
+    // node-redis's own
+    new Error('The client is closed'),
+    new Error('The client is offline'),
+    new Error('Socket closed unexpectedly'),
+    new Error('Connection timeout'),
+    new Error('All the root nodes are unavailable'),
     Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })
   ]
   for (const error of failures) t.ok(isConnectionFailure(error), error.message)
@@ -65,7 +71,7 @@ t.test('fail fast after a connection failure, then recover', async (t) => {
   await t.test('a hung server: one request waits out the timeout, the next ones fail at once', async (t) => {
     const server = await privateRedis(t)
     const client = await newClient(t, server.url)
-    const store = await redisStore({ client, commandTimeout: 200, failFastFor: 60_000 })({ secrets: [SECRET] })
+    const store = await redisStore({ client, commandTimeout: 200, failFastFor: 60_000 })({ secrets: [SECRET], clientId: CLIENT_ID })
     const id = sampleSessionId()
     await store.set(id, sampleToken(1))
     server.freeze()
@@ -78,7 +84,7 @@ t.test('fail fast after a connection failure, then recover', async (t) => {
   await t.test('the window ends by itself and the store works again', async (t) => {
     const server = await privateRedis(t)
     const client = await newClient(t, server.url)
-    const store = await redisStore({ client, commandTimeout: 200, failFastFor: 100 })({ secrets: [SECRET] })
+    const store = await redisStore({ client, commandTimeout: 200, failFastFor: 100 })({ secrets: [SECRET], clientId: CLIENT_ID })
     const id = sampleSessionId()
     await store.set(id, sampleToken(2))
     server.freeze()
@@ -90,7 +96,7 @@ t.test('fail fast after a connection failure, then recover', async (t) => {
   await t.test('failFastFor: 0 keeps sending (each call waits out its own timeout)', async (t) => {
     const server = await privateRedis(t)
     const client = await newClient(t, server.url)
-    const store = await redisStore({ client, commandTimeout: 200, failFastFor: 0 })({ secrets: [SECRET] })
+    const store = await redisStore({ client, commandTimeout: 200, failFastFor: 0 })({ secrets: [SECRET], clientId: CLIENT_ID })
     server.freeze()
     t.match((await failure(store.get(sampleSessionId())))?.message, /did not answer within/)
     t.match((await failure(store.get(sampleSessionId())))?.message, /did not answer within/, 'not refused: sent again')
@@ -99,7 +105,7 @@ t.test('fail fast after a connection failure, then recover', async (t) => {
 
   await t.test('a failure of the command itself does not open the window', async (t) => {
     const prefix = uniquePrefix(t, redis)
-    const store = await redisStore({ client: redis, prefix, failFastFor: 60_000 })({ secrets: [SECRET] })
+    const store = await redisStore({ client: redis, prefix, failFastFor: 60_000 })({ secrets: [SECRET], clientId: CLIENT_ID })
     const id = sampleSessionId()
     await store.set(id, sampleToken(3))
     const [key] = await redis.keys(`${prefix}s:*`) as [string]

@@ -4,7 +4,7 @@ import { redisStore, type TokenStore } from '../plugin/index.js'
 import { sealedRecords } from '../plugin/store/kit/records.js'
 import { sessionTag } from '../plugin/store/redis/keys.js'
 import { sampleSessionId, sampleToken } from '../plugin/testing/index.js'
-import { SECRET } from './helpers/build.js'
+import { CLIENT_ID, SECRET } from './helpers/build.js'
 import { redisOrSkip, uniquePrefix } from './helpers/redis.js'
 
 /*
@@ -16,7 +16,7 @@ import { redisOrSkip, uniquePrefix } from './helpers/redis.js'
 const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
 
 function openStore (client: Redis, prefix: string, secrets: string[]): Promise<TokenStore> {
-  return Promise.resolve(redisStore({ client, prefix })({ secrets }))
+  return Promise.resolve(redisStore({ client, prefix })({ secrets, clientId: CLIENT_ID }))
 }
 
 /** The hash tag of a key, as Redis Cluster reads it (the first `{…}`). */

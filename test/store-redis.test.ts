@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import t from 'tap'
 import spotifyAuth, { redisStore, type RedisStoreOptions, type TokenStore } from '../plugin/index.js'
-import { SECRET } from './helpers/build.js'
+import { CLIENT_ID, SECRET } from './helpers/build.js'
 import { newClient, privateRedis, REDIS_URL, redisOrSkip, uniquePrefix } from './helpers/redis.js'
 import { invalid } from './helpers/stores.js'
 import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
@@ -12,7 +12,7 @@ const OLD_SECRET = 'an-older-session-secret-of-32-chars!!'
 
 /** A Redis store built as the plugin builds it, with `secrets` as the plugin's `secret`. */
 function openStore (options: RedisStoreOptions, secrets: string[] = [SECRET]): Promise<TokenStore> {
-  return Promise.resolve(redisStore(options)({ secrets }))
+  return Promise.resolve(redisStore(options)({ secrets, clientId: CLIENT_ID }))
 }
 
 /**
@@ -26,15 +26,22 @@ t.test('redisStore', async (t) => {
   const redis = await redisOrSkip(t)
   if (redis === undefined) return
 
-  await t.test('passes the TokenStore contract, lock included', (t) =>
-    testTokenStore(t, () => openStore({ client: redis, prefix: uniquePrefix(t, redis) }), {
-      lock: true, users: true, rateLimit: true, watch: true, lockExpiry: () => openStore({ client: redis, prefix: uniquePrefix(t, redis), commandTimeout: SHORT_COMMAND_TIMEOUT })
-    }))
+  // ioredis 6 speaks RESP3 by default; `protocol: 2` gives the old wire
+  // protocol. Both are used in production: the contract runs on each.
+  for (const protocol of [3, 2] as const) {
+    await t.test(`on ioredis with RESP${protocol}`, async (t) => {
+      const client = await newClient(t, undefined, { protocol })
+      t.match(await client.call('CLIENT', 'INFO'), new RegExp(`\\bresp=${protocol}\\b`), `the client speaks RESP${protocol}`)
 
-  await t.test('passes the contract\'s secret rotation', (t) => {
-    const prefix = uniquePrefix(t, redis)
-    return testTokenStore(t, () => openStore({ client: redis, prefix }), { users: true, rotation: (secrets) => openStore({ client: redis, prefix }, [...secrets]) })
-  })
+      await t.test('passes the TokenStore contract, lock included', (t) =>
+        testTokenStore(t, () => openStore({ client, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true, rateLimit: true, watch: true }))
+
+      await t.test('passes the contract\'s secret rotation', (t) => {
+        const prefix = uniquePrefix(t, redis)
+        return testTokenStore(t, () => openStore({ client, prefix }), { users: true, rotation: (secrets) => openStore({ client, prefix }, [...secrets]) })
+      })
+    })
+  }
 
   await t.test('passes the contract on a client with a keyPrefix', async (t) => {
     const prefixed = await newClient(t, undefined, { keyPrefix: 'app1:' })
@@ -138,7 +145,7 @@ t.test('redisStore', async (t) => {
   })
 
   await t.test('options are validated', async (t) => {
-    t.throws(() => redisStore({ client: {} as never }), invalid(/options\.client must be an ioredis client/))
+    t.throws(() => redisStore({ client: {} as never }), invalid(/options\.client must be an ioredis or node-redis client/))
     t.throws(() => redisStore({ client: redis, prefix: 1 as never }), invalid(/options\.prefix must be a string/))
     t.throws(() => redisStore({ client: redis, ttl: 0 }), invalid(/options\.ttl must be a positive integer/))
     t.throws(() => redisStore({ client: redis, commandTimeout: 0 }), invalid(/options\.commandTimeout must be a positive number/))

@@ -125,7 +125,7 @@ function fromServer (error: unknown): boolean {
  * Returns a store factory: pass it as the plugin's `store`, which builds it
  * with the plugin's secret at register time (creating the tables unless
  * `createTable: false`, and failing `register` when PostgreSQL cannot be
- * reached). On its own: `await pgStore({ pool })({ secrets })`.
+ * reached). On its own: `await pgStore({ pool })({ secrets, clientId })`.
  */
 export function pgStore (options: PgStoreOptions): StoreFactory {
   const option = optionChecks('pgStore')

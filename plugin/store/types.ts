@@ -163,6 +163,13 @@ export type RateLimitReason = 'quota'
 export interface StoreContext {
   /** The plugin's `secret` list (first = current): a store may derive keys from it. */
   readonly secrets: readonly string[]
+  /**
+   * The plugin's `clientId`: the app as Spotify counts it. Spotify's rate
+   * limit is per client id, so a store that shares the rate-limit window
+   * between processes names the window after it (never after the secret):
+   * apps with one client id share one window, and no others do.
+   */
+  readonly clientId: string
 }
 
 /**

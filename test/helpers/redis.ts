@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
@@ -65,15 +65,21 @@ export interface PrivateRedis {
   thaw (): void
 }
 
-/** `args`: more redis-server arguments (`['--replicaof', '127.0.0.1', port]`, `['--cluster-enabled', 'yes']`…). */
-export async function privateRedis (t: { teardown (fn: () => unknown): void }, args: string[] = []): Promise<PrivateRedis> {
+/**
+ * `args`: more redis-server arguments (`['--replicaof', '127.0.0.1', port]`, `['--cluster-enabled', 'yes']`…).
+ * `config`: lines of a config file, written in the server's own folder, for
+ * what the command line cannot say (`rename-command EVAL ""`).
+ */
+export async function privateRedis (t: { teardown (fn: () => unknown): void }, args: string[] = [], config?: string): Promise<PrivateRedis> {
   const port = await freePort()
   // Its own folder: a replica writes the dump it syncs from its master into
   // its working folder, which would otherwise be the repository.
   const dir = mkdtempSync(join(tmpdir(), 'spotify-auth-redis-'))
+  const file = join(dir, 'redis.conf')
+  if (config !== undefined) writeFileSync(file, config)
   let child: ChildProcess | undefined
   async function start (): Promise<void> {
-    const process = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const process = spawn('redis-server', [...(config === undefined ? [] : [file]), '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
     child = process
     let output = ''
     process.stdout?.on('data', (chunk) => { output += chunk })

@@ -101,7 +101,7 @@ t.test('one refresh per session across instances sharing PostgreSQL', async (t) 
     await expireStored(store, sessionId)
     // A holder that takes the lease (300 ms + twice its 50 ms query timeout)
     // and is never heard of again.
-    const holder = await pgStore({ pool: db.pool, table, queryTimeout: 50 })({ secrets: [SECRET] })
+    const holder = await pgStore({ pool: db.pool, table, queryTimeout: 50 })({ secrets: [SECRET], clientId: CLIENT_ID })
     t.type(await (holder.lock as NonNullable<TokenStore['lock']>)(sessionId, 300), 'function')
     emulator.control.resetCounters()
     const started = Date.now()

@@ -55,7 +55,7 @@ function closedAtEnd (store: TokenStore): TokenStore {
 }
 
 function openStore (client: Cluster, keyPrefix: string, secrets: string[], options: { commandTimeout?: number } = {}): Promise<TokenStore> {
-  return Promise.resolve(redisStore({ client, prefix: keyPrefix, ...options })({ secrets })).then(closedAtEnd)
+  return Promise.resolve(redisStore({ client, prefix: keyPrefix, ...options })({ secrets, clientId: CLIENT_ID })).then(closedAtEnd)
 }
 
 t.test('Redis store on a Redis Cluster', async (t) => {

@@ -3,7 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis'
 import t, { type Test } from 'tap'
 import { redisStore, type TokenStore } from '../../plugin/index.js'
 import { sampleSessionId, sampleToken, testTokenStore } from '../../plugin/testing/index.js'
-import { build, SECRET } from '../helpers/build.js'
+import { build, CLIENT_ID, SECRET } from '../helpers/build.js'
 import { startRedisSentinel, topologySkipped, type RedisSentinelTopology } from '../helpers/redis-topology.js'
 
 /*
@@ -49,7 +49,7 @@ function closedAtEnd (store: TokenStore): TokenStore {
 }
 
 function openStore (client: Redis, keyPrefix: string, secrets: string[]): Promise<TokenStore> {
-  return Promise.resolve(redisStore({ client, prefix: keyPrefix, commandTimeout: 1000 })({ secrets })).then(closedAtEnd)
+  return Promise.resolve(redisStore({ client, prefix: keyPrefix, commandTimeout: 1000 })({ secrets, clientId: CLIENT_ID })).then(closedAtEnd)
 }
 
 /** Retries `operation` until it resolves, within a bound (503s are expected while the master switches). */

@@ -11,17 +11,21 @@ export interface RedisEventsParts {
   readonly guard: Guard
   /** The store's channel (./keys.ts). */
   readonly channel: string
-  /** The rate-limit window's key. */
+  /** What the store calls the Spotify app (./keys.ts appName): its window's messages carry it. */
+  readonly app: string
+  /** The app's rate-limit window's key. */
   readonly rateLimitKey: string
   /** What messages call a session: the first name of its record, an HMAC (never its id). */
   readonly nameOf: (sessionId: string) => string
 }
 
 /**
- * What one subscriber connection brings a Redis store: the app's rate-limit
- * window (a local copy updated by messages, read again whenever the
- * subscriber connects) and news of sessions (a refresh written, a refresh
- * lock released). One channel per store prefix, whatever the number of
+ * What one subscriber connection brings a Redis store: the rate-limit window
+ * of the app as Spotify counts it (its client id), as a local copy read
+ * from its key at start-up, whenever the subscriber connects, and whenever
+ * a message says it moved (a message carries no window: it could be
+ * forged); and news of sessions (a refresh written, a refresh lock
+ * released). One channel per store prefix, whatever the number of
  * sessions: nothing to subscribe per request, and classic pub/sub reaches
  * every node of a Redis Cluster. Messages name a session only by the HMAC
  * its record's key uses, never by its id.
@@ -32,6 +36,8 @@ export class RedisEvents {
   readonly #guard: Guard
   readonly #channel: string
   readonly #key: string
+  /** This app's window message, `r <app>`: "read the window again". */
+  readonly #windowMessage: string
   readonly #nameOf: (sessionId: string) => string
   readonly #watchers = new Map<string, Set<() => void>>()
   #until = 0
@@ -46,6 +52,7 @@ export class RedisEvents {
     this.#guard = parts.guard
     this.#channel = parts.channel
     this.#key = parts.rateLimitKey
+    this.#windowMessage = `r ${parts.app}`
     this.#nameOf = parts.nameOf
     // A store built by hand and never closed must not keep a script alive
     // after it quit its client: the subscriber ends with the client.
@@ -110,7 +117,7 @@ export class RedisEvents {
     hold: async (untilMs, reason) => {
       this.#learn(untilMs, reason)
       if (untilMs <= Date.now()) return
-      await this.#guard(() => this.#connection.script(HOLD_RATE_LIMIT, [this.#key], [untilMs, this.#channel, reason === undefined ? '' : ` ${reason}`]))
+      await this.#guard(() => this.#connection.script(HOLD_RATE_LIMIT, [this.#key], [untilMs, this.#channel, this.#windowMessage, reason === undefined ? '' : ` ${reason}`]))
     },
     until: () => this.#until,
     reason: () => this.#reason
@@ -147,8 +154,12 @@ export class RedisEvents {
     if (message.startsWith('s ')) {
       const watchers = this.#watchers.get(value)
       if (watchers !== undefined) for (const wake of [...watchers]) wake()
-    } else if (message.startsWith('r ')) {
-      this.#learnStored(value)
+    } else if (message === this.#windowMessage) {
+      // Learnt from the store itself, never from the message: PUBLISH
+      // rights are often wider than key rights, and a forged message with
+      // no key behind it must block nothing. Another app's message (another
+      // client id on this prefix) is not ours.
+      this.#readWindow().catch(() => {})
     }
   }
 

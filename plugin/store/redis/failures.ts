@@ -9,7 +9,7 @@
 /** Error replies of a server that is not, or not yet, the master for the key. */
 const REPLY_PREFIXES = ['CLUSTERDOWN', 'TRYAGAIN', 'MOVED', 'ASK', 'READONLY', 'LOADING', 'MASTERDOWN']
 
-/** ioredis's own messages when it cannot deliver a command. */
+/** The clients' own messages when they cannot deliver a command (ioredis, then node-redis). */
 const CLIENT_MESSAGES = [
   'Too many Cluster redirections',
   'Connection is closed',
@@ -17,7 +17,12 @@ const CLIENT_MESSAGES = [
   'Cluster isn\'t ready',
   'None of startup nodes is available',
   'Failed to refresh slots cache',
-  'did not answer within'
+  'did not answer within',
+  'The client is closed',
+  'The client is offline',
+  'Socket closed unexpectedly',
+  'Connection timeout',
+  'All the root nodes are unavailable'
 ]
 
 /** Socket errors of a server that went away. */

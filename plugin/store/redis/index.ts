@@ -5,8 +5,9 @@ import type { StoreContext, StoreFactory, TokenStore } from '../types.js'
 import { durableStore } from './durability.js'
 import { RedisEvents } from './events.js'
 import { commandGuard } from './guard.js'
-import { eventsChannel, redisKeys } from './keys.js'
+import { appName, eventsChannel, rateLimitKey, redisKeys } from './keys.js'
 import { redisSettings, type RedisSettings, type RedisStoreOptions } from './options.js'
+import { checkScripting } from './scripting.js'
 import { redisTokenStore } from './store.js'
 
 export type { RedisDurabilityOptions } from './durability.js'
@@ -22,7 +23,8 @@ export type { RedisClient, RedisStoreOptions } from './options.js'
  *
  * Returns a store factory: pass it as the plugin's `store`, which builds it
  * with the plugin's secret at register time (and fails `register` when Redis
- * cannot be reached). On its own: `await redisStore({ client })({ secrets })`.
+ * cannot be reached, or cannot run Lua scripts: `FST_SPOTIFY_INVALID_OPTION`
+ * naming the fix). On its own: `await redisStore({ client })({ secrets, clientId })`.
  * Throws `FST_SPOTIFY_INVALID_OPTION` at once for a bad option.
  */
 export function redisStore (options: RedisStoreOptions): StoreFactory {
@@ -37,6 +39,7 @@ export function redisStore (options: RedisStoreOptions): StoreFactory {
         throw new Error(`fastify-spotify-auth: the Redis store cannot reach Redis (${(cause as Error).message})`, { cause })
       }
     }
+    await checkScripting(connection, commandTimeout)
     return storeKind('redis', await buildStore(settings, context))
   }
 }
@@ -53,6 +56,7 @@ async function buildStore (settings: RedisSettings, context: StoreContext): Prom
   }
   if (!pubsub) return store
   let events: RedisEvents | undefined
+  const app = appName(context.clientId)
   try {
     events = await RedisEvents.open({
       connection,
@@ -60,7 +64,8 @@ async function buildStore (settings: RedisSettings, context: StoreContext): Prom
       // at a reconnection must not be lost to the store's fail-fast window.
       guard: commandGuard(connection, { commandTimeout, failFastFor: 0 }),
       channel: eventsChannel(connection.keyPrefix, prefix),
-      rateLimitKey: keys.rateLimit,
+      app,
+      rateLimitKey: rateLimitKey(prefix, app),
       nameOf: (sessionId) => records.names(sessionId)[0] as string
     })
   } catch (cause) {

@@ -1,4 +1,5 @@
 import type { RedisConnection, RedisSubscriber } from './connection.js'
+import { pairs } from './replies.js'
 import type { RedisScript } from './scripts.js'
 
 /**
@@ -82,14 +83,6 @@ function define (client: IoredisClient, script: RedisScript): void {
 function commandOf (target: object, script: RedisScript): ScriptCommand {
   const command: ScriptCommand = Reflect.get(target, script.name)
   return command.bind(target)
-}
-
-/** A sorted set's reply WITH SCORES: flat under RESP2, in pairs under RESP3. */
-function pairs (reply: unknown): Array<[string, number]> {
-  const flat = (reply as unknown[]).flat() as string[]
-  const scored: Array<[string, number]> = []
-  for (let i = 0; i < flat.length; i += 2) scored.push([flat[i] as string, Number(flat[i + 1])])
-  return scored
 }
 
 /** The Redis store's connection over an ioredis client. */

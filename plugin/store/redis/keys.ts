@@ -12,7 +12,7 @@ import type { SealedRecords } from '../kit/records.js'
  *   <prefix>s:{<tag>}<name>      a record: hash { v: version, d: sealed data, u: index key, m: index member, w: durability stamp }, one name per secret
  *   <prefix>lock:{<tag>}<name>   the refresh lock, named with the current secret
  *   <prefix>u:<name>             a user's index: sorted set, one name per secret
- *   <prefix>rate-limit           the app's rate-limit window: until when (Unix ms)
+ *   <prefix>rate-limit:<app>     the rate-limit window of one Spotify app (./keys.ts appName): until when (Unix ms)
  *   <keyPrefix><prefix>events    the pub/sub channel (a channel is no key: the client's keyPrefix is added here)
  */
 export interface RedisKeys {
@@ -22,8 +22,6 @@ export interface RedisKeys {
   lock (sessionId: string): string
   /** A user's index names, newest secret first. */
   indexes (userId: string): string[]
-  /** The rate-limit window. */
-  readonly rateLimit: string
 }
 
 /**
@@ -51,9 +49,26 @@ export function redisKeys (prefix: string, records: SealedRecords): RedisKeys {
     },
     indexes (userId) {
       return records.userNames(userId).map((name) => `${prefix}u:${name}`)
-    },
-    rateLimit: `${prefix}rate-limit`
+    }
   }
+}
+
+/**
+ * What the store calls a Spotify app: an unkeyed SHA-256 of its client id
+ * (96 bits of it). Spotify counts its rate limit per client id, so the
+ * window is named after the client id, not after the plugin's secret:
+ * instances of one app (or apps that really share a client id) share the
+ * window, and two apps on one prefix never do. Hashed so that the key and
+ * the messages show no id, though a client id is no secret (it is in every
+ * authorize URL).
+ */
+export function appName (clientId: string): string {
+  return createHash('sha256').update(`spotify-client-id:${clientId}`).digest('base64url').slice(0, 16)
+}
+
+/** The rate-limit window of the app named `app` ({@link appName}). */
+export function rateLimitKey (prefix: string, app: string): string {
+  return `${prefix}rate-limit:${app}`
 }
 
 /** The store's pub/sub channel: `keyPrefix` is the client's own, which Redis adds to keys but not to channels. */

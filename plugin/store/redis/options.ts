@@ -2,12 +2,15 @@ import { optionChecks, optionRule, optionRules } from '../kit/options.js'
 import type { RedisConnection } from './connection.js'
 import type { RedisDurabilityOptions } from './durability.js'
 import { ioredisConnection, isIoredis, type IoredisClient } from './ioredis.js'
+import { isNodeRedis, nodeRedisConnection, type NodeRedisClient } from './node-redis.js'
 
 /**
  * A Redis client the store accepts: an ioredis `Redis` (also with
- * `sentinels`) or `Cluster`, or the client of `@fastify/redis`.
+ * `sentinels`) or `Cluster`, or the client of `@fastify/redis`; or a
+ * node-redis client (`createClient`, `createCluster`, `createSentinel`),
+ * connected.
  */
-export type RedisClient = IoredisClient
+export type RedisClient = IoredisClient | NodeRedisClient
 
 /** `redisStore`'s options. */
 export interface RedisStoreOptions {
@@ -64,12 +67,17 @@ export interface RedisSettings {
 }
 
 const option = optionChecks('redisStore')
-const IOREDIS = optionRule(isIoredis, 'must be an ioredis client')
+const CLIENT = optionRule((value): value is RedisClient => isIoredis(value) || isNodeRedis(value), 'must be an ioredis or node-redis client')
+
+/** The store's connection over `client`, whichever library made it (told apart by what it has). */
+function connectionOf (client: RedisClient): RedisConnection {
+  return isIoredis(client) ? ioredisConnection(client) : nodeRedisConnection(client)
+}
 
 /** Checks `redisStore`'s options once: a clear error naming the option, never a half-working store. */
 export function redisSettings (options: RedisStoreOptions): RedisSettings {
   return {
-    connection: ioredisConnection(option.required('client', options.client, IOREDIS)),
+    connection: connectionOf(option.required('client', options.client, CLIENT)),
     prefix: option.withDefault('prefix', options.prefix, optionRules.string, 'spotify-auth:'),
     ttl: option.optional('ttl', options.ttl, optionRules.positiveIntegerMs),
     commandTimeout: option.withDefault('commandTimeout', options.commandTimeout, optionRules.positiveMs, 2000),

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 
 /**
  * A Lua script the Redis store runs: registered once per client under
- * `name` (ioredis `defineCommand`), then sent by SHA. Every script takes
+ * `name` (ioredis `defineCommand`), or sent by SHA with the Lua on a miss
+ * (node-redis). Every script takes
  * as many keys as it is given (the key count goes with each call), so one
  * registration serves any number of secrets.
  */
@@ -10,10 +11,13 @@ export interface RedisScript {
   /** The operation, and a digest of its Lua: another version of the script never takes its place on a shared client. */
   readonly name: string
   readonly lua: string
+  /** The SHA-1 of its Lua, in hex: what `EVALSHA` takes. */
+  readonly sha: string
 }
 
 function script (operation: string, lua: string): RedisScript {
-  return { name: `spotifyAuth${operation}_${createHash('sha1').update(lua).digest('hex').slice(0, 8)}`, lua }
+  const sha = createHash('sha1').update(lua).digest('hex')
+  return { name: `spotifyAuth${operation}_${sha.slice(0, 8)}`, lua, sha }
 }
 
 // The record scripts take the record's candidate names, newest secret
@@ -112,17 +116,19 @@ return 0`)
 /**
  * Opens the rate-limit window only forward (a later `Retry-After` never
  * shortens an earlier, longer one), lets Redis drop it when it ends, and
- * announces it. KEYS: the window's key. ARGV: until (Unix ms), channel,
- * and the reason as a suffix (` quota`) if any: the value and the message
- * are `<until>[ <reason>]`.
+ * announces it (the message only says "read it again": a listener learns
+ * the window from the key, never from a message, which anyone allowed to
+ * PUBLISH could forge). KEYS: the window's key. ARGV: until (Unix ms),
+ * channel, the app's message (`r <app>`), and the reason as a suffix
+ * (` quota`) if any: the value is `<until>[ <reason>]`.
  * → 1 when it moved.
  */
 export const HOLD_RATE_LIMIT = script('HoldRateLimit', `
 local current = tonumber(string.match(redis.call('GET', KEYS[1]) or '0', '^%d+') or '0')
 if tonumber(ARGV[1]) <= current then return 0 end
-local value = ARGV[1] .. (ARGV[3] or '')
+local value = ARGV[1] .. (ARGV[4] or '')
 redis.call('SET', KEYS[1], value, 'PXAT', ARGV[1])
-redis.call('PUBLISH', ARGV[2], 'r ' .. value)
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1`)
 
 /**
@@ -137,3 +143,11 @@ return 1`)
 export const TOUCH = script('Touch', `
 if ARGV[1] and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'w', ARGV[1]) end
 return 1`)
+
+/**
+ * Sent once at start-up, the way every script goes (by SHA, then the Lua
+ * on a miss): a server without Lua scripting (Valkey 9.1 or later without
+ * its Lua module, `EVAL` renamed away, an ACL without `@scripting`) is
+ * found at register time rather than at the first login.
+ */
+export const PROBE = script('Probe', 'return 1')
