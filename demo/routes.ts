@@ -8,6 +8,8 @@
  * - `POST /demo/refresh`: `request.spotify.refresh()`, for "Refresh now";
  * - `GET /demo/search?q=`: a catalog search on the app's own token
  *   (`fastify.spotify.app.api`), for anyone, logged in or not;
+ * - `GET /health`: `fastify.spotify.health()`, for a readiness probe (503
+ *   while the session store is unreachable);
  * - `GET /favicon.svg`: the tab icon.
  */
 import type { FastifyPluginAsync } from 'fastify'
@@ -67,6 +69,13 @@ export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { c
     if (!wantsHtml(request)) return { tracks }
     const page = context()
     return reply.headers(htmlHeaders(page)).send(renderSearch(page, q, tracks))
+  })
+
+  // A readiness probe: the store answers, with no call to Spotify. A rate
+  // limit is reported, not a failure: logins and pages still work.
+  app.get('/health', async (_request, reply) => {
+    const health = await app.spotify.health()
+    return reply.code(health.store === 'ok' ? 200 : 503).header('cache-control', 'no-store').send(health)
   })
 
   app.get('/favicon.svg', async (_request, reply) => {

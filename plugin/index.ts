@@ -9,6 +9,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneF
 import fp from 'fastify-plugin'
 import type { Got } from 'got'
 import { useErrorHandler } from './error-reply.js'
+import { healthCheck, type SpotifyHealth } from './health.js'
 import { checkedStore, resolveOptions, type SpotifyAuthOptions } from './options.js'
 import { loginRoutes } from './routes/login.js'
 import { logoutRoute } from './routes/logout.js'
@@ -67,6 +68,12 @@ export interface SpotifyAuthDecorator {
    * in to. Its `api` is the same client as a session's, with the app's token.
    */
   readonly app: SpotifyApp
+  /**
+   * For a readiness route: whether the token store answers (a round trip of
+   * at most a second) and until when Spotify's rate limit holds Web API
+   * calls back. No call to Spotify; never rejects.
+   */
+  health (): Promise<SpotifyHealth>
   /** The token store in use. */
   readonly store: TokenStore
 }
@@ -148,6 +155,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     sessionsOf: (userId: string) => sessions.sessionsOf(userId),
     endSessionsOf: (userId: string) => sessions.endSessionsOf(userId),
     app: appAccess,
+    health: healthCheck(store, gate),
     store
   } satisfies SpotifyAuthDecorator)
 
@@ -202,6 +210,7 @@ export {
 } from './errors.js'
 export { errorBody, type SpotifyErrorBody, type SpotifyErrorDetails } from './error-reply.js'
 export type { ApiRetryOptions, LoginEvent, RouteSchemaOptions, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
+export type { SpotifyHealth } from './health.js'
 export type { PlaybackToken } from './routes/playback-token.js'
 export type { ScopesHook } from './session/require-scopes.js'
 export type { SpotifySession } from './session/session.js'

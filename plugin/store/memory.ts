@@ -57,6 +57,8 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
       hold (untilMs) { limitedUntil = Math.max(limitedUntil, untilMs) },
       until: () => limitedUntil
     },
+    // In this process's memory: always reachable.
+    async ping () {},
     async get (sessionId) {
       return read(sessionId)
     },

@@ -254,6 +254,9 @@ DELETE FROM ${t.locks} WHERE expires_at <= now() AND name IN (SELECT name FROM $
   }
 
   return {
+    async ping () {
+      await query('SELECT 1')
+    },
     async get (sessionId) {
       const { rows } = await query(sql.get, [records.names(sessionId)])
       const row = rows[0] as Row | undefined

@@ -91,6 +91,13 @@ export interface TokenStore {
    */
   sessionsOf? (userId: string): Promise<string[]>
   /**
+   * Optional: resolves once the store answers (a round trip to its server:
+   * Redis `PING`, PostgreSQL `SELECT 1`), rejects when it cannot. Used by
+   * `fastify.spotify.health()`; without it, health probes the store with a
+   * `get` of an id no session has.
+   */
+  ping? (): Promise<void>
+  /**
    * Optional: `false` while the store cannot vouch that a read shows every
    * write made to it (a failover just happened, a write is unconfirmed).
    * Spotify's `invalid_grant` then does not delete the session (the request

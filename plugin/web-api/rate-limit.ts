@@ -32,10 +32,15 @@ export class RateLimitGate {
     this.#log = log
   }
 
+  /** Until when no call goes out (Unix ms): the later of this process's window and the store's; a time past when none is open. */
+  until (): number {
+    const shared = this.#shared === undefined ? 0 : this.#shared.until()
+    return shared > this.#until ? shared : this.#until
+  }
+
   /** A `FST_SPOTIFY_RATE_LIMITED` error while the window is open, otherwise `undefined`. */
   blocked (): RateLimitedFailure | undefined {
-    const shared = this.#shared === undefined ? 0 : this.#shared.until()
-    const left = (shared > this.#until ? shared : this.#until) - Date.now()
+    const left = this.until() - Date.now()
     if (left <= 0) return undefined
     const seconds = Math.ceil(left / 1000)
     return Object.assign(new RateLimitedError(String(seconds)), { retryAfter: seconds, headers: { 'retry-after': String(seconds) } }) as unknown as RateLimitedFailure

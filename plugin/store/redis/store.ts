@@ -48,6 +48,9 @@ export function redisTokenStore ({ connection, keys, records, guard, ttl, comman
   }
 
   return {
+    async ping () {
+      await guard(() => connection.ping())
+    },
     async get (sessionId) {
       const names = keys.records(sessionId)
       const found = await guard(() => connection.script(GET, names, [])) as [number, string, string] | null
