@@ -209,7 +209,7 @@ export {
   type SpotifyErrorOptions
 } from './errors.js'
 export { errorBody, type SpotifyErrorBody, type SpotifyErrorDetails } from './error-reply.js'
-export type { ApiRetryOptions, LoginEvent, RouteSchemaOptions, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
+export type { ApiRetryOptions, LoginEvent, RefreshEvent, SessionEndReason, RouteSchemaOptions, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
 export type { SpotifyHealth } from './health.js'
 export type { PlaybackToken } from './routes/playback-token.js'
 export type { ScopesHook } from './session/require-scopes.js'

@@ -144,9 +144,37 @@ export interface SpotifyAuthOptions {
    * session.
    */
   onLogin?: (request: FastifyRequest, login: LoginEvent) => Promise<void> | void
-  /** Called after every successful refresh. A throw is logged, never fails the request. */
-  onRefresh?: (sessionId: string, token: SpotifyToken) => Promise<void> | void
+  /**
+   * Called after every successful refresh (`event.outcome: 'refreshed'`,
+   * with the new token), and when Spotify refuses a session's refresh token
+   * for good (`outcome: 'ended'`, with the session's last token and the
+   * `reason`: its six months ran out, or the user revoked the app): the
+   * session has been deleted. A throw is logged, never fails the request.
+   */
+  onRefresh?: (sessionId: string, token: SpotifyToken, event: RefreshEvent) => Promise<void> | void
 }
+
+/**
+ * Why Spotify refused a session's refresh token (`invalid_grant`):
+ * `'refresh-token-expired'` when its six months from the user's
+ * authorization ran out (prompt the user to reconnect), otherwise
+ * `'refresh-token-revoked'` (the user removed the app's access, or Spotify
+ * no longer knows the token).
+ */
+export type SessionEndReason = 'refresh-token-expired' | 'refresh-token-revoked'
+
+/** What `onRefresh` learns besides the session id and token. */
+export type RefreshEvent =
+  | {
+    /** The token was refreshed and is stored. */
+    readonly outcome: 'refreshed'
+  }
+  | {
+    /** Spotify refused the refresh token: the session is deleted, and the user must log in again. */
+    readonly outcome: 'ended'
+    /** Why, as Spotify told it. */
+    readonly reason: SessionEndReason
+  }
 
 /** What `onLogin` learns of a login. */
 export interface LoginEvent {

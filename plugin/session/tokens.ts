@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { RefreshBusyError } from '../errors.js'
 import { RenewalRule } from '../renewal-rule.js'
 import type { TokenEndpoint } from '../accounts/token-endpoint.js'
+import type { SpotifyAuthOptions } from '../options.js'
 import type { SpotifyToken, TokenStore } from '../store/types.js'
 import { hasMovedOn } from '../token-versions.js'
 import { isRefusedInDoubt, markAttempt } from './refresh/attempt-mark.js'
@@ -19,7 +20,7 @@ export interface SessionTokensOptions {
   refreshCooldown: number
   /** The store lock's TTL in ms: longer than a token call may take (`timeout`). */
   lockTtl: number
-  onRefresh: ((sessionId: string, token: SpotifyToken) => Promise<void> | void) | undefined
+  onRefresh: SpotifyAuthOptions['onRefresh']
   log: FastifyBaseLogger
 }
 
@@ -114,7 +115,13 @@ export class SessionTokens {
     try {
       next = await this.#endpoint.refresh(stale)
     } catch (err) {
-      return await afterFailedRefresh(err, { store: this.#store, sessionId, stale, read: (id) => this.#stored.read(id) })
+      return await afterFailedRefresh(err, {
+        store: this.#store,
+        sessionId,
+        stale,
+        read: (id) => this.#stored.read(id),
+        ended: (reason) => this.#stored.ended(sessionId, stale, reason)
+      })
     }
     return await this.#stored.save(sessionId, { stale, next })
   }

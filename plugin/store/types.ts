@@ -6,6 +6,16 @@
 export interface SpotifyToken {
   /** The Spotify user id (`GET /v1/me`'s `id`), learnt at login. */
   readonly userId: string
+  /**
+   * The user's Spotify account id (`GET /v1/me`'s `account_id`), learnt at
+   * login: public, immutable and pseudonymous, unlike `userId`, which Spotify
+   * advises against for linking accounts. Absent when Spotify sent none.
+   */
+  readonly accountId?: string
+  /** The user's display name on Spotify at login (`null`: they set none); absent for sessions stored before it was kept. */
+  readonly displayName?: string | null
+  /** The browser of the login, as a short family ("Chrome on macOS"): what a device list shows. Never the raw header. */
+  readonly userAgent?: string
   /** The bearer token for the Web API. */
   readonly accessToken: string
   /** The refresh token; kept when Spotify's refresh response omits it. */

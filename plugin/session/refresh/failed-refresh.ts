@@ -1,6 +1,7 @@
 import { RefreshBusyError, SessionRevokedError } from '../../errors.js'
 import { clientRefused, TokenRefusedError } from '../../accounts/token-endpoint.js'
 import { storeCall, storeFailure, summaryOf } from '../../failures.js'
+import type { SessionEndReason } from '../../options.js'
 import type { SpotifyToken, TokenStore } from '../../store/types.js'
 import { hasMovedOn } from '../../token-versions.js'
 import { isInDoubt, noteRefusal, withdrawMark } from './attempt-mark.js'
@@ -13,6 +14,20 @@ export interface RefusedSession {
   readonly stale: SpotifyToken
   /** Reads the session again, the way the engine does. */
   readonly read: (sessionId: string) => Promise<SpotifyToken | undefined>
+  /** Told once Spotify's refusal has ended the session. */
+  readonly ended: (reason: SessionEndReason) => Promise<void>
+}
+
+/**
+ * Why Spotify refused the refresh token. Spotify says it in the
+ * description ("Refresh token expired" / "Refresh token revoked"); the
+ * token's own six-month horizon says it too, whatever the wording. Only a
+ * label for the app and the logs: the decision (end the session) goes by
+ * the error code alone.
+ */
+export function endReason (err: TokenRefusedError, stale: SpotifyToken, now = Date.now()): SessionEndReason {
+  const expired = stale.refreshTokenExpiresAt * 1000 <= now || /\bexpired\b/i.test(err.description ?? '')
+  return expired ? 'refresh-token-expired' : 'refresh-token-revoked'
 }
 
 /**
@@ -20,7 +35,7 @@ export interface RefusedSession {
  * instead (a sibling's, that replaced `stale`), or rejects with the error
  * for the request. Only Spotify's `invalid_grant` ends a session.
  */
-export async function afterFailedRefresh (err: unknown, { store, sessionId, stale, read }: RefusedSession): Promise<SpotifyToken> {
+export async function afterFailedRefresh (err: unknown, { store, sessionId, stale, read, ended }: RefusedSession): Promise<SpotifyToken> {
   if (!(err instanceof TokenRefusedError)) {
     // Down or slow (already a 502/504): the stored token is untouched and
     // the next request tries again. The attempt's mark stays: Spotify may
@@ -50,7 +65,10 @@ export async function afterFailedRefresh (err: unknown, { store, sessionId, stal
   const inDoubt = isInDoubt(stale)
   await (inDoubt ? noteRefusal(store, sessionId, stale) : storeCall(() => store.delete(sessionId, stale)))
   const current = await read(sessionId)
-  if (current === undefined) throw new SessionRevokedError({ cause: summaryOf(err) })
+  if (current === undefined) {
+    await ended(endReason(err, stale))
+    throw new SessionRevokedError({ cause: summaryOf(err) })
+  }
   if (!inDoubt || hasMovedOn(current, stale)) return current
   throw new RefreshBusyError()
 }
