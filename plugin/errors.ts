@@ -159,6 +159,13 @@ export function missingScopes (scopes: readonly string[]): InstanceType<typeof M
 }
 
 /**
+ * `DELETE {sessionPath}/devices/:id` named no session of the current user:
+ * the same answer whether the id is another user's, ended, or made up.
+ */
+export const DeviceNotFoundError = plainError(
+  'FST_SPOTIFY_DEVICE_NOT_FOUND', 'No such device among your sessions', 404)
+
+/**
  * Every code an error of the plugin can carry, for an app's error handler to
  * switch on: `if (error.code === errorCodes.NO_SESSION) …`.
  */
@@ -201,6 +208,8 @@ export const errorCodes = Object.freeze({
   RATE_LIMITED: 'FST_SPOTIFY_RATE_LIMITED',
   /** {@link MissingScopesError} */
   MISSING_SCOPES: 'FST_SPOTIFY_MISSING_SCOPES',
+  /** {@link DeviceNotFoundError} */
+  DEVICE_NOT_FOUND: 'FST_SPOTIFY_DEVICE_NOT_FOUND',
   /** Sent in a response body only: an error that is not the plugin's, hidden behind a 500. */
   INTERNAL: 'FST_SPOTIFY_INTERNAL'
 } as const)

@@ -15,8 +15,10 @@ import { loginRoutes } from './routes/login.js'
 import { logoutRoute } from './routes/logout.js'
 import { playbackTokenRoute } from './routes/playback-token.js'
 import { proxyRoutes } from './routes/proxy.js'
+import { sessionRoutes } from './routes/session.js'
 import { describeOnly } from './routes/schemas.js'
 import { createSessionCookie } from './session/cookie.js'
+import { Devices } from './session/devices.js'
 import { scopesRequirer, type ScopesHook } from './session/require-scopes.js'
 import type { SpotifySession } from './session/session.js'
 import { Sessions, type SpotifyRequest } from './session/sessions.js'
@@ -166,6 +168,9 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     await scope.register(logoutRoute, { options, sessions })
     if (options.proxyPrefix !== false) await scope.register(proxyRoutes, { options, sessions, policy: webApi.policy, rule: webApi.rule })
     if (options.playbackTokenPath !== false) await scope.register(playbackTokenRoute, { options, sessions })
+    if (options.sessionPath !== false) {
+      await scope.register(sessionRoutes, { options, sessions, devices: new Devices(sessions, store, options.secrets[0] as string), guard: () => {} })
+    }
   })
 }
 
@@ -184,6 +189,7 @@ export {
   errorCodes,
   AuthorizationDeniedError,
   CrossSiteRequestError,
+  DeviceNotFoundError,
   ForeignUrlError,
   InvalidCodeError,
   InvalidOptionError,
@@ -212,6 +218,8 @@ export { errorBody, type SpotifyErrorBody, type SpotifyErrorDetails } from './er
 export type { ApiRetryOptions, LoginEvent, RefreshEvent, SessionEndReason, RouteSchemaOptions, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
 export type { SpotifyHealth } from './health.js'
 export type { PlaybackToken } from './routes/playback-token.js'
+export type { SessionInfo } from './routes/session.js'
+export type { SpotifyDevice } from './session/devices.js'
 export type { ScopesHook } from './session/require-scopes.js'
 export type { SpotifySession } from './session/session.js'
 export type { AppToken } from './accounts/token-endpoint.js'

@@ -74,6 +74,13 @@ export interface SpotifyAuthOptions {
    * `optionalScopes`. Default `false`: no such route.
    */
   playbackTokenPath?: string | false
+  /**
+   * Where the session routes live: `GET {sessionPath}` (who is logged in),
+   * `GET {sessionPath}/devices`, `DELETE {sessionPath}/devices/:id` and
+   * `POST {sessionPath}/devices/end-others`. Default `/session`; `false`
+   * turns them off.
+   */
+  sessionPath?: string | false
   /** How the plugin's routes appear in an OpenAPI document (`@fastify/swagger`). */
   routeSchema?: RouteSchemaOptions
   /**
@@ -200,6 +207,7 @@ export interface ResolvedOptions {
   logoutPath: string
   proxyPrefix: string | false
   playbackTokenPath: string | false
+  sessionPath: string | false
   routeSchema: { tags: string[], hide: boolean }
   proxyBodyLimit: number
   proxyResponseLimit: number
@@ -392,6 +400,13 @@ function playbackTokenPathOf (value: unknown, paths: readonly string[], scopes: 
   return path
 }
 
+function sessionPathOf (value: unknown, paths: ReadonlyArray<string | false>): string | false {
+  if (value === false) return false
+  const path = routePath(value, 'sessionPath', '/session')
+  if (path === '/' || paths.includes(path)) fail('options.sessionPath must not be / and must differ from the login, callback, logout, proxy and playback token paths')
+  return path
+}
+
 function routeSchemaOf (value: unknown): ResolvedOptions['routeSchema'] {
   if (value === undefined) value = {}
   if (!isPlainObject(value)) fail('options.routeSchema must be an object')
@@ -439,6 +454,7 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     logoutPath,
     proxyPrefix,
     playbackTokenPath: playbackTokenPathOf(options.playbackTokenPath, [loginPath, logoutPath, callbackPath], [...scopes, ...optionalScopes]),
+    sessionPath: sessionPathOf(options.sessionPath, [loginPath, logoutPath, callbackPath, proxyPrefix, options.playbackTokenPath as string | false]),
     routeSchema: routeSchemaOf(options.routeSchema),
     proxyBodyLimit: wholeNumber(options.proxyBodyLimit, 'proxyBodyLimit', 393_216),
     proxyResponseLimit: wholeNumber(options.proxyResponseLimit, 'proxyResponseLimit', 10 * 1024 * 1024),

@@ -66,6 +66,11 @@ export class SessionTokens {
     return this.#stored.close()
   }
 
+  /** The session's token as stored, never refreshed (no call to Spotify); `undefined` without a session. */
+  stored (sessionId: string): Promise<SpotifyToken | undefined> {
+    return this.#stored.read(sessionId)
+  }
+
   /** The session's token, refreshed first when near expiry; `undefined` without a session. */
   valid (sessionId: string): Promise<SpotifyToken | undefined> {
     return this.#stored.read(sessionId).then((token) =>
