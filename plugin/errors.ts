@@ -133,9 +133,9 @@ export const CrossSiteRequestError = plainError(
 export const UpstreamTooLargeError = plainError(
   'FST_SPOTIFY_UPSTREAM_TOO_LARGE', 'The Web API response is too large to pass on', 502)
 
-/** `sessionsOf` or `endSessionsOf` on a store that keeps no per-user index. */
+/** `sessionsOf`, `endSessionsOf` or the device routes on a store that keeps no per-user index, or `sessionsExpiringBefore` on one without it. */
 export const StoreUnsupportedError = plainError(
-  'FST_SPOTIFY_STORE_UNSUPPORTED', 'fastify-spotify-auth: the token store keeps no per-user index (it has no sessionsOf)', 500)
+  'FST_SPOTIFY_STORE_UNSUPPORTED', 'fastify-spotify-auth: the token store lacks the capability this needs (sessionsOf, sessionsExpiringBefore)', 500)
 
 /**
  * Spotify answered 429 to this app (from any instance sharing the store) and

@@ -62,6 +62,15 @@ export interface SpotifyAuthDecorator {
    * store without a per-user index.
    */
   sessionsOf (userId: string): Promise<string[]>
+  /**
+   * The ids of the live sessions whose refresh token ends before `time`
+   * (Unix seconds: `Date.now() / 1000 + 30 * 86400` for "within 30 days"),
+   * soonest first: for a job that asks those users to reconnect before
+   * Spotify's six-month wall. Read each with `fastify.spotify.store.get(id)`
+   * (no refresh). Rejects with `FST_SPOTIFY_STORE_UNSUPPORTED` on a store
+   * without it (the three shipped stores have it).
+   */
+  sessionsExpiringBefore (time: number): Promise<string[]>
   /** Ends every session of a Spotify user ("log out everywhere"); resolves how many it ended. */
   endSessionsOf (userId: string): Promise<number>
   /**
@@ -156,6 +165,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     session: (sessionId: string) => sessions.open(sessionId),
     sessionsOf: (userId: string) => sessions.sessionsOf(userId),
     endSessionsOf: (userId: string) => sessions.endSessionsOf(userId),
+    sessionsExpiringBefore: (time: number) => sessions.sessionsExpiringBefore(time),
     app: appAccess,
     health: healthCheck(store, gate),
     store

@@ -3,7 +3,7 @@ import { memoryStore } from '../plugin/index.js'
 import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
 import { invalid } from './helpers/stores.js'
 
-t.test('memoryStore passes the TokenStore contract, per-user index and rate-limit window included', (t) => testTokenStore(t, () => memoryStore(), { users: true, rateLimit: true }))
+t.test('memoryStore passes the TokenStore contract, per-user index and rate-limit window included', (t) => testTokenStore(t, () => memoryStore(), { users: true, expiring: true, rateLimit: true }))
 
 t.test('memoryStore keeps at most maxSessions, dropping the least recently used', async (t) => {
   const store = memoryStore({ maxSessions: 2 })

@@ -20,16 +20,16 @@ t.test('redisStore', async (t) => {
   if (redis === undefined) return
 
   await t.test('passes the TokenStore contract, lock included', (t) =>
-    testTokenStore(t, () => openStore({ client: redis, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true, rateLimit: true, watch: true }))
+    testTokenStore(t, () => openStore({ client: redis, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true, expiring: true, rateLimit: true, watch: true }))
 
   await t.test('passes the contract\'s secret rotation', (t) => {
     const prefix = uniquePrefix(t, redis)
-    return testTokenStore(t, () => openStore({ client: redis, prefix }), { users: true, rotation: (secrets) => openStore({ client: redis, prefix }, [...secrets]) })
+    return testTokenStore(t, () => openStore({ client: redis, prefix }), { users: true, expiring: true, rotation: (secrets) => openStore({ client: redis, prefix }, [...secrets]) })
   })
 
   await t.test('passes the contract on a client with a keyPrefix', async (t) => {
     const prefixed = await newClient(t, undefined, { keyPrefix: 'app1:' })
-    await testTokenStore(t, () => openStore({ client: prefixed, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true, rateLimit: true, watch: true })
+    await testTokenStore(t, () => openStore({ client: prefixed, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true, expiring: true, rateLimit: true, watch: true })
   })
 
   await t.test('the raw value holds no token bytes and no session id; the key is an HMAC', async (t) => {

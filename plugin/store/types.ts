@@ -101,6 +101,14 @@ export interface TokenStore {
    */
   sessionsOf? (userId: string): Promise<string[]>
   /**
+   * Optional: the ids of the live sessions whose refresh token ends
+   * (`refreshTokenExpiresAt`) before `time` (Unix seconds), soonest first:
+   * for a job that asks users to reconnect before Spotify's six-month wall.
+   * Without it, `fastify.spotify.sessionsExpiringBefore` rejects with
+   * `FST_SPOTIFY_STORE_UNSUPPORTED`.
+   */
+  sessionsExpiringBefore? (time: number): Promise<string[]>
+  /**
    * Optional: resolves once the store answers (a round trip to its server:
    * Redis `PING`, PostgreSQL `SELECT 1`), rejects when it cannot. Used by
    * `fastify.spotify.health()`; without it, health probes the store with a

@@ -13,6 +13,7 @@ import type { SealedRecords } from '../kit/records.js'
  *   <prefix>lock:{<tag>}<name>   the refresh lock, named with the current secret
  *   <prefix>u:<name>             a user's index: sorted set, one name per secret
  *   <prefix>rate-limit           the app's rate-limit window: until when (Unix ms)
+ *   <prefix>reauth               every session by when its refresh token ends: sorted set (Unix s), members sealed
  *   <keyPrefix><prefix>events    the pub/sub channel (a channel is no key: the client's keyPrefix is added here)
  */
 export interface RedisKeys {
@@ -24,6 +25,8 @@ export interface RedisKeys {
   indexes (userId: string): string[]
   /** The rate-limit window. */
   readonly rateLimit: string
+  /** Every session by when its refresh token ends. */
+  readonly reauth: string
 }
 
 /**
@@ -52,7 +55,8 @@ export function redisKeys (prefix: string, records: SealedRecords): RedisKeys {
     indexes (userId) {
       return records.userNames(userId).map((name) => `${prefix}u:${name}`)
     },
-    rateLimit: `${prefix}rate-limit`
+    rateLimit: `${prefix}rate-limit`,
+    reauth: `${prefix}reauth`
   }
 }
 
