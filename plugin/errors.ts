@@ -158,6 +158,10 @@ export function missingScopes (scopes: readonly string[]): InstanceType<typeof M
   return Object.assign(new MissingScopesError(scopes.join(' ')), { scopes })
 }
 
+/** A request to the proxy, a session route or the playback token lacks the `requireHeader` header; the message names it. */
+export const MissingHeaderError = detailError(
+  'FST_SPOTIFY_MISSING_HEADER', 'Missing the %s request header', 403)
+
 /**
  * `DELETE {sessionPath}/devices/:id` named no session of the current user:
  * the same answer whether the id is another user's, ended, or made up.
@@ -208,6 +212,8 @@ export const errorCodes = Object.freeze({
   RATE_LIMITED: 'FST_SPOTIFY_RATE_LIMITED',
   /** {@link MissingScopesError} */
   MISSING_SCOPES: 'FST_SPOTIFY_MISSING_SCOPES',
+  /** {@link MissingHeaderError} */
+  MISSING_HEADER: 'FST_SPOTIFY_MISSING_HEADER',
   /** {@link DeviceNotFoundError} */
   DEVICE_NOT_FOUND: 'FST_SPOTIFY_DEVICE_NOT_FOUND',
   /** Sent in a response body only: an error that is not the plugin's, hidden behind a 500. */

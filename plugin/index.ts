@@ -15,6 +15,7 @@ import { loginRoutes } from './routes/login.js'
 import { logoutRoute } from './routes/logout.js'
 import { playbackTokenRoute } from './routes/playback-token.js'
 import { proxyRoutes } from './routes/proxy.js'
+import { requiredHeader } from './routes/required-header.js'
 import { sessionRoutes } from './routes/session.js'
 import { describeOnly } from './routes/schemas.js'
 import { createSessionCookie } from './session/cookie.js'
@@ -171,15 +172,16 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     store
   } satisfies SpotifyAuthDecorator)
 
+  const guard = requiredHeader(options.requireHeader)
   await app.register(async (scope) => {
     useErrorHandler(scope, app, options.errorHandler)
     describeOnly(scope)
     await loginRoutes(scope, { options, endpoint, sessions, profileOf: profileReader(clients.got) })
     await scope.register(logoutRoute, { options, sessions })
-    if (options.proxyPrefix !== false) await scope.register(proxyRoutes, { options, sessions, policy: webApi.policy, rule: webApi.rule })
-    if (options.playbackTokenPath !== false) await scope.register(playbackTokenRoute, { options, sessions })
+    if (options.proxyPrefix !== false) await scope.register(proxyRoutes, { options, sessions, policy: webApi.policy, rule: webApi.rule, guard })
+    if (options.playbackTokenPath !== false) await scope.register(playbackTokenRoute, { options, sessions, guard })
     if (options.sessionPath !== false) {
-      await scope.register(sessionRoutes, { options, sessions, devices: new Devices(sessions, store, options.secrets[0] as string), guard: () => {} })
+      await scope.register(sessionRoutes, { options, sessions, devices: new Devices(sessions, store, options.secrets[0] as string), guard })
     }
   })
 }
@@ -206,6 +208,7 @@ export {
   InvalidPathError,
   InvalidStateError,
   MissingCodeError,
+  MissingHeaderError,
   MissingScopesError,
   NoSessionError,
   RateLimitedError,

@@ -81,6 +81,16 @@ export interface SpotifyAuthOptions {
    * turns them off.
    */
   sessionPath?: string | false
+  /**
+   * A request header (such as `x-spotify-auth`) that every request to the
+   * proxy, the session routes and the playback token route must carry,
+   * with any value; without it: 403 `FST_SPOTIFY_MISSING_HEADER`. Pages of
+   * other origins cannot send a custom header without a CORS preflight, so
+   * this stops cross-site use of the session whatever the method and the
+   * browser. Your page's requests must send it (fetch's `headers`). Default
+   * none.
+   */
+  requireHeader?: string
   /** How the plugin's routes appear in an OpenAPI document (`@fastify/swagger`). */
   routeSchema?: RouteSchemaOptions
   /**
@@ -208,6 +218,8 @@ export interface ResolvedOptions {
   proxyPrefix: string | false
   playbackTokenPath: string | false
   sessionPath: string | false
+  /** Lower-case. */
+  requireHeader: string | undefined
   routeSchema: { tags: string[], hide: boolean }
   proxyBodyLimit: number
   proxyResponseLimit: number
@@ -400,6 +412,17 @@ function playbackTokenPathOf (value: unknown, paths: readonly string[], scopes: 
   return path
 }
 
+/** Headers a page can send without a preflight, or that a browser sets itself: no proof of a same-origin page. */
+const NOT_CUSTOM = new Set(['accept', 'accept-language', 'content-language', 'content-type', 'range', 'cookie', 'origin', 'referer', 'host', 'user-agent'])
+
+function requireHeaderOf (value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || !/^[a-z0-9][a-z0-9-]{0,63}$/i.test(value) || NOT_CUSTOM.has(value.toLowerCase()) || /^(sec-|proxy-)/i.test(value)) {
+    fail('options.requireHeader must be a custom header name such as x-spotify-auth (not one a browser sends by itself or a page may send without a CORS preflight)')
+  }
+  return value.toLowerCase()
+}
+
 function sessionPathOf (value: unknown, paths: ReadonlyArray<string | false>): string | false {
   if (value === false) return false
   const path = routePath(value, 'sessionPath', '/session')
@@ -455,6 +478,7 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     proxyPrefix,
     playbackTokenPath: playbackTokenPathOf(options.playbackTokenPath, [loginPath, logoutPath, callbackPath], [...scopes, ...optionalScopes]),
     sessionPath: sessionPathOf(options.sessionPath, [loginPath, logoutPath, callbackPath, proxyPrefix, options.playbackTokenPath as string | false]),
+    requireHeader: requireHeaderOf(options.requireHeader),
     routeSchema: routeSchemaOf(options.routeSchema),
     proxyBodyLimit: wholeNumber(options.proxyBodyLimit, 'proxyBodyLimit', 393_216),
     proxyResponseLimit: wholeNumber(options.proxyResponseLimit, 'proxyResponseLimit', 10 * 1024 * 1024),

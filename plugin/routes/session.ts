@@ -3,6 +3,7 @@ import { CrossSiteRequestError } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Devices, SpotifyDevice } from '../session/devices.js'
 import type { Sessions } from '../session/sessions.js'
+import type { RequestGuard } from './required-header.js'
 import { fromAllowedOrigin } from './same-origin.js'
 import { routeSchema } from './schemas.js'
 
@@ -11,7 +12,7 @@ export interface SessionRouteServices {
   sessions: Sessions
   devices: Devices
   /** Runs first on every route here (the `requireHeader` check). */
-  guard: (request: FastifyRequest) => void
+  guard: RequestGuard
 }
 
 /** What `GET {sessionPath}` answers: who is logged in, from the store alone. */
