@@ -11,6 +11,7 @@ import type { Sessions } from '../session/sessions.js'
 import type { SpotifyToken } from '../store/types.js'
 import type { SpotifyUser } from '../accounts/profile.js'
 import { userAgentFamily } from '../session/user-agent.js'
+import { sendLandingPage } from './landing-page.js'
 import { routeSchema } from './schemas.js'
 import { clientRefused, TokenRefusedError, type Grant, type TokenEndpoint } from '../accounts/token-endpoint.js'
 
@@ -199,6 +200,9 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     }
     const onLogin = options.onLogin
     await sessions.begin(request, reply, token, (sessionId) => onLogin?.(request, { sessionId, token, user }))
-    return reply.redirect(returnTo ?? options.successRedirect, 302)
+    const to = returnTo ?? options.successRedirect
+    // A Strict cookie is not sent along the rest of Spotify's cross-site
+    // navigation: a page of the app's own starts a same-site one.
+    return options.cookie.sameSite === 'strict' ? sendLandingPage(reply, to) : reply.redirect(to, 302)
   })
 }

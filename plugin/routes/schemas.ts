@@ -146,6 +146,7 @@ const SCHEMAS: Record<RouteName, FastifySchema & Record<string, unknown>> = {
       }
     },
     response: {
+      200: { description: 'With cookie.sameSite "strict": a small page of the app that navigates to returnTo or successRedirect (a redirect would not carry the Strict cookie)', type: 'string' },
       302: { ...REDIRECT, description: 'To returnTo or successRedirect, with the session cookie' },
       400: error('No code, or Spotify refused it (FST_SPOTIFY_MISSING_CODE, FST_SPOTIFY_INVALID_CODE)'),
       401: error('The user refused (FST_SPOTIFY_AUTHORIZATION_DENIED)'),
