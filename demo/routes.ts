@@ -5,7 +5,9 @@
  *   `request.spotify.api`), the token panel and the playlists;
  * - `GET /demo/token-info`: what the page may know about the token (never
  *   the token), polled by the page; `getToken()` refreshes it when due;
- * - `POST /demo/refresh`: `request.spotify.refresh()`, for "Refresh now";
+ * - `POST /demo/refresh`: `request.spotify.refresh()`, for "Refresh now":
+ *   from the demo's own pages only (Origin, like the plugin's own POST
+ *   routes), and at most `FORCED_REFRESHES` per session a minute;
  * - `GET /demo/search?q=`: a catalog search on the app's own token
  *   (`fastify.spotify.app.api`), for anyone, logged in or not;
  * - `GET /health`: `fastify.spotify.health()`, for a readiness probe (503
@@ -13,7 +15,9 @@
  * - `GET /favicon.svg`: the tab icon.
  */
 import type { FastifyPluginAsync } from 'fastify'
-import { NoSessionError, type SpotifyToken } from '../plugin/index.js'
+import { LruMap } from 'toad-cache'
+import { CrossSiteRequestError, NoSessionError, type SpotifyToken } from '../plugin/index.js'
+import { fromAllowedOrigin } from '../plugin/routes/same-origin.js'
 import { apiFailure, wantsHtml } from './errors.js'
 import { FAVICON, htmlHeaders, renderLoggedIn, renderLoggedOut, renderSearch, type PageContext, type Profile, type TokenInfo } from './html.js'
 
@@ -22,7 +26,13 @@ interface SearchTracks {
   tracks: { items: Array<{ name: string, artists: Array<{ name: string }>, album: { name: string } }> }
 }
 
+/** Forced refreshes one session may ask for per `FORCED_WINDOW` ms: each is a call to Spotify's token endpoint. */
+export const FORCED_REFRESHES = 3
+const FORCED_WINDOW = 60_000
+
 export interface DemoRoutesOptions {
+  /** Origins whose pages may post "Refresh now": the demo's own. */
+  allowedOrigins: ReadonlySet<string>
   /** The page context of a new response. */
   context: () => PageContext
   /** The plugin's `refreshMargin`, in ms, for the page's explanation. */
@@ -41,7 +51,10 @@ export function tokenInfo (token: SpotifyToken, refreshMargin: number, now = Dat
   }
 }
 
-export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { context, refreshMargin }) => {
+export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { context, refreshMargin, allowedOrigins }) => {
+  // Session id → times of its recent forced refreshes (one instance's view:
+  // enough to keep a script from turning a page into a token-call pump).
+  const forced = new LruMap<number[]>(10_000)
   app.get('/', async (request, reply) => {
     const token = await request.spotify.getToken()
     const page = context()
@@ -88,7 +101,24 @@ export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { c
     return reply.header('cache-control', 'no-store').send(tokenInfo(token, refreshMargin))
   })
 
-  app.post('/demo/refresh', async (request, reply) => {
+  app.post('/demo/refresh', {
+    // A form on another port of this host is same-site and carries the Lax
+    // cookie: only the demo's own pages may post, as the plugin's routes do.
+    onRequest: async (request) => {
+      if (!fromAllowedOrigin(request, allowedOrigins)) throw new CrossSiteRequestError()
+    }
+  }, async (request, reply) => {
+    const sessionId = request.spotify.sessionId
+    if (sessionId !== undefined) {
+      const now = Date.now()
+      const recent = (forced.get(sessionId) ?? []).filter((at) => at > now - FORCED_WINDOW)
+      if (recent.length >= FORCED_REFRESHES) {
+        const wait = Math.max(1, Math.ceil(((recent[0] as number) + FORCED_WINDOW - now) / 1000))
+        return reply.code(429).headers({ 'retry-after': String(wait), 'cache-control': 'no-store' })
+          .send({ error: { status: 429, message: `Refreshed ${FORCED_REFRESHES} times this minute: try again in ${wait} s` } })
+      }
+      forced.set(sessionId, [...recent, now])
+    }
     const token = await request.spotify.refresh()
     if (token === null) throw new NoSessionError()
     // The page's form without JavaScript: back to the page, which shows the new count.
