@@ -65,7 +65,7 @@ export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { c
     } catch (err) {
       throw apiFailure(err)
     }
-    return reply.headers(htmlHeaders(page)).send(renderLoggedIn(page, profile, tokenInfo(token, refreshMargin)))
+    return reply.headers(htmlHeaders(page)).send(renderLoggedIn(page, profile, tokenInfo(token, refreshMargin), token.refreshTokenExpiresAt))
   })
 
   app.get('/demo/search', {
