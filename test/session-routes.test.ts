@@ -193,3 +193,17 @@ t.test('PostgreSQL: ended on one instance, gone on all', async (t) => {
     return pgStore({ pool, table })
   })
 })
+
+t.test('a session stored before the login kept these fields: nulls and "Unknown browser"; HEAD answers like GET', async (t) => {
+  const built = await build(t)
+  const jar = await loginAs(built, 'alice')
+  const id = sessionIdOf(jar)
+  const { accountId, displayName, userAgent, ...older } = (await built.app.spotify.store.get(id))!
+  t.ok(accountId !== undefined && displayName !== undefined && userAgent !== undefined)
+  await built.app.spotify.store.set(id, older)
+  const session = await built.request(jar, { url: '/session' })
+  t.same(session.json().user, { id: 'alice', accountId: null, displayName: null })
+  t.equal((await devicesOf(built, jar))[0]?.userAgent, 'Unknown browser')
+  const head = await built.request(jar, { method: 'HEAD', url: '/session', headers: { origin: 'http://127.0.0.1:9999' } })
+  t.equal(head.statusCode, 200, 'HEAD is safe: no origin check')
+})
