@@ -4,6 +4,7 @@ import { endReason } from '../plugin/session/refresh/failed-refresh.js'
 import { TokenRefusedError } from '../plugin/accounts/token-endpoint.js'
 import { sampleToken } from '../plugin/testing/index.js'
 import { build, parsedLogs } from './helpers/build.js'
+import { fakeUpstream } from './helpers/fake-upstream.js'
 
 /*
  * Spotify tells a refresh token past its six months ("Refresh token
@@ -60,4 +61,23 @@ t.test('the reason: Spotify\'s description, or the token\'s own horizon', async 
   t.equal(endReason(new TokenRefusedError('invalid_grant', 400, 'Invalid refresh token'), live), 'refresh-token-revoked')
   t.equal(endReason(new TokenRefusedError('invalid_grant', 400), past), 'refresh-token-expired', 'whatever the wording')
   t.equal(endReason(new TokenRefusedError('invalid_grant', 400), live), 'refresh-token-revoked')
+})
+
+t.test('a record stored without the login\'s new fields refreshes without them; a refusal with no description still ends it', async (t) => {
+  const clock = { now: Date.now() }
+  const { app, id, events } = await loggedIn(t, clock)
+  const { accountId, displayName, userAgent, ...older } = (await app.spotify.store.get(id))!
+  t.ok(accountId !== undefined && displayName !== undefined && userAgent !== undefined)
+  await app.spotify.store.set(id, older)
+  const refreshed = await app.spotify.session(id).refresh()
+  t.equal(refreshed?.refreshes, 1)
+  t.notOk('accountId' in (refreshed ?? {}) || 'displayName' in (refreshed ?? {}) || 'userAgent' in (refreshed ?? {}), 'nothing made up')
+  t.equal(events.length, 1)
+
+  const accounts = await fakeUpstream(t, (upstream) => {
+    upstream.post('/api/token', async (_request, reply) => reply.code(400).send({ error: 'invalid_grant' }))
+  })
+  const other = await build(t, { plugin: { accountsUrl: accounts } })
+  await other.app.spotify.store.set(id, sampleToken(1))
+  await t.rejects(other.app.spotify.session(id).refresh(), { code: 'FST_SPOTIFY_SESSION_REVOKED' })
 })
