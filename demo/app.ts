@@ -107,7 +107,7 @@ export async function buildDemo (config: DemoConfig, options: DemoOptions = {}):
       // The demo's own handler renders the plugin's errors as pages.
       errorHandler: 'app'
     })
-    await app.register(demoRoutes, { context, refreshMargin: config.refreshMargin })
+    await app.register(demoRoutes, { context, refreshMargin: config.refreshMargin, allowedOrigins: new Set([new URL(config.redirectUri).origin]) })
     const opened = { store, emulator }
     app.addHook('onClose', async () => {
       await opened.emulator?.close()

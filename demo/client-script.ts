@@ -118,6 +118,43 @@ export const CLIENT_SCRIPT = String.raw`
       if (error.status === 401) failed(error)
     })
   }
+  // The session panel, from the plugin's session routes: "reconnect by"
+  // when Spotify's six months are nearly over, and the user's devices.
+  call('GET', '/session').then((session) => {
+    const soon = session.reauthBy * 1000 - Date.now() < 30 * 24 * 3600 * 1000
+    $('reconnect').hidden = !soon
+  }, failed)
+  function device (d) {
+    const li = document.createElement('li')
+    const what = document.createElement('span')
+    what.textContent = d.userAgent + ' · since ' + new Date(d.createdAt * 1000).toLocaleDateString() + (d.current ? ' · this device' : '')
+    li.append(what)
+    if (!d.current) {
+      const out = document.createElement('button')
+      out.className = 'ghost'
+      out.textContent = 'Sign out'
+      out.addEventListener('click', () => {
+        out.disabled = true
+        call('DELETE', '/session/devices/' + encodeURIComponent(d.id)).then(devices, (error) => { $('devices-status').textContent = error.message })
+      })
+      li.append(out)
+    }
+    return li
+  }
+  function devices () {
+    return call('GET', '/session/devices').then((body) => {
+      $('devices').replaceChildren(...body.devices.map(device))
+      $('end-others').hidden = body.devices.length < 2
+    }, (error) => { $('devices-status').textContent = error.message })
+  }
+  $('end-others').addEventListener('click', () => {
+    call('POST', '/session/devices/end-others').then((body) => {
+      $('devices-status').textContent = 'Signed out of ' + body.ended + (body.ended === 1 ? ' other device' : ' other devices')
+      return devices()
+    }, (error) => { $('devices-status').textContent = error.message })
+  })
+  devices()
+
   previous.addEventListener('click', () => { if (page.previous) load(page.previous) })
   next.addEventListener('click', () => { if (page.next) load(page.next) })
   load('/spotify/me/playlists?limit=' + list.dataset.limit)

@@ -222,7 +222,29 @@ function avatar (profile: Profile, name: string): string {
 }
 
 /** The page of a logged-in user: profile, token panel, playlists (loaded by the script). */
-export function renderLoggedIn (context: PageContext, profile: Profile, token: TokenInfo): string {
+/** Days before the refresh token's end from which the page asks the user to reconnect. */
+export const RECONNECT_DAYS = 30
+
+/**
+ * The session panel: "reconnect by …" once fewer than RECONNECT_DAYS remain
+ * before Spotify stops accepting the refresh token (\`reauthBy\`, Unix s),
+ * and the user's devices, filled in by the script from the plugin's
+ * session routes.
+ */
+function sessionPanel (reauthBy: number, now: number): string {
+  const iso = new Date(reauthBy * 1000).toISOString()
+  const soon = reauthBy * 1000 - now < RECONNECT_DAYS * 24 * 3600_000
+  return `<section class="card wide" id="session" data-reauth-by="${reauthBy}">
+<p class="status" id="reconnect"${soon ? '' : ' hidden'}>Spotify asks you to reconnect by <time datetime="${iso}">${iso.slice(0, 10)}</time>: <a href="/login">reconnect now</a>.</p>
+<h2>Your devices</h2>
+<p class="note">Where you are logged in (from <code>GET /session/devices</code>).</p>
+<ul class="devices" id="devices"></ul>
+<button class="ghost" id="end-others" hidden>Sign out everywhere else</button>
+<p class="status" id="devices-status" role="status"></p>
+</section>`
+}
+
+export function renderLoggedIn (context: PageContext, profile: Profile, token: TokenInfo, reauthBy: number, now = Date.now()): string {
   const name = profile.display_name ?? profile.id
   const scopes = token.scopes.map((s) => `<li>${escapeHtml(s)}</li>`).join('')
   const lastRefresh = token.lastRefreshAt === null
@@ -241,6 +263,7 @@ ${avatar(profile, name)}
 </dl>
 </div>
 </section>
+${sessionPanel(reauthBy, now)}
 <section class="card" id="token" data-expires-in="${token.expiresIn}">
 <h2>Access token</h2>
 <p class="note">Kept on the server. The plugin refreshes it on first use in its last ${token.refreshMargin} s;

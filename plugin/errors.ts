@@ -133,9 +133,9 @@ export const CrossSiteRequestError = plainError(
 export const UpstreamTooLargeError = plainError(
   'FST_SPOTIFY_UPSTREAM_TOO_LARGE', 'The Web API response is too large to pass on', 502)
 
-/** `sessionsOf` or `endSessionsOf` on a store that keeps no per-user index. */
+/** `sessionsOf`, `endSessionsOf` or the device routes on a store that keeps no per-user index, or `sessionsExpiringBefore` on one without it. */
 export const StoreUnsupportedError = plainError(
-  'FST_SPOTIFY_STORE_UNSUPPORTED', 'fastify-spotify-auth: the token store keeps no per-user index (it has no sessionsOf)', 500)
+  'FST_SPOTIFY_STORE_UNSUPPORTED', 'fastify-spotify-auth: the token store lacks the capability this needs (sessionsOf, sessionsExpiringBefore)', 500)
 
 /**
  * Spotify answered 429 to this app (from any instance sharing the store) and
@@ -167,6 +167,17 @@ export const MissingScopesError = detailError(
 export function missingScopes (scopes: readonly string[]): InstanceType<typeof MissingScopesError> & { scopes: readonly string[] } {
   return Object.assign(new MissingScopesError(scopes.join(' ')), { scopes })
 }
+
+/** A request to the proxy, a session route or the playback token lacks the `requireHeader` header; the message names it. */
+export const MissingHeaderError = detailError(
+  'FST_SPOTIFY_MISSING_HEADER', 'Missing the %s request header', 403)
+
+/**
+ * `DELETE {sessionPath}/devices/:id` named no session of the current user:
+ * the same answer whether the id is another user's, ended, or made up.
+ */
+export const DeviceNotFoundError = plainError(
+  'FST_SPOTIFY_DEVICE_NOT_FOUND', 'No such device among your sessions', 404)
 
 /**
  * Every code an error of the plugin can carry, for an app's error handler to
@@ -213,6 +224,10 @@ export const errorCodes = Object.freeze({
   QUOTA_EXCEEDED: 'FST_SPOTIFY_QUOTA_EXCEEDED',
   /** {@link MissingScopesError} */
   MISSING_SCOPES: 'FST_SPOTIFY_MISSING_SCOPES',
+  /** {@link MissingHeaderError} */
+  MISSING_HEADER: 'FST_SPOTIFY_MISSING_HEADER',
+  /** {@link DeviceNotFoundError} */
+  DEVICE_NOT_FOUND: 'FST_SPOTIFY_DEVICE_NOT_FOUND',
   /** Sent in a response body only: an error that is not the plugin's, hidden behind a 500. */
   INTERNAL: 'FST_SPOTIFY_INTERNAL'
 } as const)

@@ -9,13 +9,17 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneF
 import fp from 'fastify-plugin'
 import type { Got } from 'got'
 import { useErrorHandler } from './error-reply.js'
+import { healthCheck, type SpotifyHealth } from './health.js'
 import { checkedStore, resolveOptions, type SpotifyAuthOptions } from './options.js'
 import { loginRoutes } from './routes/login.js'
 import { logoutRoute } from './routes/logout.js'
 import { playbackTokenRoute } from './routes/playback-token.js'
 import { proxyRoutes } from './routes/proxy.js'
+import { requiredHeader } from './routes/required-header.js'
+import { sessionRoutes } from './routes/session.js'
 import { describeOnly } from './routes/schemas.js'
 import { createSessionCookie } from './session/cookie.js'
+import { Devices } from './session/devices.js'
 import { scopesRequirer, type ScopesHook } from './session/require-scopes.js'
 import type { SpotifySession } from './session/session.js'
 import { Sessions, type SpotifyRequest } from './session/sessions.js'
@@ -69,6 +73,15 @@ export interface SpotifyAuthDecorator {
    * store without a per-user index.
    */
   sessionsOf (userId: string): Promise<string[]>
+  /**
+   * The ids of the live sessions whose refresh token ends before `time`
+   * (Unix seconds: `Date.now() / 1000 + 30 * 86400` for "within 30 days"),
+   * soonest first: for a job that asks those users to reconnect before
+   * Spotify's six-month wall. Read each with `fastify.spotify.store.get(id)`
+   * (no refresh). Rejects with `FST_SPOTIFY_STORE_UNSUPPORTED` on a store
+   * without it (the three shipped stores have it).
+   */
+  sessionsExpiringBefore (time: number): Promise<string[]>
   /** Ends every session of a Spotify user ("log out everywhere"); resolves how many it ended. */
   endSessionsOf (userId: string): Promise<number>
   /**
@@ -77,6 +90,12 @@ export interface SpotifyAuthDecorator {
    * in to. Its `api` is the same client as a session's, with the app's token.
    */
   readonly app: SpotifyApp
+  /**
+   * For a readiness route: whether the token store answers (a round trip of
+   * at most a second) and until when Spotify's rate limit holds Web API
+   * calls back. No call to Spotify; never rejects.
+   */
+  health (): Promise<SpotifyHealth>
   /** The token store in use. */
   readonly store: TokenStore
   /**
@@ -170,18 +189,24 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     session: (sessionId: string) => sessions.open(sessionId),
     sessionsOf: (userId: string) => sessions.sessionsOf(userId),
     endSessionsOf: (userId: string) => sessions.endSessionsOf(userId),
+    sessionsExpiringBefore: (time: number) => sessions.sessionsExpiringBefore(time),
     app: appAccess,
+    health: healthCheck(store, gate),
     store,
     usage: () => Promise.resolve(usage.snapshot())
   } satisfies SpotifyAuthDecorator)
 
+  const guard = requiredHeader(options.requireHeader)
   await app.register(async (scope) => {
     useErrorHandler(scope, app, options.errorHandler)
     describeOnly(scope)
     await loginRoutes(scope, { options, endpoint, sessions, profileOf: profileReader(clients.got) })
     await scope.register(logoutRoute, { options, sessions })
-    if (options.proxyPrefix !== false) await scope.register(proxyRoutes, { options, sessions, policy: webApi.policy, rule: webApi.rule })
-    if (options.playbackTokenPath !== false) await scope.register(playbackTokenRoute, { options, sessions })
+    if (options.proxyPrefix !== false) await scope.register(proxyRoutes, { options, sessions, policy: webApi.policy, rule: webApi.rule, guard })
+    if (options.playbackTokenPath !== false) await scope.register(playbackTokenRoute, { options, sessions, guard })
+    if (options.sessionPath !== false) {
+      await scope.register(sessionRoutes, { options, sessions, devices: new Devices(sessions, store, options.secrets[0] as string), guard })
+    }
   })
 }
 
@@ -200,12 +225,14 @@ export {
   errorCodes,
   AuthorizationDeniedError,
   CrossSiteRequestError,
+  DeviceNotFoundError,
   ForeignUrlError,
   InvalidCodeError,
   InvalidOptionError,
   InvalidPathError,
   InvalidStateError,
   MissingCodeError,
+  MissingHeaderError,
   MissingScopesError,
   NoSessionError,
   QuotaExceededError,
@@ -226,8 +253,11 @@ export {
   type SpotifyErrorOptions
 } from './errors.js'
 export { errorBody, type SpotifyErrorBody, type SpotifyErrorDetails } from './error-reply.js'
-export type { ApiRetryOptions, LoginEvent, ResponseCacheOptions, RouteSchemaOptions, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
+export type { ApiRetryOptions, LoginEvent, RefreshEvent, RefreshTokenEnd, ResponseCacheOptions, RouteSchemaOptions, SessionCookieOptions, SpotifyAuthOptions } from './options.js'
+export type { SpotifyHealth } from './health.js'
 export type { PlaybackToken } from './routes/playback-token.js'
+export type { SessionInfo } from './routes/session.js'
+export type { SpotifyDevice } from './session/devices.js'
 export type { ScopesHook } from './session/require-scopes.js'
 export type { SpotifySession } from './session/session.js'
 export type { AppToken } from './accounts/token-endpoint.js'

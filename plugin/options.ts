@@ -82,6 +82,23 @@ export interface SpotifyAuthOptions {
    * `optionalScopes`. Default `false`: no such route.
    */
   playbackTokenPath?: string | false
+  /**
+   * Where the session routes live: `GET {sessionPath}` (who is logged in),
+   * `GET {sessionPath}/devices`, `DELETE {sessionPath}/devices/:id` and
+   * `POST {sessionPath}/devices/end-others`. Default `/session`; `false`
+   * turns them off.
+   */
+  sessionPath?: string | false
+  /**
+   * A request header (such as `x-spotify-auth`) that every request to the
+   * proxy, the session routes and the playback token route must carry,
+   * with any value; without it: 403 `FST_SPOTIFY_MISSING_HEADER`. Pages of
+   * other origins cannot send a custom header without a CORS preflight, so
+   * this stops cross-site use of the session whatever the method and the
+   * browser. Your page's requests must send it (fetch's `headers`). Default
+   * none.
+   */
+  requireHeader?: string
   /** How the plugin's routes appear in an OpenAPI document (`@fastify/swagger`). */
   routeSchema?: RouteSchemaOptions
   /**
@@ -160,9 +177,37 @@ export interface SpotifyAuthOptions {
    * session.
    */
   onLogin?: (request: FastifyRequest, login: LoginEvent) => Promise<void> | void
-  /** Called after every successful refresh. A throw is logged, never fails the request. */
-  onRefresh?: (sessionId: string, token: SpotifyToken) => Promise<void> | void
+  /**
+   * Called after every successful refresh (`event.outcome: 'refreshed'`,
+   * with the new token), and when Spotify refuses a session's refresh token
+   * for good (`outcome: 'ended'`, with the session's last token and the
+   * `reason`: its six months ran out, or the user revoked the app): the
+   * session has been deleted. A throw is logged, never fails the request.
+   */
+  onRefresh?: (sessionId: string, token: SpotifyToken, event: RefreshEvent) => Promise<void> | void
 }
+
+/**
+ * Why Spotify refused a session's refresh token (`invalid_grant`):
+ * `'refresh-token-expired'` when its six months from the user's
+ * authorization ran out (prompt the user to reconnect), otherwise
+ * `'refresh-token-revoked'` (the user removed the app's access, or Spotify
+ * no longer knows the token).
+ */
+export type RefreshTokenEnd = 'refresh-token-expired' | 'refresh-token-revoked'
+
+/** What `onRefresh` learns besides the session id and token. */
+export type RefreshEvent =
+  | {
+    /** The token was refreshed and is stored. */
+    readonly outcome: 'refreshed'
+  }
+  | {
+    /** Spotify refused the refresh token: the session is deleted, and the user must log in again. */
+    readonly outcome: 'ended'
+    /** Why, as Spotify told it. */
+    readonly reason: RefreshTokenEnd
+  }
 
 /** What `onLogin` learns of a login. */
 export interface LoginEvent {
@@ -188,6 +233,9 @@ export interface ResolvedOptions {
   logoutPath: string
   proxyPrefix: string | false
   playbackTokenPath: string | false
+  sessionPath: string | false
+  /** Lower-case. */
+  requireHeader: string | undefined
   routeSchema: { tags: string[], hide: boolean }
   proxyBodyLimit: number
   proxyResponseLimit: number
@@ -381,6 +429,24 @@ function playbackTokenPathOf (value: unknown, paths: readonly string[], scopes: 
   return path
 }
 
+/** Headers a page can send without a preflight, or that a browser sets itself: no proof of a same-origin page. */
+const NOT_CUSTOM = new Set(['accept', 'accept-language', 'content-language', 'content-type', 'range', 'cookie', 'origin', 'referer', 'host', 'user-agent'])
+
+function requireHeaderOf (value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || !/^[a-z0-9][a-z0-9-]{0,63}$/i.test(value) || NOT_CUSTOM.has(value.toLowerCase()) || /^(sec-|proxy-)/i.test(value)) {
+    fail('options.requireHeader must be a custom header name such as x-spotify-auth (not one a browser sends by itself or a page may send without a CORS preflight)')
+  }
+  return value.toLowerCase()
+}
+
+function sessionPathOf (value: unknown, paths: ReadonlyArray<string | false>): string | false {
+  if (value === false) return false
+  const path = routePath(value, 'sessionPath', '/session')
+  if (path === '/' || paths.includes(path)) fail('options.sessionPath must not be / and must differ from the login, callback, logout, proxy and playback token paths')
+  return path
+}
+
 function routeSchemaOf (value: unknown): ResolvedOptions['routeSchema'] {
   if (value === undefined) value = {}
   if (!isPlainObject(value)) fail('options.routeSchema must be an object')
@@ -438,6 +504,8 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     logoutPath,
     proxyPrefix,
     playbackTokenPath: playbackTokenPathOf(options.playbackTokenPath, [loginPath, logoutPath, callbackPath], [...scopes, ...optionalScopes]),
+    sessionPath: sessionPathOf(options.sessionPath, [loginPath, logoutPath, callbackPath, proxyPrefix, options.playbackTokenPath as string | false]),
+    requireHeader: requireHeaderOf(options.requireHeader),
     routeSchema: routeSchemaOf(options.routeSchema),
     proxyBodyLimit: wholeNumber(options.proxyBodyLimit, 'proxyBodyLimit', 393_216),
     proxyResponseLimit: wholeNumber(options.proxyResponseLimit, 'proxyResponseLimit', 10 * 1024 * 1024),

@@ -78,7 +78,7 @@ t.test('tokenInfo: seconds left (never negative), last refresh only after one', 
 t.test('a profile without a display name shows the user id', async (t) => {
   const html = renderLoggedIn(context(), { id: 'user<1>', display_name: null }, {
     scopes: [], expiresIn: 61, expiresAt: '2025-01-01T12:01:01.000Z', refreshes: 0, lastRefreshAt: null, refreshMargin: 60
-  })
+  }, 1_800_000_000)
   t.match(html, /<h1 id="display-name">user&lt;1&gt;<\/h1>/)
   t.match(html, /<div class="avatar" id="avatar" aria-hidden="true">U<\/div>/)
   t.match(html, /<span id="expires-in">1:01<\/span>/)

@@ -314,14 +314,14 @@ t.test('a refresh token is bound to its client', async (t) => {
   t.same(res.json, { error: 'invalid_grant', error_description: 'Invalid refresh token' })
 })
 
-t.test('revoked refresh tokens answer invalid_grant', async (t) => {
+t.test('revoked refresh tokens answer invalid_grant, described as revoked (as Spotify does)', async (t) => {
   const emulator = await start(t)
   const a = await token(emulator, exchange(code(emulator)))
   const b = await token(emulator, exchange(code(emulator)))
   emulator.control.revokeRefreshToken(a.json.refresh_token)
   const res = await token(emulator, { grant_type: 'refresh_token', refresh_token: a.json.refresh_token })
   t.equal(res.status, 400)
-  t.same(res.json, { error: 'invalid_grant', error_description: 'Invalid refresh token' })
+  t.same(res.json, { error: 'invalid_grant', error_description: 'Refresh token revoked' })
   t.equal((await api(emulator, '/v1/me', a.json.access_token)).status, 200, 'its access token lives until expiry')
   t.equal((await token(emulator, { grant_type: 'refresh_token', refresh_token: b.json.refresh_token })).status, 200)
 

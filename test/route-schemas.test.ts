@@ -38,7 +38,7 @@ t.test('@fastify/swagger lists every route of the plugin with its responses', as
 
   const callback = paths['/callback']?.get as Operation
   t.same(callback.parameters?.map((p) => p.name).sort(), ['code', 'error', 'state'])
-  t.same(Object.keys(callback.responses).sort(), ['302', '400', '401', '403', '502', '503', '504'])
+  t.same(Object.keys(callback.responses).sort(), ['200', '302', '400', '401', '403', '502', '503', '504']) // 200: the strict-cookie landing page
   const errorShape = callback.responses['403']?.content?.['application/json']?.schema as { properties: { error: { properties: Record<string, unknown> } } }
   t.same(Object.keys(errorShape.properties.error.properties), ['status', 'message', 'code'], 'the plugin\'s error shape')
 

@@ -3,7 +3,7 @@ import { memoryStore } from '../plugin/index.js'
 import { sampleSessionId, sampleToken, testTokenStore } from '../plugin/testing/index.js'
 import { invalid } from './helpers/stores.js'
 
-t.test('memoryStore passes the TokenStore contract, per-user index and rate-limit window included', (t) => testTokenStore(t, () => memoryStore(), { users: true, rateLimit: true }))
+t.test('memoryStore passes the TokenStore contract, per-user index and rate-limit window included', (t) => testTokenStore(t, () => memoryStore(), { users: true, expiring: true, rateLimit: true }))
 
 t.test('the contract\'s lock tests run on the store itself without lockExpiry: a lock whose lease is its ttl', (t) => {
   // What a store whose lease adds no timeout of its own needs: one store for every case.

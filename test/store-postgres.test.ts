@@ -38,14 +38,14 @@ t.test('pgStore', async (t) => {
   await t.test('passes the TokenStore contract, lock included', async (t) => {
     const table = db.table()
     await testTokenStore(t, () => openStore({ pool, table }), {
-      lock: true, users: true, lockExpiry: () => openStore({ pool, table, queryTimeout: SHORT_QUERY_TIMEOUT }), rotation: (secrets) => openStore({ pool, table }, [...secrets])
+      lock: true, users: true, expiring: true, lockExpiry: () => openStore({ pool, table, queryTimeout: SHORT_QUERY_TIMEOUT }), rotation: (secrets) => openStore({ pool, table }, [...secrets])
     })
   })
 
   await t.test('passes the contract with two secrets (after a rotation)', async (t) => {
     const table = db.table()
     await testTokenStore(t, () => openStore({ pool, table }, [SECRET, OLD_SECRET]), {
-      lock: true, users: true, lockExpiry: () => openStore({ pool, table, queryTimeout: SHORT_QUERY_TIMEOUT }, [SECRET, OLD_SECRET])
+      lock: true, users: true, expiring: true, lockExpiry: () => openStore({ pool, table, queryTimeout: SHORT_QUERY_TIMEOUT }, [SECRET, OLD_SECRET])
     })
   })
 
@@ -64,6 +64,7 @@ t.test('pgStore', async (t) => {
       `${table.split('.')[1] as string}.user_name text`,
       `${table.split('.')[1] as string}.member text`,
       `${table.split('.')[1] as string}.written_at timestamp with time zone`,
+      `${table.split('.')[1] as string}.reauth_by timestamp with time zone`,
       `${table.split('.')[1] as string}_locks.name text`,
       `${table.split('.')[1] as string}_locks.token text`,
       `${table.split('.')[1] as string}_locks.expires_at timestamp with time zone`
@@ -75,9 +76,12 @@ t.test('pgStore', async (t) => {
   expires_at timestamptz NOT NULL,
   user_name text NOT NULL,
   member text NOT NULL,
-  written_at timestamptz NOT NULL
+  written_at timestamptz NOT NULL,
+  reauth_by timestamptz
 );
+ALTER TABLE "spotify_auth_sessions" ADD COLUMN IF NOT EXISTS reauth_by timestamptz;
 CREATE INDEX IF NOT EXISTS "spotify_auth_sessions_expires_at" ON "spotify_auth_sessions" (expires_at);
+CREATE INDEX IF NOT EXISTS "spotify_auth_sessions_reauth_by" ON "spotify_auth_sessions" (reauth_by);
 CREATE INDEX IF NOT EXISTS "spotify_auth_sessions_user" ON "spotify_auth_sessions" (user_name, written_at);
 CREATE TABLE IF NOT EXISTS "spotify_auth_sessions_locks" (
   name text PRIMARY KEY,

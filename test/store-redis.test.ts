@@ -34,11 +34,13 @@ t.test('redisStore', async (t) => {
       t.match(await client.call('CLIENT', 'INFO'), new RegExp(`\\bresp=${protocol}\\b`), `the client speaks RESP${protocol}`)
 
       await t.test('passes the TokenStore contract, lock included', (t) =>
-        testTokenStore(t, () => openStore({ client, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true, rateLimit: true, watch: true }))
+        testTokenStore(t, () => openStore({ client, prefix: uniquePrefix(t, redis) }), {
+          lock: true, users: true, expiring: true, rateLimit: true, watch: true, lockExpiry: () => openStore({ client, prefix: uniquePrefix(t, redis), commandTimeout: SHORT_COMMAND_TIMEOUT })
+        }))
 
       await t.test('passes the contract\'s secret rotation', (t) => {
         const prefix = uniquePrefix(t, redis)
-        return testTokenStore(t, () => openStore({ client, prefix }), { users: true, rotation: (secrets) => openStore({ client, prefix }, [...secrets]) })
+        return testTokenStore(t, () => openStore({ client, prefix }), { users: true, expiring: true, rotation: (secrets) => openStore({ client, prefix }, [...secrets]) })
       })
     })
   }
@@ -46,7 +48,7 @@ t.test('redisStore', async (t) => {
   await t.test('passes the contract on a client with a keyPrefix', async (t) => {
     const prefixed = await newClient(t, undefined, { keyPrefix: 'app1:' })
     await testTokenStore(t, () => openStore({ client: prefixed, prefix: uniquePrefix(t, redis) }), {
-      lock: true, users: true, rateLimit: true, watch: true, lockExpiry: () => openStore({ client: prefixed, prefix: uniquePrefix(t, redis), commandTimeout: SHORT_COMMAND_TIMEOUT })
+      lock: true, users: true, expiring: true, rateLimit: true, watch: true, lockExpiry: () => openStore({ client: prefixed, prefix: uniquePrefix(t, redis), commandTimeout: SHORT_COMMAND_TIMEOUT })
     })
   })
 

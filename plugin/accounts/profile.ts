@@ -8,6 +8,12 @@ export interface SpotifyUser {
   readonly id: string
   /** The name the user shows on Spotify; `null` or absent when they set none. */
   readonly display_name?: string | null
+  /**
+   * The user's account id (`account_id`): public, immutable and pseudonymous.
+   * Spotify advises it, not `id`, for linking accounts. Absent when Spotify
+   * sent none.
+   */
+  readonly accountId?: string
   readonly [field: string]: unknown
 }
 
@@ -43,6 +49,8 @@ export function profileReader (clientOf: (source: TokenSource) => Got): (accessT
     const user = parsed(body)
     if (user === undefined) throw new UpstreamError('GET /v1/me answered no JSON object')
     if (typeof user.id !== 'string' || user.id === '') throw new UpstreamError('GET /v1/me named no user')
-    return user as SpotifyUser
+    // Spotify's new key, under the name the plugin's types use.
+    const accountId = typeof user.account_id === 'string' && user.account_id !== '' ? user.account_id : undefined
+    return (accountId === undefined ? user : { ...user, accountId }) as SpotifyUser
   }
 }

@@ -12,12 +12,15 @@ import type { Agents } from './agents.js'
 export class TokenRefusedError extends Error {
   readonly error: string
   readonly status: number
+  /** Spotify's `error_description` (at most 200 characters), for logs: decisions go by `error`. */
+  readonly description: string | undefined
 
-  constructor (error: string, status: number) {
+  constructor (error: string, status: number, description?: string) {
     super(`Spotify's token endpoint refused the grant: ${error}`)
     this.name = 'TokenRefusedError'
     this.error = error
     this.status = status
+    this.description = description
   }
 }
 
@@ -51,7 +54,10 @@ export interface TokenEndpoint {
 }
 
 /** A code exchange's token, before the login learns whose it is. */
-export type Grant = Omit<SpotifyToken, 'userId'>
+export type Grant = Omit<SpotifyToken, keyof SessionFields>
+
+/** What a login learns besides the grant: the user, and the browser. */
+export type SessionFields = Pick<SpotifyToken, 'userId' | 'accountId' | 'displayName' | 'userAgent'>
 
 /** An app-only access token (Client Credentials): it acts for no user. */
 export interface AppToken {
@@ -104,6 +110,11 @@ function parseJson (body: string): unknown {
   }
 }
 
+function oauthDescriptionOf (body: unknown): string | undefined {
+  const description = (body as { error_description?: unknown } | undefined)?.error_description
+  return typeof description === 'string' ? description.slice(0, 200) : undefined
+}
+
 function oauthErrorOf (body: unknown): string | undefined {
   const error = (body as { error?: unknown } | undefined)?.error
   return typeof error === 'string' && /^[\w.-]{1,64}$/.test(error) ? error : undefined
@@ -117,6 +128,22 @@ export function refreshTokenExpiry (authorizedAt: number): number {
   const date = new Date(authorizedAt * 1000)
   date.setUTCMonth(date.getUTCMonth() + REFRESH_TOKEN_MONTHS)
   return Math.floor(date.getTime() / 1000)
+}
+
+/**
+ * What a refresh keeps of the session as it is: who the user is and what
+ * the login learnt of them and of the browser (`userId`, `accountId`,
+ * `displayName`, `userAgent`), never the previous token's own fields nor
+ * the refresh bookkeeping (`refreshStartedAt`, `refreshRefused`).
+ */
+function sessionFields (token: SpotifyToken): SessionFields {
+  const { userId, accountId, displayName, userAgent } = token
+  return {
+    userId,
+    ...(accountId === undefined ? {} : { accountId }),
+    ...(displayName === undefined ? {} : { displayName }),
+    ...(userAgent === undefined ? {} : { userAgent })
+  }
 }
 
 /** What a token response leaves out and the previous token (or the login) provides. */
@@ -177,7 +204,7 @@ export function createTokenEndpoint (options: TokenEndpointOptions): TokenEndpoi
     if (response.statusCode === 200 && isTokenResponse(body)) return body
     const error = oauthErrorOf(body)
     if (response.statusCode >= 400 && response.statusCode < 500 && error !== undefined) {
-      throw new TokenRefusedError(error, response.statusCode)
+      throw new TokenRefusedError(error, response.statusCode, oauthDescriptionOf(body))
     }
     throw new UpstreamError(`the token endpoint answered ${response.statusCode}`)
   }
@@ -199,7 +226,7 @@ export function createTokenEndpoint (options: TokenEndpointOptions): TokenEndpoi
     async refresh (token) {
       const body = await grant({ grant_type: 'refresh_token', refresh_token: token.refreshToken })
       const carried = { refreshToken: token.refreshToken, scope: token.scope, refreshes: token.refreshes + 1, authorizedAt: token.authorizedAt }
-      return { userId: token.userId, ...tokenFromResponse(body, carried) }
+      return { ...sessionFields(token), ...tokenFromResponse(body, carried) }
     }
   }
 }

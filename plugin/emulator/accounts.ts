@@ -194,6 +194,9 @@ function refresh (state: EmulatorState, reply: FastifyReply, body: URLSearchPara
   const token = body.get('refresh_token')
   if (token === null) return oauthError(reply, 400, 'invalid_request', 'refresh_token must be supplied')
   const grant = state.refreshTokens.get(token)
+  // Spotify tells a revoked token (the user removed the app's access) from
+  // an expired one by the description: "Refresh token revoked".
+  if (state.revokedRefreshTokens.has(token)) return oauthError(reply, 400, 'invalid_grant', 'Refresh token revoked')
   if (grant === undefined || grant.clientId !== client.clientId) {
     return oauthError(reply, 400, 'invalid_grant', 'Invalid refresh token')
   }

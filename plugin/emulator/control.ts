@@ -77,9 +77,10 @@ export function createControl (state: EmulatorState): EmulatorControl {
       state.accessTokenTtl = checkSeconds(seconds, 'accessTokenTtl')
     },
     revokeRefreshToken (refreshToken) {
-      state.refreshTokens.delete(refreshToken)
+      if (state.refreshTokens.delete(refreshToken)) state.revokedRefreshTokens.add(refreshToken)
     },
     revokeAll () {
+      for (const token of state.refreshTokens.keys()) state.revokedRefreshTokens.add(token)
       state.refreshTokens.clear()
       state.accessTokens.clear()
     },

@@ -76,6 +76,8 @@ export interface EmulatorState {
   readonly clients: Map<string, Client>
   readonly codes: Map<string, AuthorizationCode>
   readonly refreshTokens: Map<string, Grant>
+  /** Refresh tokens revoked by `control.revokeRefreshToken` / `revokeAll`: refused as revoked, not unknown. */
+  readonly revokedRefreshTokens: Set<string>
   readonly accessTokens: Map<string, AccessToken>
   readonly counters: EmulatorCounters
   /** `/v1` calls by `METHOD /route` (route patterns, `unknown` when none matched). */
@@ -135,6 +137,7 @@ export function createState (options: StateOptions): EmulatorState {
     clients: new Map(),
     codes: new Map(),
     refreshTokens: new Map(),
+    revokedRefreshTokens: new Set(),
     accessTokens: new Map(),
     counters: { authorization_code: 0, refresh_token: 0, client_credentials: 0, api: 0 },
     apiCalls: new Map(),

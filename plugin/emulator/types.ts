@@ -162,9 +162,9 @@ export interface EmulatorControl {
   disallowUser(userId: string): void
   /** Lifetime in seconds of access tokens issued from now on. */
   setAccessTokenTtl(seconds: number): void
-  /** A later refresh with this token answers `invalid_grant`; its access tokens stay valid until they expire. */
+  /** A later refresh with this token answers `invalid_grant` "Refresh token revoked", as Spotify does after the user removes the app; its access tokens stay valid until they expire. */
   revokeRefreshToken(refreshToken: string): void
-  /** Every refresh token and every access token becomes unknown. */
+  /** Every access token becomes unknown, and every refresh token revoked ("Refresh token revoked"). */
   revokeAll(): void
   /** Every access token issued so far expires now; the API answers 401 "The access token expired". */
   expireAccessTokens(): void

@@ -10,6 +10,8 @@ import { prefixedName } from '../session/cookie.js'
 import type { Sessions } from '../session/sessions.js'
 import type { SpotifyToken } from '../store/types.js'
 import type { SpotifyUser } from '../accounts/profile.js'
+import { userAgentFamily } from '../session/user-agent.js'
+import { sendLandingPage } from './landing-page.js'
 import { routeSchema } from './schemas.js'
 import { clientRefused, TokenRefusedError, type Grant, type TokenEndpoint } from '../accounts/token-endpoint.js'
 
@@ -195,9 +197,18 @@ export async function loginRoutes (scope: FastifyInstance, services: LoginServic
     const grant = await exchange(code, options.pkce ? verifier : undefined)
     // Whose token this is: the session is filed under the Spotify user.
     const user = await profileOf(grant.accessToken)
-    const token: SpotifyToken = { userId: user.id, ...grant }
+    const token: SpotifyToken = {
+      userId: user.id,
+      ...(user.accountId === undefined ? {} : { accountId: user.accountId }),
+      displayName: typeof user.display_name === 'string' ? user.display_name : null,
+      userAgent: userAgentFamily(request.headers['user-agent']),
+      ...grant
+    }
     const onLogin = options.onLogin
     await sessions.begin(request, reply, token, (sessionId) => onLogin?.(request, { sessionId, token, user }))
-    return reply.redirect(returnTo ?? options.successRedirect, 302)
+    const to = returnTo ?? options.successRedirect
+    // A Strict cookie is not sent along the rest of Spotify's cross-site
+    // navigation: a page of the app's own starts a same-site one.
+    return options.cookie.sameSite === 'strict' ? sendLandingPage(reply, to) : reply.redirect(to, 302)
   })
 }

@@ -9,6 +9,7 @@ import type { WebApiTarget, WebApiUrlRule } from '../web-api/url-rule.js'
 import { privateCacheControl, varyWithCookie, weakened } from './proxy-caching.js'
 import { forwardedHeaders, returnedHeaders } from './proxy-headers.js'
 import { linkRewriter, rewritable, type LinkRewriter } from './proxy-links.js'
+import type { RequestGuard } from './required-header.js'
 import { fromAllowedOrigin, UNSAFE_METHODS } from './same-origin.js'
 import { routeSchema } from './schemas.js'
 
@@ -18,6 +19,8 @@ export interface ProxyServices {
   /** The one rule for calling the Web API: window, bearer, renewal after a 401, failures. */
   policy: WebApiPolicy
   rule: WebApiUrlRule
+  /** Runs first on every proxied request (the `requireHeader` check). */
+  guard: RequestGuard
 }
 
 const kTarget = Symbol('fastify-spotify-auth.proxy-target')
@@ -43,7 +46,7 @@ interface Checked {
  * after a 401.
  */
 export async function proxyRoutes (scope: FastifyInstance, services: ProxyServices): Promise<void> {
-  const { options, sessions, policy, rule } = services
+  const { options, sessions, policy, rule, guard } = services
   // Parent prefixes count: the raw URL starts with all of them.
   const routePrefix = `${scope.prefix}${options.proxyPrefix as string}/`
   const rewrite: LinkRewriter | undefined = options.proxyRewriteLinks ? linkRewriter(`${options.apiUrl}/v1/`, routePrefix) : undefined
@@ -68,6 +71,7 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
   function checkBeforeBody (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const checked = request as unknown as Checked
     try {
+      guard(request)
       checked[kTarget] = targetOf(request)
       if (!fromAllowedOrigin(request, options.allowedOrigins)) throw new CrossSiteRequestError()
       const blocked = policy.blocked()
@@ -95,6 +99,7 @@ export async function proxyRoutes (scope: FastifyInstance, services: ProxyServic
 
   /** GET and HEAD have no body to spare: their checks run here, without a hook. */
   async function forwardRead (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    guard(request)
     const target = targetOf(request)
     return replyWith(request, reply, await forward(request, sessions.of(request, reply), target))
   }

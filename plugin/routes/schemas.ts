@@ -48,9 +48,80 @@ const RATE_LIMITED = {
   headers: { 'retry-after': { type: 'integer', description: 'Seconds to wait' } }
 }
 
-export type RouteName = 'login' | 'callback' | 'logout' | 'proxyRead' | 'proxyWrite' | 'playbackToken'
+export type RouteName = 'login' | 'callback' | 'logout' | 'proxyRead' | 'proxyWrite' | 'playbackToken' | 'session' | 'devices' | 'endDevice' | 'endOtherDevices'
+
+/** The session routes' own refusals. */
+const SESSION_ROUTE_ERRORS = {
+  401: error('No session (FST_SPOTIFY_NO_SESSION)'),
+  403: error('A required header is missing (FST_SPOTIFY_MISSING_HEADER), or an unsafe request came from another origin\'s page (FST_SPOTIFY_CROSS_SITE)'),
+  500: error('The store keeps no per-user index (FST_SPOTIFY_STORE_UNSUPPORTED)'),
+  503: SESSION_ERRORS[503]
+}
+
+const UNIX_SECONDS = { type: 'integer', description: 'Unix time in seconds' } as const
+
+const DEVICE = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', description: 'A public handle of the session (never its id): pass it to DELETE …/devices/:id' },
+    createdAt: { ...UNIX_SECONDS, description: 'When the user logged in on it (Unix seconds)' },
+    lastUsedAt: { ...UNIX_SECONDS, description: 'When it last got a token, its login or last refresh (Unix seconds; within an hour of its last use)' },
+    userAgent: { type: 'string', description: 'The browser family, such as "Chrome on macOS"' },
+    current: { type: 'boolean', description: 'The session that asked' }
+  }
+} as const
 
 const SCHEMAS: Record<RouteName, FastifySchema & Record<string, unknown>> = {
+  session: {
+    summary: 'Who is logged in',
+    description: 'The current session, from the store (no call to Spotify). Never cached.',
+    response: {
+      200: {
+        description: 'The session',
+        type: 'object',
+        properties: {
+          user: {
+            type: 'object',
+            properties: {
+              id: { type: 'string', description: 'The Spotify user id' },
+              accountId: { type: ['string', 'null'], description: 'Spotify\'s account_id, for linking accounts' },
+              displayName: { type: ['string', 'null'] }
+            }
+          },
+          scopes: { type: 'array', items: { type: 'string' } },
+          expiresAt: { ...UNIX_SECONDS, description: 'When the access token expires (Unix seconds); the plugin refreshes it by itself' },
+          reauthBy: { ...UNIX_SECONDS, description: 'When the refresh token ends and the user must log in again (Unix seconds)' }
+        }
+      },
+      ...SESSION_ROUTE_ERRORS
+    }
+  },
+  devices: {
+    summary: 'The current user\'s sessions',
+    description: 'Every live session of the logged-in user, the current one first, then the most recently used. Never cached.',
+    response: {
+      200: { description: 'The devices', type: 'object', properties: { devices: { type: 'array', items: DEVICE } } },
+      ...SESSION_ROUTE_ERRORS
+    }
+  },
+  endDevice: {
+    summary: 'Sign one of your devices out',
+    description: 'Ends one of the current user\'s sessions by its handle (the current one too, clearing its cookie).',
+    params: { type: 'object', properties: { id: { type: 'string', description: 'A handle from GET …/devices' } } },
+    response: {
+      204: { description: 'Ended', type: 'null' },
+      404: error('Not one of your sessions, whether it exists or not (FST_SPOTIFY_DEVICE_NOT_FOUND)'),
+      ...SESSION_ROUTE_ERRORS
+    }
+  },
+  endOtherDevices: {
+    summary: 'Sign out everywhere else',
+    description: 'Ends every session of the current user except this one. Any body (up to 1 KiB) is ignored.',
+    response: {
+      200: { description: 'How many sessions ended', type: 'object', properties: { ended: { type: 'integer' } } },
+      ...SESSION_ROUTE_ERRORS
+    }
+  },
   login: {
     summary: 'Log in with Spotify',
     description: 'Redirects to Spotify\'s consent page, then to `returnTo` once the callback has run.',
@@ -75,6 +146,7 @@ const SCHEMAS: Record<RouteName, FastifySchema & Record<string, unknown>> = {
       }
     },
     response: {
+      200: { description: 'With cookie.sameSite "strict": a small page of the app that navigates to returnTo or successRedirect (a redirect would not carry the Strict cookie)', type: 'string' },
       302: { ...REDIRECT, description: 'To returnTo or successRedirect, with the session cookie' },
       400: error('No code, or Spotify refused it (FST_SPOTIFY_MISSING_CODE, FST_SPOTIFY_INVALID_CODE)'),
       401: error('The user refused (FST_SPOTIFY_AUTHORIZATION_DENIED)'),

@@ -23,7 +23,13 @@ export interface SessionCookie {
   read (request: FastifyRequest, reply: FastifyReply): string | undefined
   /** Whether the request carries the cookie at all, valid or not. */
   sent (request: FastifyRequest): boolean
-  write (reply: FastifyReply, sessionId: string): void
+  /**
+   * Sets the cookie. With `notAfter` (Unix seconds: the refresh token's
+   * end), its `Max-Age` stops there if `cookie.maxAge` would outlast it: a
+   * cookie that outlives its session only makes a logged-out page look
+   * logged in.
+   */
+  write (reply: FastifyReply, sessionId: string, notAfter?: number): void
   clear (reply: FastifyReply): void
 }
 
@@ -68,8 +74,13 @@ export function createSessionCookie (options: ResolvedOptions, signer: Signer = 
   // nothing here ever needs invalidating; the least recently used makes room.
   const verified = new LruMap<string>(VERIFIED_MAX)
 
-  function write (reply: FastifyReply, sessionId: string): void {
-    reply.setCookie(name, signer.sign(sessionId), writeAttributes)
+  function write (reply: FastifyReply, sessionId: string, notAfter?: number): void {
+    let written = writeAttributes
+    if (notAfter !== undefined && maxAge !== null) {
+      const left = Math.max(1, notAfter - Math.floor(Date.now() / 1000))
+      if (left < maxAge) written = { ...attributes, maxAge: left }
+    }
+    reply.setCookie(name, signer.sign(sessionId), written)
   }
 
   return {

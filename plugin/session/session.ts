@@ -128,6 +128,15 @@ export class Session implements SpotifySession, TokenSource {
     this.#forget()
   }
 
+  /**
+   * The session's token as the store holds it, even near expiry: no call to
+   * Spotify (what the session routes show). A 401 (`FST_SPOTIFY_NO_SESSION`)
+   * without a session.
+   */
+  stored (): Promise<SpotifyToken> {
+    return this.#load((tokens, sessionId) => tokens.stored(sessionId)).then(orNoSession)
+  }
+
   /** The session's valid token, or a 401 (`FST_SPOTIFY_NO_SESSION`). */
   required (): Promise<SpotifyToken> {
     return this.#load((tokens, sessionId) => tokens.valid(sessionId)).then(orNoSession)

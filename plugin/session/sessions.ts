@@ -123,7 +123,7 @@ export class Sessions {
     }
     sessionStarted(this.#services.tag, sessionId)
     await this.#cap(token.userId, sessionId)
-    this.#cookie.write(reply, sessionId);
+    this.#cookie.write(reply, sessionId, token.refreshTokenExpiresAt);
     (request as unknown as Slots)[kSession] = new RequestSession(this.#services, this.#cookie, reply, sessionId, true)
     return sessionId
   }
@@ -133,6 +133,13 @@ export class Sessions {
     const { store } = this.#services
     if (store.sessionsOf === undefined) return Promise.reject(new StoreUnsupportedError())
     return storeCall(() => (store.sessionsOf as NonNullable<TokenStore['sessionsOf']>)(userId))
+  }
+
+  /** The ids of the live sessions whose refresh token ends before `time` (Unix seconds), soonest first. */
+  sessionsExpiringBefore (time: number): Promise<string[]> {
+    const { store } = this.#services
+    if (store.sessionsExpiringBefore === undefined) return Promise.reject(new StoreUnsupportedError())
+    return storeCall(() => (store.sessionsExpiringBefore as NonNullable<TokenStore['sessionsExpiringBefore']>)(time))
   }
 
   /** Ends every session of a user ("log out everywhere"); resolves how many it ended. */

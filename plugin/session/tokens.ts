@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { RefreshBusyError } from '../errors.js'
 import { RenewalRule } from '../renewal-rule.js'
 import type { TokenEndpoint } from '../accounts/token-endpoint.js'
+import type { SpotifyAuthOptions } from '../options.js'
 import type { SpotifyToken, TokenStore } from '../store/types.js'
 import { hasMovedOn } from '../token-versions.js'
 import { isRefusedInDoubt, markAttempt } from './refresh/attempt-mark.js'
@@ -22,7 +23,7 @@ export interface SessionTokensOptions {
   refreshCooldown: number
   /** The store lock's TTL in ms: longer than a token call may take (`timeout`). */
   lockTtl: number
-  onRefresh: ((sessionId: string, token: SpotifyToken) => Promise<void> | void) | undefined
+  onRefresh: SpotifyAuthOptions['onRefresh']
   log: FastifyBaseLogger
   /** How a session is named on the diagnostics channels. */
   tag: SessionTag
@@ -77,6 +78,11 @@ export class SessionTokens {
    */
   close (): Promise<void> {
     return this.#stored.close()
+  }
+
+  /** The session's token as stored, never refreshed (no call to Spotify); `undefined` without a session. */
+  stored (sessionId: string): Promise<SpotifyToken | undefined> {
+    return this.#stored.read(sessionId)
   }
 
   /** The session's token, refreshed first when near expiry; `undefined` without a session. */
@@ -143,7 +149,14 @@ export class SessionTokens {
     try {
       next = await this.#endpoint.refresh(stale)
     } catch (err) {
-      return await afterFailedRefresh(err, { store: this.#store, sessionId, stale, read: (id) => this.#stored.read(id), tag: this.#tag })
+      return await afterFailedRefresh(err, {
+        store: this.#store,
+        sessionId,
+        stale,
+        read: (id) => this.#stored.read(id),
+        tag: this.#tag,
+        ended: (reason) => this.#stored.ended(sessionId, stale, reason)
+      })
     }
     return await this.#stored.save(sessionId, { stale, next })
   }

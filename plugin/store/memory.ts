@@ -64,6 +64,8 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
       until: () => limitedUntil,
       reason: () => limitedFor
     },
+    // In this process's memory: always reachable.
+    async ping () {},
     async get (sessionId) {
       return read(sessionId)
     },
@@ -79,6 +81,20 @@ export function memoryStore (options: MemoryStoreOptions = {}): TokenStore {
     async delete (sessionId, expected) {
       if (expected !== undefined && read(sessionId)?.refreshes !== expected.refreshes) return
       entries.delete(sessionId)
+    },
+    async sessionsExpiringBefore (time) {
+      // A walk like sessionsOf's, for a background job: it touches no
+      // entry's recency.
+      const found: Array<[string, number]> = []
+      let next = entries.first as Entry | null
+      while (next !== null) {
+        const entry = next
+        next = entry.next
+        if (entry.value.refreshTokenExpiresAt >= time) continue
+        if (lapsed(entry.value)) entries.delete(entry.key)
+        else found.push([entry.key, entry.value.refreshTokenExpiresAt])
+      }
+      return found.sort((a, b) => a[1] - b[1]).map(([sessionId]) => sessionId)
     },
     async sessionsOf (userId) {
       // No index to keep: a walk of the sessions, least recently used

@@ -70,7 +70,9 @@ const TABLE_NAME = optionRule((value): value is string => typeof value === 'stri
  * `version`: a dump holds no usable token or cookie, and a row moved or
  * re-versioned reads as no session. `user_name` (an HMAC of the Spotify user
  * id), `member` (the session id, sealed) and `written_at` (the last login or
- * refresh) are the per-user index. Expiry compares with the database's
+ * refresh) are the per-user index; `reauth_by` is when the refresh token
+ * ends (`sessionsExpiringBefore`; a table made by an earlier version gets
+ * it added, empty for its sessions until their next login). Expiry compares with the database's
  * `now()`, so that the instances' clocks do not matter.
  */
 export function pgSchema (table: string): string {
@@ -82,9 +84,12 @@ export function pgSchema (table: string): string {
   expires_at timestamptz NOT NULL,
   user_name text NOT NULL,
   member text NOT NULL,
-  written_at timestamptz NOT NULL
+  written_at timestamptz NOT NULL,
+  reauth_by timestamptz
 );
+ALTER TABLE ${t.sessions} ADD COLUMN IF NOT EXISTS reauth_by timestamptz;
 CREATE INDEX IF NOT EXISTS ${t.index} ON ${t.sessions} (expires_at);
+CREATE INDEX IF NOT EXISTS ${t.reauthIndex} ON ${t.sessions} (reauth_by);
 CREATE INDEX IF NOT EXISTS ${t.userIndex} ON ${t.sessions} (user_name, written_at);
 CREATE TABLE IF NOT EXISTS ${t.locks} (
   name text PRIMARY KEY,
@@ -99,6 +104,7 @@ interface TableNames {
   readonly locks: string
   readonly index: string
   readonly userIndex: string
+  readonly reauthIndex: string
 }
 
 function tableNames (table: string): TableNames {
@@ -106,7 +112,7 @@ function tableNames (table: string): TableNames {
   const schema = dot === -1 ? '' : `"${table.slice(0, dot)}".`
   const base = table.slice(dot + 1)
   // Quoted, so that a valid name that is also a keyword (`user`) still works.
-  return { plain: table, sessions: `${schema}"${base}"`, locks: `${schema}"${base}_locks"`, index: `"${base}_expires_at"`, userIndex: `"${base}_user"` }
+  return { plain: table, sessions: `${schema}"${base}"`, locks: `${schema}"${base}_locks"`, index: `"${base}_expires_at"`, userIndex: `"${base}_user"`, reauthIndex: `"${base}_reauth_by"` }
 }
 
 /** An error PostgreSQL itself sent (it has a severity): the server was reached. */
@@ -144,7 +150,7 @@ export function pgStore (options: PgStoreOptions): StoreFactory {
         // IF NOT EXISTS alone does not prevent.
         await query(`SELECT pg_advisory_xact_lock(hashtext('fastify-spotify-auth ${names.plain}'));\n${pgSchema(table)}`)
       } else {
-        await query(`SELECT 1 FROM ${names.sessions}, ${names.locks} LIMIT 0`)
+        await query(`SELECT reauth_by FROM ${names.sessions}, ${names.locks} LIMIT 0`)
       }
     } catch (cause) {
       const message = (cause as Error).message
@@ -186,6 +192,13 @@ interface PgStoreParts {
   readonly records: SealedRecords
 }
 
+/** The session ids of index rows; a member that does not open (tampered with) is no session. */
+function membersOf (records: SealedRecords, rows: unknown[]): string[] {
+  return (rows as Array<{ user_name: string, member: string }>)
+    .map((row) => records.sessionOf(row.member, row.user_name))
+    .filter((sessionId): sessionId is string => sessionId !== undefined)
+}
+
 function createPgStore ({ query, tables: t, ttl, queryTimeout, records }: PgStoreParts): TokenStore {
   // Every statement takes the record's candidate names, newest key first: a
   // record sealed before a `secret` rotation is still found under its old
@@ -196,9 +209,10 @@ function createPgStore ({ query, tables: t, ttl, queryTimeout, records }: PgStor
 ORDER BY array_position($1::text[], name) LIMIT 1`,
     /** Creates or overwrites the record under the newest name. */
     set: `WITH old AS (DELETE FROM ${t.sessions} WHERE name = ANY($2::text[]))
-INSERT INTO ${t.sessions} (name, version, data, expires_at, user_name, member, written_at) VALUES ($1, $3, $4, ${expirySql(5)}, $7, $8, clock_timestamp())
+INSERT INTO ${t.sessions} (name, version, data, expires_at, user_name, member, written_at, reauth_by)
+VALUES ($1, $3, $4, ${expirySql(5)}, $7, $8, clock_timestamp(), to_timestamp($9::float8))
 ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, expires_at = EXCLUDED.expires_at,
-  user_name = EXCLUDED.user_name, member = EXCLUDED.member, written_at = EXCLUDED.written_at`,
+  user_name = EXCLUDED.user_name, member = EXCLUDED.member, written_at = EXCLUDED.written_at, reauth_by = EXCLUDED.reauth_by`,
     /**
      * Compare-and-set on the version (the fencing token): the live record is
      * locked, and written (under the newest name) only while still at the
@@ -207,15 +221,18 @@ ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.dat
      * sees the winner's version, or no row after a delete.
      */
     update: `WITH current AS (
-  SELECT version, user_name, member FROM ${t.sessions} WHERE name = ANY($1::text[]) AND expires_at > now()
+  SELECT version, user_name, member, reauth_by FROM ${t.sessions} WHERE name = ANY($1::text[]) AND expires_at > now()
   ORDER BY array_position($1::text[], name) LIMIT 1 FOR UPDATE
 ), old AS (
   DELETE FROM ${t.sessions} WHERE name = ANY($1::text[]) AND name <> $2 AND EXISTS (SELECT 1 FROM current WHERE version = $3)
 )
-INSERT INTO ${t.sessions} (name, version, data, expires_at, user_name, member, written_at)
-SELECT $2, $4, $5, ${expirySql(6)}, user_name, member, clock_timestamp() FROM current WHERE version = $3
+INSERT INTO ${t.sessions} (name, version, data, expires_at, user_name, member, written_at, reauth_by)
+SELECT $2, $4, $5, ${expirySql(6)}, user_name, member, clock_timestamp(), reauth_by FROM current WHERE version = $3
 ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data, expires_at = EXCLUDED.expires_at,
   written_at = EXCLUDED.written_at`,
+    /** Live sessions whose refresh token ends before $1 (Unix s), soonest first. */
+    expiring: `SELECT user_name, member FROM ${t.sessions} WHERE reauth_by < to_timestamp($1::float8) AND expires_at > now()
+ORDER BY reauth_by, name`,
     /** A user's live sessions, least recently written first (every index name the user may have). */
     sessionsOf: `SELECT user_name, member FROM ${t.sessions} WHERE user_name = ANY($1::text[]) AND expires_at > now()
 ORDER BY written_at, name`,
@@ -255,6 +272,9 @@ DELETE FROM ${t.locks} WHERE expires_at <= now() AND name IN (SELECT name FROM $
   }
 
   return {
+    async ping () {
+      await query('SELECT 1')
+    },
     async get (sessionId) {
       const { rows } = await query(sql.get, [records.names(sessionId)])
       const row = rows[0] as Row | undefined
@@ -266,15 +286,16 @@ DELETE FROM ${t.locks} WHERE expires_at <= now() AND name IN (SELECT name FROM $
     async set (sessionId, token) {
       const [name, ...old] = records.names(sessionId) as [string, ...string[]]
       const userName = records.userNames(token.userId)[0] as string
-      await query(sql.set, [name, old, token.refreshes, records.seal(token, name), ...expiryOf(token), userName, records.member(sessionId, userName)])
+      await query(sql.set, [name, old, token.refreshes, records.seal(token, name), ...expiryOf(token), userName, records.member(sessionId, userName), token.refreshTokenExpiresAt])
       sweepIfDue()
     },
     async sessionsOf (userId) {
       const { rows } = await query(sql.sessionsOf, [records.userNames(userId)])
-      // A member that does not open (tampered with) is no session of this user.
-      return (rows as Array<{ user_name: string, member: string }>)
-        .map((row) => records.sessionOf(row.member, row.user_name))
-        .filter((sessionId): sessionId is string => sessionId !== undefined)
+      return membersOf(records, rows)
+    },
+    async sessionsExpiringBefore (time) {
+      const { rows } = await query(sql.expiring, [time])
+      return membersOf(records, rows)
     },
     async update (sessionId, previous, next) {
       const candidates = records.names(sessionId)

@@ -6,6 +6,16 @@
 export interface SpotifyToken {
   /** The Spotify user id (`GET /v1/me`'s `id`), learnt at login. */
   readonly userId: string
+  /**
+   * The user's Spotify account id (`GET /v1/me`'s `account_id`), learnt at
+   * login: public, immutable and pseudonymous, unlike `userId`, which Spotify
+   * advises against for linking accounts. Absent when Spotify sent none.
+   */
+  readonly accountId?: string
+  /** The user's display name on Spotify at login (`null`: they set none); absent for sessions stored before it was kept. */
+  readonly displayName?: string | null
+  /** The browser of the login, as a short family ("Chrome on macOS"): what a device list shows. Never the raw header. */
+  readonly userAgent?: string
   /** The bearer token for the Web API. */
   readonly accessToken: string
   /** The refresh token; kept when Spotify's refresh response omits it. */
@@ -90,6 +100,21 @@ export interface TokenStore {
    * not available.
    */
   sessionsOf? (userId: string): Promise<string[]>
+  /**
+   * Optional: the ids of the live sessions whose refresh token ends
+   * (`refreshTokenExpiresAt`) before `time` (Unix seconds), soonest first:
+   * for a job that asks users to reconnect before Spotify's six-month wall.
+   * Without it, `fastify.spotify.sessionsExpiringBefore` rejects with
+   * `FST_SPOTIFY_STORE_UNSUPPORTED`.
+   */
+  sessionsExpiringBefore? (time: number): Promise<string[]>
+  /**
+   * Optional: resolves once the store answers (a round trip to its server:
+   * Redis `PING`, PostgreSQL `SELECT 1`), rejects when it cannot. Used by
+   * `fastify.spotify.health()`; without it, health probes the store with a
+   * `get` of an id no session has.
+   */
+  ping? (): Promise<void>
   /**
    * Optional: `false` while the store cannot vouch that a read shows every
    * write made to it (a failover just happened, a write is unconfirmed).

@@ -46,6 +46,13 @@ export interface ContractOptions {
    */
   users?: boolean
   /**
+   * The store offers `sessionsExpiringBefore`: test that it lists the live
+   * sessions whose refresh token ends before a time, soonest first, and
+   * forgets deleted and lapsed ones (with `rotation`: under either secret).
+   * Default false.
+   */
+  expiring?: boolean
+  /**
    * The store offers `rateLimit`: test that a window held is read back at
    * once, never shortened, and ignored once past. Default false.
    */
@@ -191,6 +198,7 @@ export async function testTokenStore (t: ContractRunner, create: () => TokenStor
 
   if (options.lock === true) await testLock(t, create, options.lockExpiry ?? create, options.lockTtl ?? 100, options.lockExpiryWait ?? 10_000)
   if (options.users === true) await testUsers(t, create, options.rotation)
+  if (options.expiring === true) await testExpiring(t, create, options.rotation)
   if (options.rateLimit === true) await testRateLimit(t, create)
   if (options.watch === true) await testWatch(t, create, options.watchWait ?? 5000)
   if (options.rotation !== undefined) await testRotation(t, options.rotation)
@@ -324,6 +332,65 @@ async function testUsers (t: ContractRunner, create: () => TokenStore | Promise<
     assert.equal(typeof rotated.sessionsOf, 'function', 'the store offers sessionsOf')
     await rotated.set(after, { ...sampleToken(2), userId: user })
     assert.deepEqual(await rotated.sessionsOf?.(user), [before, after])
+  })
+}
+
+/**
+ * Refresh horizons no other case uses (a store may be shared by the cases):
+ * a minute-wide slot of its own, well before the samples' `HORIZON`.
+ */
+let expirySlot = 0
+function horizonSlot (): number {
+  return HORIZON - 30 * 24 * 60 * 60 - 3600 * ++expirySlot - Math.floor(Math.random() * 1000) * 60 * 24 * 7
+}
+
+async function testExpiring (t: ContractRunner, create: () => TokenStore | Promise<TokenStore>, rotation: Rotation | undefined): Promise<void> {
+  async function withExpiring (): Promise<TokenStore & Required<Pick<TokenStore, 'sessionsExpiringBefore'>>> {
+    const store = await create()
+    assert.equal(typeof store.sessionsExpiringBefore, 'function', 'the store offers sessionsExpiringBefore')
+    return store as TokenStore & Required<Pick<TokenStore, 'sessionsExpiringBefore'>>
+  }
+  /** The ids among `ids` that the store lists before `time`, in the store's order. */
+  async function listed (store: TokenStore & Required<Pick<TokenStore, 'sessionsExpiringBefore'>>, time: number, ids: string[]): Promise<string[]> {
+    return (await store.sessionsExpiringBefore(time)).filter((id) => ids.includes(id))
+  }
+
+  await t.test('sessionsExpiringBefore lists the sessions whose refresh token ends before a time, soonest first', async () => {
+    const store = await withExpiring()
+    const base = horizonSlot()
+    const [late, soon, sooner, later] = [sampleSessionId(), sampleSessionId(), sampleSessionId(), sampleSessionId()]
+    await store.set(late, { ...sampleToken(1), refreshTokenExpiresAt: base + 30 })
+    await store.set(soon, { ...sampleToken(2), refreshTokenExpiresAt: base + 10 })
+    await store.set(sooner, { ...sampleToken(3), refreshTokenExpiresAt: base })
+    await store.set(later, { ...sampleToken(4), refreshTokenExpiresAt: base + 31 })
+    const all = [late, soon, sooner, later]
+    assert.deepEqual(await listed(store, base + 31, all), [sooner, soon, late], 'before, not at')
+    assert.deepEqual(await listed(store, base, all), [])
+    // A refresh keeps the horizon, and the session stays listed once.
+    assert.equal(await store.update(soon, sampleToken(2), { ...sampleToken(2, 1), refreshTokenExpiresAt: base + 10 }), true)
+    assert.deepEqual(await listed(store, base + 11, all), [sooner, soon])
+  })
+
+  await t.test('sessionsExpiringBefore forgets deleted and lapsed sessions', async () => {
+    const store = await withExpiring()
+    const base = horizonSlot()
+    const [kept, deleted, deletedAtVersion, lapsed] = [sampleSessionId(), sampleSessionId(), sampleSessionId(), sampleSessionId()]
+    for (const id of [kept, deleted, deletedAtVersion]) await store.set(id, { ...sampleToken(1), refreshTokenExpiresAt: base })
+    await store.set(lapsed, { ...sampleToken(2), refreshTokenExpiresAt: Math.floor(Date.now() / 1000) - 1 })
+    await store.delete(deleted)
+    await store.delete(deletedAtVersion, { ...sampleToken(1), refreshTokenExpiresAt: base })
+    assert.deepEqual(await listed(store, base + 1, [kept, deleted, deletedAtVersion, lapsed]), [kept])
+  })
+
+  if (rotation === undefined) return
+  await t.test('rotation: sessionsExpiringBefore lists sessions under either secret', async () => {
+    const base = horizonSlot()
+    const [before, after] = [sampleSessionId(), sampleSessionId()]
+    await (await rotation([PREVIOUS_SECRET])).set(before, { ...sampleToken(1), refreshTokenExpiresAt: base })
+    const rotated = await rotation([NEW_SECRET, PREVIOUS_SECRET])
+    assert.equal(typeof rotated.sessionsExpiringBefore, 'function', 'the store offers sessionsExpiringBefore')
+    await rotated.set(after, { ...sampleToken(2), refreshTokenExpiresAt: base + 1 })
+    assert.deepEqual((await rotated.sessionsExpiringBefore?.(base + 2))?.filter((id) => id === before || id === after), [before, after])
   })
 }
 

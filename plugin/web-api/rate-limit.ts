@@ -41,6 +41,12 @@ export class RateLimitGate {
     this.#log = log
   }
 
+  /** Until when no call goes out (Unix ms): the later of this process's window and the store's; a time past when none is open. */
+  until (): number {
+    const shared = this.#shared === undefined ? 0 : this.#shared.until()
+    return shared > this.#until ? shared : this.#until
+  }
+
   /** A `FST_SPOTIFY_RATE_LIMITED` (or `FST_SPOTIFY_QUOTA_EXCEEDED`) error while the window is open, otherwise `undefined`. */
   blocked (): RateLimitedFailure | undefined {
     const shared = this.#shared === undefined ? 0 : this.#shared.until()

@@ -1,6 +1,7 @@
 import { RefreshBusyError, SessionRevokedError } from '../../errors.js'
 import { clientRefused, TokenRefusedError } from '../../accounts/token-endpoint.js'
 import { storeCall, storeFailure, summaryOf } from '../../failures.js'
+import type { RefreshTokenEnd } from '../../options.js'
 import type { SpotifyToken, TokenStore } from '../../store/types.js'
 import { hasMovedOn } from '../../token-versions.js'
 import { sessionEnded } from '../../diagnostics/session-events.js'
@@ -20,6 +21,22 @@ export interface RefusedSession {
   readonly read: (sessionId: string) => Promise<SpotifyToken | undefined>
   /** How the session is named on the diagnostics channels. */
   readonly tag: SessionTag
+  /** Told once Spotify's refusal has ended the session. */
+  readonly ended: (reason: RefreshTokenEnd) => Promise<void>
+}
+
+/**
+ * Why Spotify refused the refresh token. Spotify says it in the
+ * description ("Refresh token expired" / "Refresh token revoked"); the
+ * token's own six-month horizon says it too, whatever the wording. Only a
+ * label for the app and the logs: the decision (end the session) goes by
+ * the error code alone.
+ */
+export function endReason (err: TokenRefusedError, stale: SpotifyToken, now = Date.now()): RefreshTokenEnd {
+  // At the refresh token's lifetime, the refusal was its expiry (a store
+  // keeps the session until then; Spotify's clock may be ahead).
+  const expired = stale.refreshTokenExpiresAt - EXPIRY_LEEWAY_S <= now / 1000 || /\bexpired\b/i.test(err.description ?? '')
+  return expired ? 'refresh-token-expired' : 'refresh-token-revoked'
 }
 
 /**
@@ -27,7 +44,7 @@ export interface RefusedSession {
  * instead (a sibling's, that replaced `stale`), or rejects with the error
  * for the request. Only Spotify's `invalid_grant` ends a session.
  */
-export async function afterFailedRefresh (err: unknown, { store, sessionId, stale, read, tag }: RefusedSession): Promise<SpotifyToken> {
+export async function afterFailedRefresh (err: unknown, { store, sessionId, stale, read, tag, ended }: RefusedSession): Promise<SpotifyToken> {
   if (!(err instanceof TokenRefusedError)) {
     // Down or slow (already a 502/504): the stored token is untouched and
     // the next request tries again. The attempt's mark stays: Spotify may
@@ -58,9 +75,9 @@ export async function afterFailedRefresh (err: unknown, { store, sessionId, stal
   await (inDoubt ? noteRefusal(store, sessionId, stale) : storeCall(() => store.delete(sessionId, stale)))
   const current = await read(sessionId)
   if (current === undefined) {
-    // At the refresh token's lifetime, the refusal was its expiry (a
-    // store keeps the session until then; Spotify's clock may be ahead).
-    sessionEnded(tag, sessionId, stale.refreshTokenExpiresAt - EXPIRY_LEEWAY_S <= Date.now() / 1000 ? 'expired' : 'revoked')
+    const reason = endReason(err, stale)
+    sessionEnded(tag, sessionId, reason === 'refresh-token-expired' ? 'expired' : 'revoked')
+    await ended(reason)
     throw new SessionRevokedError({ cause: summaryOf(err) })
   }
   if (!inDoubt || hasMovedOn(current, stale)) return current

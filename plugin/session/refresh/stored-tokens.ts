@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { storeCall, storeFailure, summaryOf } from '../../failures.js'
 import type { SpotifyToken, TokenStore } from '../../store/types.js'
 import { isWrittenToken } from '../../token-versions.js'
+import type { RefreshTokenEnd, SpotifyAuthOptions } from '../../options.js'
 import { SingleFlight } from './single-flight.js'
 import { UnsavedTokens, type UnsavedWrite } from './unsaved.js'
 
@@ -21,8 +22,8 @@ const UNSAVED_LIMIT = 10_000
 
 export interface StoredTokensOptions {
   readonly store: TokenStore
-  /** Told of every refreshed token once the store holds it. */
-  readonly onRefresh: ((sessionId: string, token: SpotifyToken) => Promise<void> | void) | undefined
+  /** Told of every refreshed token once the store holds it, and of every session Spotify ended. */
+  readonly onRefresh: SpotifyAuthOptions['onRefresh']
   readonly log: FastifyBaseLogger
 }
 
@@ -123,11 +124,20 @@ export class StoredTokens {
     return next
   }
 
+  /**
+   * Spotify refused the session's refresh token and the session is gone:
+   * logged with its reason (never the session id), and told to `onRefresh`.
+   */
+  async ended (sessionId: string, last: SpotifyToken, reason: RefreshTokenEnd): Promise<void> {
+    this.#log.info({ reason }, 'fastify-spotify-auth: Spotify refused the refresh token; the session ended')
+    await this.#announce(sessionId, last, { outcome: 'ended', reason })
+  }
+
   /** `onRefresh`, whose failure is logged and never fails the request. */
-  async #announce (sessionId: string, token: SpotifyToken): Promise<void> {
+  async #announce (sessionId: string, token: SpotifyToken, event: Parameters<NonNullable<SpotifyAuthOptions['onRefresh']>>[2] = { outcome: 'refreshed' }): Promise<void> {
     if (this.#onRefresh === undefined) return
     try {
-      await this.#onRefresh(sessionId, token)
+      await this.#onRefresh(sessionId, token, event)
     } catch (err) {
       this.#log.error({ err: summaryOf(err) }, 'fastify-spotify-auth: onRefresh failed')
     }

@@ -13,6 +13,7 @@ import type { SealedRecords } from '../kit/records.js'
  *   <prefix>lock:{<tag>}<name>   the refresh lock, named with the current secret
  *   <prefix>u:<name>             a user's index: sorted set, one name per secret
  *   <prefix>rate-limit:<app>     the rate-limit window of one Spotify app (./keys.ts appName): until when (Unix ms)
+ *   <prefix>reauth               every session by when its refresh token ends: sorted set (Unix s), members sealed
  *   <keyPrefix><prefix>events    the pub/sub channel (a channel is no key: the client's keyPrefix is added here)
  */
 export interface RedisKeys {
@@ -22,6 +23,8 @@ export interface RedisKeys {
   lock (sessionId: string): string
   /** A user's index names, newest secret first. */
   indexes (userId: string): string[]
+  /** Every session by when its refresh token ends. */
+  readonly reauth: string
 }
 
 /**
@@ -49,7 +52,8 @@ export function redisKeys (prefix: string, records: SealedRecords): RedisKeys {
     },
     indexes (userId) {
       return records.userNames(userId).map((name) => `${prefix}u:${name}`)
-    }
+    },
+    reauth: `${prefix}reauth`
   }
 }
 

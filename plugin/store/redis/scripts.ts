@@ -108,6 +108,17 @@ if ttl < 0 or now[1] * 1000 + math.floor(now[2] / 1000) + ttl < tonumber(ARGV[2]
 end
 return 1`)
 
+/**
+ * Files a session by when its refresh token ends, and drops the entries
+ * already past (their records have lapsed): the index stays as large as
+ * the live sessions, with no timer. KEYS: the index. ARGV: score (Unix s),
+ * member, now (Unix s).
+ */
+export const REAUTH = script('Reauth', `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+return 1`)
+
 /** Releases a lock only if it still holds our token (it may have expired and been taken). KEYS: the lock. ARGV: token. */
 export const UNLOCK = script('Unlock', `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

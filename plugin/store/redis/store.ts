@@ -4,7 +4,21 @@ import type { SpotifyToken, TokenStore } from '../types.js'
 import type { RedisConnection } from './connection.js'
 import type { Guard } from './guard.js'
 import type { RedisKeys } from './keys.js'
-import { DELETE, GET, INDEX, SET, UNLOCK, UPDATE } from './scripts.js'
+import { DELETE, GET, INDEX, REAUTH, SET, UNLOCK, UPDATE } from './scripts.js'
+
+/**
+ * A session's entry in the refresh-horizon index: its user-index entry (the
+ * index's name and the sealed id, as the record keeps them), so that the
+ * record's delete, which returns those, also finds this entry.
+ */
+function reauthMember (userIndex: string, member: string): string {
+  return `${userIndex}\n${member}`
+}
+
+function splitReauthMember (entry: string): [userIndex: string, member: string] {
+  const at = entry.lastIndexOf('\n')
+  return [entry.slice(0, at), entry.slice(at + 1)]
+}
 
 /** What the Redis store's records are made of. */
 export interface RedisStoreParts {
@@ -37,17 +51,26 @@ export function redisTokenStore ({ connection, keys, records, guard, ttl, comman
     if (expiry > Date.now()) await guard(() => connection.script(INDEX, [userIndex], [member, expiry]))
   }
 
-  /** Takes deleted or replaced records' sessions out of their users' indexes: `[index, member, index, member…]`. */
+  /**
+   * Takes deleted or replaced records' sessions out of their users' indexes
+   * and out of the refresh-horizon index: `[index, member, index, member…]`.
+   */
   async function unindex (flat: string[]): Promise<void> {
     const removals: Array<Promise<void>> = []
+    const horizons: string[] = []
     for (let i = 0; i < flat.length; i += 2) {
       const [userIndex, member] = [flat[i] as string, flat[i + 1] as string]
       removals.push(guard(() => connection.removeMembers(userIndex, [member])))
+      horizons.push(reauthMember(userIndex, member))
     }
+    if (horizons.length > 0) removals.push(guard(() => connection.removeMembers(keys.reauth, horizons)))
     await Promise.all(removals)
   }
 
   return {
+    async ping () {
+      await guard(() => connection.ping())
+    },
     async get (sessionId) {
       const names = keys.records(sessionId)
       const found = await guard(() => connection.script(GET, names, [])) as [number, string, string] | null
@@ -65,6 +88,9 @@ export function redisTokenStore ({ connection, keys, records, guard, ttl, comman
         [token.refreshes, records.seal(token, names[0] as string), lapsesAt(token, ttl, Date.now()), userIndex, member])) as string[]
       await unindex(replaced)
       await index(userIndex, member, token)
+      // Only a login sets: refreshes keep the refresh token's horizon.
+      await guard(() => connection.script(REAUTH, [keys.reauth],
+        [token.refreshTokenExpiresAt, reauthMember(userIndex, member), Math.floor(Date.now() / 1000)]))
     },
     async update (sessionId, previous, next) {
       const names = keys.records(sessionId)
@@ -80,6 +106,20 @@ export function redisTokenStore ({ connection, keys, records, guard, ttl, comman
       const names = keys.records(sessionId)
       const found = await guard(() => connection.script(DELETE, names, expected === undefined ? [] : [expected.refreshes])) as string[] | null
       if (found !== null) await unindex(found)
+    },
+    async sessionsExpiringBefore (time) {
+      // Entries are advisory, like the user index's: each is checked against
+      // its record, and those whose record is gone are dropped here.
+      const entries = (await guard(() => connection.scored(keys.reauth))).filter(([, score]) => score < time)
+      const ids = entries.map(([entry]) => {
+        const [userIndex, member] = splitReauthMember(entry)
+        return records.sessionOf(member, userIndex)
+      })
+      const alive = await Promise.all(ids.map(async (sessionId) =>
+        sessionId !== undefined && await guard(() => connection.exists(keys.records(sessionId))) > 0))
+      const dead = entries.filter((_, i) => alive[i] !== true).map(([member]) => member)
+      if (dead.length > 0) await guard(() => connection.removeMembers(keys.reauth, dead))
+      return [...new Set(ids.filter((_, i) => alive[i] === true) as string[])]
     },
     async sessionsOf (userId) {
       // Every index name the user may have (a secret rotation moves them),
