@@ -73,7 +73,7 @@ export interface TokenRefreshMessage extends TracedMessage {
 }
 
 /** A store operation, as the `store` channel names it. */
-export type StoreOperation = 'get' | 'set' | 'update' | 'delete' | 'lock' | 'unlock' | 'sessionsOf'
+export type StoreOperation = 'get' | 'set' | 'update' | 'delete' | 'lock' | 'unlock' | 'sessionsOf' | 'sessionsExpiringBefore' | 'ping'
 
 /** `fastify-spotify-auth:store`. */
 export interface StoreMessage extends TracedMessage {

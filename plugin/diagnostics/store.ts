@@ -21,6 +21,15 @@ function operation<T> (kind: string, name: StoreOperation, work: () => Promise<T
   }))
 }
 
+/** Every part of a store that `instrumentedStore` carries (`close` is left to the plugin, which closes the store itself). */
+type Carried = 'get' | 'set' | 'update' | 'delete' | 'lock' | 'sessionsOf' | 'sessionsExpiringBefore' | 'ping' | 'settled' | 'watch' | 'rateLimit' | 'close'
+type Assert<T extends true> = T
+/**
+ * Compiles only while `Carried` names every part of `TokenStore`: a
+ * capability added to the contract cannot be dropped here unnoticed.
+ */
+export type EveryPartCarried = Assert<Exclude<keyof TokenStore, Carried> extends never ? true : false>
+
 /**
  * The store as the plugin uses it: every operation the plugin makes
  * published on the `store` channel, in this one place rather than in each
@@ -44,6 +53,14 @@ export function instrumentedStore (store: TokenStore): TokenStore {
   if (store.sessionsOf !== undefined) {
     const sessionsOf = store.sessionsOf.bind(store)
     wrapped.sessionsOf = (userId) => operation(kind, 'sessionsOf', () => sessionsOf(userId))
+  }
+  if (store.sessionsExpiringBefore !== undefined) {
+    const expiring = store.sessionsExpiringBefore.bind(store)
+    wrapped.sessionsExpiringBefore = (time) => operation(kind, 'sessionsExpiringBefore', () => expiring(time))
+  }
+  if (store.ping !== undefined) {
+    const ping = store.ping.bind(store)
+    wrapped.ping = () => operation(kind, 'ping', ping)
   }
   if (store.settled !== undefined) wrapped.settled = store.settled.bind(store)
   if (store.watch !== undefined) wrapped.watch = store.watch.bind(store)
