@@ -38,7 +38,7 @@ class Jar {
 
 interface Setup { app: FastifyInstance, emulator: SpotifyEmulator, jar: Jar }
 
-async function setup (cache: boolean): Promise<Setup> {
+async function setup (cache: boolean, maxStale?: number): Promise<Setup> {
   const emulator = await createSpotifyEmulator({
     autoApprove: true,
     recordRequests: 100_000,
@@ -54,7 +54,7 @@ async function setup (cache: boolean): Promise<Setup> {
     scopes: ['user-read-private', 'playlist-read-private', 'playlist-modify-public', 'playlist-modify-private'],
     accountsUrl: emulator.url,
     apiUrl: emulator.url,
-    ...(cache ? {} : { cache: false })
+    ...(cache ? (maxStale === undefined ? {} : { cache: { maxStale } }) : { cache: false })
   })
   await app.ready()
   const jar = new Jar()
@@ -66,12 +66,12 @@ async function setup (cache: boolean): Promise<Setup> {
   return { app, emulator, jar }
 }
 
-function get ({ app, jar }: Setup, url: string): Promise<LightMyRequestResponse> {
-  return app.inject({ url: `/spotify/${url}`, headers: { cookie: jar.header } })
+function get ({ app, jar }: Setup, url: string, cacheControl?: string): Promise<LightMyRequestResponse> {
+  return app.inject({ url: `/spotify/${url}`, headers: { cookie: jar.header, ...(cacheControl === undefined ? {} : { 'cache-control': cacheControl }) } })
 }
 
 /** The day; returns stale reads seen after the app's own writes. */
-async function day (s: Setup): Promise<number> {
+async function day (s: Setup, pollMaxStale?: number): Promise<number> {
   const playlist = playlists.find((p) => p.ownerId === 'alice' && p.public)!.id
   const album = albums[0]!.id
   const screen = ['me', 'me/playlists', `playlists/${playlist}/items?limit=50`]
@@ -99,7 +99,7 @@ async function day (s: Setup): Promise<number> {
     // A background job polling every minute for the rest of the hour.
     for (let minute = 0; minute < 58; minute++) {
       offset += 60_000
-      await get(s, 'me/playlists')
+      await get(s, 'me/playlists', pollMaxStale === undefined ? undefined : `max-stale=${pollMaxStale}`)
     }
   }
   if (added === 0) throw new Error('bench: no playlist edit succeeded')
@@ -120,11 +120,18 @@ async function rate (s: Setup, url: string, count: number): Promise<{ rps: numbe
   return { rps: Math.round(count / (ms / 1000)), meanMs: Math.round((ms / count) * 1000) / 1000 }
 }
 
-interface Variant { name: string, cache: boolean, userMaxAge?: number }
+interface Variant { name: string, cache: boolean, maxStale?: number, pollMaxStale?: number, userMaxAge?: number }
 
 const VARIANTS: Variant[] = [
   { name: 'off', cache: false },
+  // RFC 9111 without the app's standing max-stale: every stale read revalidated.
+  { name: 'on, maxStale 0', cache: true, maxStale: 0 },
   { name: 'on', cache: true },
+  { name: 'on, maxStale 10', cache: true, maxStale: 10 },
+  { name: 'on, maxStale 60', cache: true, maxStale: 60 },
+  { name: 'on, maxStale 120', cache: true, maxStale: 120 },
+  // The default, and the polling job's own requests allow two minutes.
+  { name: 'on, job sends max-stale=120', cache: true, pollMaxStale: 120 },
   // What the same day would cost if Spotify let a private cache keep user data for a minute.
   { name: 'on, user data max-age=60', cache: true, userMaxAge: 60 }
 ]
@@ -133,11 +140,11 @@ const rows: Array<Record<string, string | number>> = []
 const dayCalls: Record<string, number> = {}
 const rates: Record<string, { rps: number, meanMs: number }> = {}
 for (const variant of VARIANTS) {
-  const s = await setup(variant.cache)
+  const s = await setup(variant.cache, variant.maxStale)
   if (variant.userMaxAge !== undefined) s.emulator.control.setApiResponseHeaders({ 'cache-control': `private, max-age=${variant.userMaxAge}` })
   s.emulator.control.resetCounters()
   s.emulator.control.clearApiRequests()
-  const stale = await day(s)
+  const stale = await day(s, variant.pollMaxStale)
   const calls = s.emulator.control.counters.api
   const revalidations = s.emulator.control.apiRequests.filter((r) => r.headers['if-none-match'] !== undefined).length
   dayCalls[variant.name] = calls
@@ -147,7 +154,7 @@ for (const variant of VARIANTS) {
     'of which revalidations': revalidations,
     'stale reads after own writes': stale
   })
-  if (variant.userMaxAge === undefined) rates[variant.name] = await rate(s, `albums/${albums[0]!.id}`, 2000)
+  if (variant.name === 'off' || variant.name === 'on') rates[variant.name] = await rate(s, `albums/${albums[0]!.id}`, 2000)
   await s.app.close()
   await s.emulator.close()
 }

@@ -45,6 +45,15 @@ export interface ResponseCacheOptions {
   maxEntries?: number
   /** Most bytes kept (bodies and headers), over every session and the app. Default 16 MiB. */
   maxBytes?: number
+  /**
+   * Seconds past its freshness an answer is still served without asking
+   * Spotify, when the caller's own request sends no `Cache-Control:
+   * max-stale` (which wins). Never for an answer Spotify marked `no-cache`
+   * or `must-revalidate`, never for a request with `no-cache`, `max-age=0`
+   * or `no-store`; a session's own writes still drop its entries at once.
+   * `0` revalidates every stale read. Default 5.
+   */
+  maxStale?: number
 }
 
 /** What `app.register(spotifyAuth, options)` takes. */
@@ -463,7 +472,8 @@ function cacheOf (value: unknown): Required<ResponseCacheOptions> | false {
   if (!isPlainObject(value)) fail('options.cache must be an object or false')
   return {
     maxEntries: wholeNumber(value.maxEntries, 'cache.maxEntries', 1000),
-    maxBytes: wholeNumber(value.maxBytes, 'cache.maxBytes', 16 * 1024 * 1024)
+    maxBytes: wholeNumber(value.maxBytes, 'cache.maxBytes', 16 * 1024 * 1024),
+    maxStale: optionalNumber(value.maxStale, 'cache.maxStale', 5, 0)
   }
 }
 
