@@ -78,7 +78,7 @@ export class ResponseCache {
 
   /**
    * The entry under `key` if it may answer without asking Spotify at `now`:
-   * fresh, or stale by no more than `maxStale` seconds (the caller's own
+   * fresh, or stale for less than `maxStale` seconds (the caller's own
    * `max-stale`, else the `cache.maxStale` option) and not marked
    * `no-cache` or `must-revalidate` by its answer (RFC 9111 §4.2.4).
    */
@@ -86,7 +86,8 @@ export class ResponseCache {
     const entry = this.#entries.get(key)
     if (entry === undefined || entry.freshUntil > now) return entry
     const allowance = (maxStale ?? this.#limits.maxStale ?? 0) * 1000
-    return entry.staleAllowed && now - entry.freshUntil <= allowance ? entry : undefined
+    // Strictly less: max-stale=0 (or the option's 0) serves nothing stale.
+    return entry.staleAllowed && now - entry.freshUntil < allowance ? entry : undefined
   }
 
   /** Keeps `answer` under `key` if the rules allow; a 200 they refuse drops what was there. */
