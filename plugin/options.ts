@@ -168,9 +168,10 @@ export interface SpotifyAuthOptions {
   /**
    * The private response cache of every Web API client: answers to GETs,
    * per session (the app's own calls app-wide), kept as Spotify's
-   * `Cache-Control` allows a private cache, forgotten after a session's own
-   * writes. `false` turns it off (identical reads in flight are still
-   * merged). Default `{ maxEntries: 1000, maxBytes: 16 MiB }`.
+   * `Cache-Control` allows a private cache (served a few seconds stale as
+   * `maxStale` allows), forgotten after a session's own writes. `false`
+   * turns it off (identical reads in flight are still merged). Default
+   * `{ maxEntries: 1000, maxBytes: 16 MiB, maxStale: 5 }`.
    */
   cache?: ResponseCacheOptions | false
   /**
