@@ -243,3 +243,16 @@ t.test('what a write makes stale', async (t) => {
     for (const path of kept) t.notOk(test(path), `${written} leaves ${path}`)
   }
 })
+
+t.test('through the proxy, the default maxStale serves user data a few seconds stale; the page can ask for more or for none', async (t) => {
+  const app = await cachedApp(t, { cache: {} })
+  app.upstream.headers.set('/v1/me/playlists', { 'cache-control': 'private, max-age=0', etag: '"v1"' })
+  const first = await app.get('me/playlists')
+  const again = await app.get('me/playlists')
+  t.equal(app.callsTo('me/playlists'), 1, 'the default 5 s: not asked again')
+  t.same(again.json(), first.json())
+  t.match(again.headers.age, /^\d+$/, 'with its Age')
+  await app.get('me/playlists', { 'cache-control': 'max-stale=0' })
+  await app.get('me/playlists', { 'cache-control': 'no-cache' })
+  t.same(app.upstream.conditions, [undefined, '"v1"', '"v1"'], 'max-stale=0 and no-cache: revalidated')
+})
