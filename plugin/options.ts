@@ -45,6 +45,15 @@ export interface ResponseCacheOptions {
   maxEntries?: number
   /** Most bytes kept (bodies and headers), over every session and the app. Default 16 MiB. */
   maxBytes?: number
+  /**
+   * Seconds past its freshness an answer is still served without asking
+   * Spotify, when the caller's own request sends no `Cache-Control:
+   * max-stale` (which wins). Never for an answer Spotify marked `no-cache`
+   * or `must-revalidate`, never for a request with `no-cache`, `max-age=0`
+   * or `no-store`; a session's own writes still drop its entries at once.
+   * `0` revalidates every stale read. Default 5.
+   */
+  maxStale?: number
 }
 
 /** What `app.register(spotifyAuth, options)` takes. */
@@ -159,9 +168,10 @@ export interface SpotifyAuthOptions {
   /**
    * The private response cache of every Web API client: answers to GETs,
    * per session (the app's own calls app-wide), kept as Spotify's
-   * `Cache-Control` allows a private cache, forgotten after a session's own
-   * writes. `false` turns it off (identical reads in flight are still
-   * merged). Default `{ maxEntries: 1000, maxBytes: 16 MiB }`.
+   * `Cache-Control` allows a private cache (served a few seconds stale as
+   * `maxStale` allows), forgotten after a session's own writes. `false`
+   * turns it off (identical reads in flight are still merged). Default
+   * `{ maxEntries: 1000, maxBytes: 16 MiB, maxStale: 5 }`.
    */
   cache?: ResponseCacheOptions | false
   /**
@@ -463,7 +473,8 @@ function cacheOf (value: unknown): Required<ResponseCacheOptions> | false {
   if (!isPlainObject(value)) fail('options.cache must be an object or false')
   return {
     maxEntries: wholeNumber(value.maxEntries, 'cache.maxEntries', 1000),
-    maxBytes: wholeNumber(value.maxBytes, 'cache.maxBytes', 16 * 1024 * 1024)
+    maxBytes: wholeNumber(value.maxBytes, 'cache.maxBytes', 16 * 1024 * 1024),
+    maxStale: optionalNumber(value.maxStale, 'cache.maxStale', 5, 0)
   }
 }
 

@@ -78,7 +78,8 @@ t.test('a fresh answer is served without calling Spotify; no-store never is', as
 })
 
 t.test('a stale entry is revalidated with its ETag, and a 304 serves the cached body', async (t) => {
-  const app = await cachedApp(t)
+  // RFC 9111 alone: no standing max-stale, so every stale read is revalidated.
+  const app = await cachedApp(t, { cache: { maxStale: 0 } })
   app.upstream.headers.set('/v1/me/playlists', { 'cache-control': 'private, max-age=0', etag: '"v1"' })
   const first = await app.get('me/playlists')
   t.equal(first.statusCode, 200)
@@ -192,7 +193,7 @@ t.test('cache: false keeps nothing; a bad cache option is refused at register', 
   t.equal(app.callsTo('albums/a'), 2)
   const wrote = await app.request(app.jar, { method: 'PUT', url: '/spotify/albums/a', payload: {}, headers: { origin: 'http://127.0.0.1:5543' } })
   t.equal(wrote.statusCode, 200, 'a write with no cache to clean')
-  for (const cache of ['on', null, { maxEntries: 0 }, { maxBytes: 1.5 }, []]) {
+  for (const cache of ['on', null, { maxEntries: 0 }, { maxBytes: 1.5 }, [], { maxStale: -1 }, { maxStale: '5' }, { maxStale: Infinity }]) {
     await t.rejects(build(t, { plugin: { cache: cache as never } }), { code: errorCodes.INVALID_OPTION, message: /options\.cache/ }, JSON.stringify(cache))
   }
 })
@@ -241,4 +242,17 @@ t.test('what a write makes stale', async (t) => {
     for (const path of stale) t.ok(test(path), `${written} makes ${path} stale`)
     for (const path of kept) t.notOk(test(path), `${written} leaves ${path}`)
   }
+})
+
+t.test('through the proxy, the default maxStale serves user data a few seconds stale; the page can ask for more or for none', async (t) => {
+  const app = await cachedApp(t, { cache: {} })
+  app.upstream.headers.set('/v1/me/playlists', { 'cache-control': 'private, max-age=0', etag: '"v1"' })
+  const first = await app.get('me/playlists')
+  const again = await app.get('me/playlists')
+  t.equal(app.callsTo('me/playlists'), 1, 'the default 5 s: not asked again')
+  t.same(again.json(), first.json())
+  t.match(again.headers.age, /^\d+$/, 'with its Age')
+  await app.get('me/playlists', { 'cache-control': 'max-stale=0' })
+  await app.get('me/playlists', { 'cache-control': 'no-cache' })
+  t.same(app.upstream.conditions, [undefined, '"v1"', '"v1"'], 'max-stale=0 and no-cache: revalidated')
 })

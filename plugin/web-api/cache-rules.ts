@@ -60,14 +60,34 @@ export interface RequestDirectives {
   readonly bypass: boolean
   /** `no-cache`, `max-age=0` or `Pragma: no-cache`: nothing served before Spotify confirmed it. */
   readonly revalidate: boolean
+  /**
+   * `max-stale=N` (RFC 9111 §5.2.1.2): how long past its freshness, in
+   * seconds, the caller accepts an answer; `Infinity` for a bare
+   * `max-stale` (any staleness); `undefined` when it does not say, or says
+   * it in a form the RFC does not give (then the app's `cache.maxStale`).
+   */
+  readonly maxStale: number | undefined
 }
 
 export function requestDirectivesOf (headers: Readonly<Record<string, string>>): RequestDirectives {
   const control = directivesOf(headers['cache-control'])
+  const stale = control.get('max-stale')
   return {
     bypass: control.has('no-store'),
-    revalidate: control.has('no-cache') || control.get('max-age') === '0' || (headers.pragma ?? '').toLowerCase().includes('no-cache')
+    revalidate: control.has('no-cache') || control.get('max-age') === '0' || (headers.pragma ?? '').toLowerCase().includes('no-cache'),
+    maxStale: stale === '' ? Infinity : seconds(stale)
   }
+}
+
+/**
+ * Whether an answer with these headers may ever be served stale (RFC 9111
+ * §4.2.4): not when it said `no-cache` or `must-revalidate`.
+ * `proxy-revalidate` and `s-maxage` bind shared caches only (§5.2.2.8,
+ * §5.2.2.10); this cache is private, per session, so they do not stop it.
+ */
+export function mayServeStale (headers: Readonly<Record<string, string | string[]>>): boolean {
+  const control = directivesOf(headers['cache-control'])
+  return !control.has('no-cache') && !control.has('must-revalidate')
 }
 
 /** Whether an `If-None-Match` list names `etag`, by weak comparison (RFC 9110 §13.1.2). */

@@ -126,7 +126,8 @@ export class WebApiPolicy {
   /**
    * A GET the cache may answer: after step 2 (a session's answers are
    * served only to a session still live), a fresh entry is the answer, even
-   * inside the rate-limit window; a stale one is revalidated with its
+   * inside the rate-limit window, and so is a stale one within the allowed
+   * `max-stale`; a staler one is revalidated with its
    * `ETag` and a 304 serves it again. The caller's own `no-store` passes the
    * cache by, its `no-cache` always asks Spotify, its `If-None-Match` is
    * answered from a fresh entry or sent as it is.
@@ -152,12 +153,15 @@ export class WebApiPolicy {
     return answer
   }
 
-  /** The entry that may answer `call` without asking Spotify: fresh, and the caller asked for no revalidation. */
+  /**
+   * The entry that may answer `call` without asking Spotify: fresh, or stale
+   * within the `max-stale` the caller (or the app's `cache.maxStale`)
+   * allows, and the caller asked for no revalidation.
+   */
   #fresh (key: string, call: WebApiCall): CacheEntry | undefined {
     const asked = requestDirectivesOf(call.headers)
     if (asked.bypass || asked.revalidate) return undefined
-    const entry = (this.#cache as ResponseCache).get(key)
-    return entry !== undefined && entry.freshUntil > Date.now() ? entry : undefined
+    return (this.#cache as ResponseCache).usable(key, asked.maxStale, Date.now())
   }
 
   /** Steps 3 to 5 once for identical reads in flight together (`merge.ts`), or for this call alone. */

@@ -1,14 +1,19 @@
 import { LruMap } from 'toad-cache'
 import type { WebApiAnswer, WebApiCall } from './call.js'
-import { freshnessOf } from './cache-rules.js'
+import { freshnessOf, mayServeStale } from './cache-rules.js'
 import { pathOf, staleAfterWrite } from './invalidation.js'
 
-/** The bounds of the policy's response cache: the `cache` option. */
+/** The bounds of the policy's response cache, and its standing staleness: the `cache` option. */
 export interface ResponseCacheLimits {
   /** Most answers kept, over every session. */
   readonly maxEntries: number
   /** Most bytes kept (bodies and headers), over every session. */
   readonly maxBytes: number
+  /**
+   * Seconds past its freshness an answer is still served when the caller's
+   * request gives no `max-stale` of its own; 0 (the default here) for none.
+   */
+  readonly maxStale?: number
 }
 
 /** One stored answer. */
@@ -24,6 +29,8 @@ export interface CacheEntry {
   storedAt: number
   /** Until when it is served without asking Spotify, in ms. */
   freshUntil: number
+  /** Whether it may be served past `freshUntil` to a caller that allows it (`mayServeStale`). */
+  staleAllowed: boolean
   readonly size: number
 }
 
@@ -69,6 +76,20 @@ export class ResponseCache {
     return this.#entries.get(key)
   }
 
+  /**
+   * The entry under `key` if it may answer without asking Spotify at `now`:
+   * fresh, or stale for less than `maxStale` seconds (the caller's own
+   * `max-stale`, else the `cache.maxStale` option) and not marked
+   * `no-cache` or `must-revalidate` by its answer (RFC 9111 §4.2.4).
+   */
+  usable (key: string, maxStale: number | undefined, now: number): CacheEntry | undefined {
+    const entry = this.#entries.get(key)
+    if (entry === undefined || entry.freshUntil > now) return entry
+    const allowance = (maxStale ?? this.#limits.maxStale ?? 0) * 1000
+    // Strictly less: max-stale=0 (or the option's 0) serves nothing stale.
+    return entry.staleAllowed && now - entry.freshUntil < allowance ? entry : undefined
+  }
+
   /** Keeps `answer` under `key` if the rules allow; a 200 they refuse drops what was there. */
   store (key: string, partition: string, target: string, answer: WebApiAnswer, now: number): void {
     const fresh = answer.status === 200 ? freshnessOf(answer.headers, now) : undefined
@@ -91,6 +112,7 @@ export class ResponseCache {
       etag: Array.isArray(etag) ? etag[0] : etag,
       storedAt: now,
       freshUntil: now + fresh,
+      staleAllowed: mayServeStale(answer.headers),
       size
     }
     this.#delete(key)
@@ -107,6 +129,7 @@ export class ResponseCache {
     entry.headers = headers
     entry.storedAt = now
     entry.freshUntil = now + (freshnessOf(headers, now) ?? 0)
+    entry.staleAllowed = mayServeStale(headers)
   }
 
   /** After a successful write of `partition` to `target`: its stale reads go (`invalidation.ts`). */
