@@ -1,3 +1,4 @@
+import { clientEvents } from './client-events.js'
 import type { RedisConnection, RedisSubscriber } from './connection.js'
 import { pairs } from './replies.js'
 import type { RedisScript } from './scripts.js'
@@ -67,13 +68,6 @@ export function isIoredis (value: unknown): value is IoredisClient {
     typeof client.defineCommand === 'function' && typeof client.call === 'function' && typeof client.pipeline === 'function'
 }
 
-/**
- * The listeners of each client's end, however many stores share it: one
- * `end` listener per client (not one per store, which would trip Node's
- * leak warning past ten stores).
- */
-const endListeners = new WeakMap<IoredisClient, Set<() => void>>()
-
 /** Registers `script` on `client` unless it already is (one registration serves every store on the client). */
 function define (client: IoredisClient, script: RedisScript): void {
   if (typeof Reflect.get(client, script.name) !== 'function') client.defineCommand(script.name, { lua: script.lua })
@@ -128,23 +122,7 @@ export function ioredisConnection (client: IoredisClient): RedisConnection {
       if (failure !== undefined) throw failure[0]
       return Number(replies?.[1]?.[1])
     },
-    onUpheaval (listener) {
-      for (const event of UPHEAVALS) client.on?.(event, listener)
-    },
-    onEnd (listener) {
-      let listeners = endListeners.get(client)
-      if (listeners === undefined) {
-        const all = new Set<() => void>()
-        listeners = all
-        endListeners.set(client, all)
-        client.on?.('end', () => {
-          for (const each of [...all]) each()
-        })
-      }
-      const mine = listeners
-      mine.add(listener)
-      return () => { mine.delete(listener) }
-    },
+    ...clientEvents(client, UPHEAVALS),
     subscriber: () => subscriberOf(client)
   }
 }

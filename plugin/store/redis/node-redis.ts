@@ -1,3 +1,4 @@
+import { clientEvents } from './client-events.js'
 import type { RedisConnection, RedisSubscriber } from './connection.js'
 import { pairs } from './replies.js'
 import type { RedisScript } from './scripts.js'
@@ -103,13 +104,6 @@ function isNoScript (error: unknown): boolean {
 }
 
 /**
- * The listeners of each client's end, however many stores share it: one
- * `end` listener per client (not one per store, which would trip Node's
- * leak warning past ten stores).
- */
-const endListeners = new WeakMap<NodeRedisClient, Set<() => void>>()
-
-/**
  * The Redis store's connection over a node-redis client. Commands go raw
  * (`sendCommand`), so the client's `keyPrefix`, which node-redis applies to
  * its typed commands only, is applied here.
@@ -153,23 +147,7 @@ export function nodeRedisConnection (client: NodeRedisClient): RedisConnection {
       const replies = await together(key(name), [byLua, ['WAIT', String(replicas), String(timeoutMs)]])
       return Number(replies[1])
     },
-    onUpheaval (listener) {
-      for (const event of UPHEAVALS) client.on?.(event, listener)
-    },
-    onEnd (listener) {
-      let listeners = endListeners.get(client)
-      if (listeners === undefined) {
-        const all = new Set<() => void>()
-        listeners = all
-        endListeners.set(client, all)
-        client.on?.('end', () => {
-          for (const each of [...all]) each()
-        })
-      }
-      const mine = listeners
-      mine.add(listener)
-      return () => { mine.delete(listener) }
-    },
+    ...clientEvents(client, UPHEAVALS),
     subscriber: () => subscriberOf(client)
   }
 }
