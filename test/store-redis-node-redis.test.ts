@@ -28,20 +28,24 @@ t.test('redisStore on node-redis', async (t) => {
   for (const RESP of [undefined, 2, 3] as const) {
     await t.test(`passes the contract, lock, index, window and news included (${RESP === undefined ? 'its default protocol' : `RESP${RESP}`})`, async (t) => {
       const client = await nodeRedisClient(t, undefined, RESP === undefined ? {} : { RESP })
-      await testTokenStore(t, () => openStore({ client, prefix: uniquePrefix(t, redis), commandTimeout: 200 }), { lock: true, users: true, rateLimit: true, watch: true })
+      await testTokenStore(t, () => openStore({ client, prefix: uniquePrefix(t, redis) }), {
+        lock: true, users: true, expiring: true, rateLimit: true, watch: true, lockExpiry: () => openStore({ client, prefix: uniquePrefix(t, redis), commandTimeout: 200 })
+      })
     })
   }
 
   await t.test('passes the contract with two secrets (a rotation)', async (t) => {
     const client = await nodeRedisClient(t)
     const prefix = uniquePrefix(t, redis)
-    await testTokenStore(t, () => openStore({ client, prefix }, [SECRET, OLD_SECRET]), { users: true, rotation: (secrets) => openStore({ client, prefix }, secrets) })
+    await testTokenStore(t, () => openStore({ client, prefix }, [SECRET, OLD_SECRET]), { users: true, expiring: true, rotation: (secrets) => openStore({ client, prefix }, secrets) })
   })
 
   await t.test('a client\'s keyPrefix is applied to the store\'s keys and channel, as node-redis applies it to its own commands', async (t) => {
     const client = await nodeRedisClient(t, undefined, { keyPrefix: 'nr-app:' })
     const prefix = uniquePrefix(t, redis)
-    await testTokenStore(t, () => openStore({ client, prefix, commandTimeout: 200 }), { lock: true, users: true, rateLimit: true, watch: true })
+    await testTokenStore(t, () => openStore({ client, prefix }), {
+      lock: true, users: true, expiring: true, rateLimit: true, watch: true, lockExpiry: () => openStore({ client, prefix: `${prefix}short:`, commandTimeout: 200 })
+    })
     const store = await openStore({ client, prefix })
     await store.set(sampleSessionId(), sampleToken(1))
     t.ok((await redis.keys(`nr-app:${prefix}s:*`)).length > 0, 'written under the client\'s keyPrefix')
