@@ -191,7 +191,7 @@ const spotifyAuth: FastifyPluginAsync<SpotifyAuthOptions> = async (app, rawOptio
     endSessionsOf: (userId: string) => sessions.endSessionsOf(userId),
     sessionsExpiringBefore: (time: number) => sessions.sessionsExpiringBefore(time),
     app: appAccess,
-    health: healthCheck(store, gate),
+    health: healthCheck(tracked, gate),
     store,
     usage: () => Promise.resolve(usage.snapshot())
   } satisfies SpotifyAuthDecorator)

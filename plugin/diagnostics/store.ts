@@ -54,14 +54,11 @@ export function instrumentedStore (store: TokenStore): TokenStore {
     const sessionsOf = store.sessionsOf.bind(store)
     wrapped.sessionsOf = (userId) => operation(kind, 'sessionsOf', () => sessionsOf(userId))
   }
+  // Called on the store as it is at the time, like get and set.
   if (store.sessionsExpiringBefore !== undefined) {
-    const expiring = store.sessionsExpiringBefore.bind(store)
-    wrapped.sessionsExpiringBefore = (time) => operation(kind, 'sessionsExpiringBefore', () => expiring(time))
+    wrapped.sessionsExpiringBefore = (time) => operation(kind, 'sessionsExpiringBefore', () => (store as Required<TokenStore>).sessionsExpiringBefore(time))
   }
-  if (store.ping !== undefined) {
-    const ping = store.ping.bind(store)
-    wrapped.ping = () => operation(kind, 'ping', ping)
-  }
+  if (store.ping !== undefined) wrapped.ping = () => operation(kind, 'ping', () => (store as Required<TokenStore>).ping())
   if (store.settled !== undefined) wrapped.settled = store.settled.bind(store)
   if (store.watch !== undefined) wrapped.watch = store.watch.bind(store)
   return store.rateLimit === undefined ? wrapped : { ...wrapped, rateLimit: store.rateLimit }
