@@ -9,6 +9,12 @@ export interface LoadOptions {
   connections: number
   /** Seconds. */
   duration: number
+  /**
+   * Makes every request distinct (`n=<count>` added to the query), so that
+   * the plugin's merging of identical reads in flight and its response
+   * cache answer none of them: what is measured is a call that goes out.
+   */
+  distinct?: boolean
 }
 
 export interface LoadResult {
@@ -29,6 +35,14 @@ export interface LoadResult {
   clientCpu: number
 }
 
+/** An autocannon `setupRequest` giving each request its own query. */
+function distinctPaths (url: string): (request: { path?: string }) => { path?: string } {
+  const { pathname, search } = new URL(url)
+  const base = pathname + (search === '' ? '?' : `${search}&`)
+  let count = 0
+  return (request) => ({ ...request, path: `${base}n=${count++}` })
+}
+
 /** One autocannon run (keep-alive, no pipelining), latencies recorded per response. */
 export function load (options: LoadOptions): Promise<LoadResult> {
   const samples = new Samples()
@@ -42,7 +56,8 @@ export function load (options: LoadOptions): Promise<LoadResult> {
       connections: options.connections,
       duration: options.duration,
       pipelining: 1,
-      timeout: 10
+      timeout: 10,
+      ...(options.distinct === true ? { requests: [{ setupRequest: distinctPaths(options.url) }] } : {})
     }, (err, result) => {
       if (err !== null && err !== undefined) {
         reject(err)

@@ -61,7 +61,7 @@ async function runOnce (server: ServerProcess, target: Target, headers: Record<s
   quietSpent += quietWaited === -1 ? allowed : quietWaited
   const system = systemSample()
   const before = await server.call<CpuSample>({ command: 'cpu' })
-  const result = await load({ url: target.url, headers, connections, duration })
+  const result = await load({ url: target.url, headers, connections, duration, distinct: true })
   const after = await server.call<CpuSample>({ command: 'cpu' })
   const machine = machineCpu(system, systemSample())
   if (result.non2xx > 0 || result.errors > 0) {
