@@ -95,7 +95,7 @@ t.test('Redis: a rotated token held by a sibling whose link dropped is not lost'
 t.test('Redis with durability: the same, and B\'s settled store does not end the session either', async (t) => {
   const { master } = await replicatedRedis(t)
   const link = await tcpRelay(t, Number(new URL(master.url).port))
-  const durability = { replicas: 1, timeout: 500 }
+  const durability = { replicas: 1 }
   await heldBySibling(t, {
     a: redisStore({ client: await newClient(t, `redis://127.0.0.1:${link.port}`), durability, commandTimeout: COMMAND_TIMEOUT }),
     b: redisStore({ client: await newClient(t, master.url), durability }),

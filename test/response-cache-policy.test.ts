@@ -241,3 +241,15 @@ t.test('a write still drops the stale entries it changed, within maxStale or not
   t.same([other.source, JSON.parse(other.body.toString()).v], ['cache', 1], 'another session keeps its own stale copy, for maxStale at most')
   t.equal(upstream.seen.length, 4)
 })
+
+t.test('inside the rate-limit window an entry that must be revalidated answers nothing: the call fails before it is sent', async (t) => {
+  const upstream = scripted()
+  const gate = new RateLimitGate(undefined, quiet)
+  const policy = new WebApiPolicy(gate, upstream.transport, new UsageCounter(), new ResponseCache({ maxEntries: 10, maxBytes: 100_000 }))
+  const source = sourceOf('s one')
+  upstream.answers.push(json({ v: 1 }, { 'cache-control': 'private, max-age=0', etag: '"v1"' }))
+  await policy.call(source, call('GET', '/v1/me'))
+  await gate.observe('30', undefined)
+  await t.rejects(policy.call(source, call('GET', '/v1/me')), { code: 'FST_SPOTIFY_RATE_LIMITED' })
+  t.equal(upstream.seen.length, 1, 'nothing sent in the window')
+})

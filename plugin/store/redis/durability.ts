@@ -13,7 +13,12 @@ export interface RedisDurabilityOptions {
    * write is acknowledged.
    */
   replicas: number
-  /** Longest wait for the acknowledgements, in ms. Default 500. */
+  /**
+   * Longest wait for the acknowledgements, in ms. Default 1500: a replica
+   * acknowledges on the master's request, and at the latest once a second
+   * on its own (Redis 7.0 was seen to leave a `WAIT` to that second), so a
+   * shorter wait can refuse a write that a healthy replica has.
+   */
   timeout?: number
   /**
    * After the client lost a connection or saw the cluster change (or a

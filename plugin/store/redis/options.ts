@@ -92,7 +92,7 @@ function durabilitySettings (value: unknown): Required<RedisDurabilityOptions> |
   if (durability === undefined) return undefined
   return {
     replicas: option.required('durability.replicas', durability.replicas, optionRules.positiveInteger),
-    timeout: option.withDefault('durability.timeout', durability.timeout, optionRules.positiveIntegerMs, 500),
+    timeout: option.withDefault('durability.timeout', durability.timeout, optionRules.positiveIntegerMs, 1500),
     settle: option.withDefault('durability.settle', durability.settle, optionRules.integerMsOrZero, 10_000)
   }
 }
