@@ -139,8 +139,6 @@ export class WebApiPolicy {
     if (fresh !== undefined) return answerOf(fresh, theirs)
     const asked = requestDirectivesOf(call.headers)
     const entry = asked.bypass ? undefined : cache.get(key)
-    const blocked = this.#gate.blocked()
-    if (blocked !== undefined) throw blocked
     const ours = entry?.etag !== undefined && theirs === undefined
     if (ours) call.headers['if-none-match'] = entry.etag
     const answer = await this.#mergedSend(source, call, options, token, note)
