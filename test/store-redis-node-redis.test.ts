@@ -156,7 +156,7 @@ t.test('redisStore on node-redis', async (t) => {
     await inSync(await newClient(t, master.url))
     const client = await nodeRedisClient(t, master.url)
     const replicaClient = await newClient(t, replica.url)
-    const store = await openStore({ client, durability: { replicas: 1, timeout: 500 } })
+    const store = await openStore({ client, durability: { replicas: 1 } })
     const id = sampleSessionId()
     await store.set(id, sampleToken(1))
     t.equal((await replicaClient.keys('spotify-auth:s:*')).length, 1, 'on the replica before set() resolves')
