@@ -6,4 +6,5 @@
  */
 import { start } from './startup.js'
 
-await start(process)
+// Loaded only once the settings are known good (see startup.ts).
+await start(process, async () => await import('./app.js'))

@@ -4,7 +4,7 @@
  * of CPU (loading Fastify, the plugin and the emulator), which a busy
  * machine turns into tens. `server.ts` only calls it.
  */
-import type { Demo } from './app.js'
+import type { buildDemo, Demo } from './app.js'
 import { DemoConfigError, loadConfig, type DemoConfig } from './config.js'
 
 /** What `start` uses of Node's `process`. */
@@ -17,19 +17,24 @@ export interface StartProcess {
 }
 
 /**
+ * Loads the demo's app (`demo/app.ts`). `server.ts` imports it only when
+ * asked: a bad setting is reported at once, without the cost of loading
+ * Fastify, the plugin and the emulator.
+ */
+export type LoadApp = () => Promise<{ buildDemo: typeof buildDemo }>
+
+/**
  * Starts the demo: a bad setting, or a port it cannot listen on, ends with
  * one line on stderr and `exit(1)`; once it listens, one line on stdout,
  * and SIGINT or SIGTERM close the server, the emulator and the store.
  * Resolves with the running demo, or `undefined` after `exit(1)`.
  */
-export async function start (proc: StartProcess): Promise<Demo | undefined> {
+export async function start (proc: StartProcess, loadApp: LoadApp): Promise<Demo | undefined> {
   let config: DemoConfig | undefined
   let demo: Demo | undefined
   try {
     config = loadConfig(proc.env)
-    // Loaded once the settings are known good: a bad one is reported at
-    // once, without the cost of loading Fastify, the plugin and the emulator.
-    const { buildDemo } = await import('./app.js')
+    const { buildDemo } = await loadApp()
     demo = await buildDemo(config, { pretty: proc.stdout.isTTY === true })
     for (const warning of config.warnings) demo.app.log.warn(warning)
     await demo.app.listen({ host: config.host, port: config.port })

@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import t from 'tap'
+import * as app from '../demo/app.js'
 import { start, type StartProcess } from '../demo/startup.js'
 import { freePort, SESSION_SECRET } from './helpers/demo.js'
 import { exited, line, run } from './helpers/demo-process.js'
@@ -17,6 +18,12 @@ interface Recorded extends StartProcess {
   readonly stderr: { write (text: string): unknown, lines: string[] }
   readonly exits: number[]
   readonly handlers: Map<string, () => unknown>
+}
+
+/** `server.ts`'s loader of the app, counting its calls. */
+function appLoader (): { load: () => Promise<typeof app>, calls: number } {
+  const counted = { calls: 0, load: async () => { counted.calls++; return app } }
+  return counted
 }
 
 function recorded (env: Record<string, string>): Recorded {
@@ -44,7 +51,9 @@ t.test('a bad variable stops start-up: exit code 1 and one line on stderr, no st
   ]
   for (const [env, message] of cases) {
     const proc = recorded(env)
-    t.equal(await start(proc), undefined)
+    const loaded = appLoader()
+    t.equal(await start(proc, loaded.load), undefined)
+    t.equal(loaded.calls, 0, 'reported before loading Fastify, the plugin and the emulator')
     t.same(proc.exits, [1], `${JSON.stringify(env)}: exit code 1`)
     t.same(proc.stderr.lines, [message], 'one line on stderr')
     t.same(proc.stdout.lines, [], 'nothing on stdout')
@@ -58,7 +67,7 @@ t.test('a port in use stops start-up with one line, after closing the emulator',
   t.teardown(() => server.close())
   const { port } = server.address() as { port: number }
   const proc = recorded({ PORT: String(port), SESSION_SECRET, LOG_LEVEL: 'silent' })
-  t.equal(await start(proc), undefined)
+  t.equal(await start(proc, appLoader().load), undefined)
   t.same(proc.exits, [1], 'exit code 1, without hanging on the emulator')
   t.same(proc.stderr.lines, [`Cannot start the demo: port ${port} on 127.0.0.1 is already in use: stop what runs there, or set PORT to a free port`])
 })
@@ -67,7 +76,7 @@ t.test('starts on the emulator, prints one line to open; SIGINT and SIGTERM clos
   for (const signal of ['SIGINT', 'SIGTERM']) {
     const port = await freePort()
     const proc = recorded({ PORT: String(port), LOG_LEVEL: 'silent' })
-    const demo = await start(proc)
+    const demo = await start(proc, appLoader().load)
     t.ok(demo)
     t.same(proc.exits, [])
     t.equal(proc.stdout.lines.length, 1, 'one line')

@@ -29,17 +29,18 @@ export interface Run {
 
 /**
  * Runs `demo/server.ts` with only `env` of the demo's variables. `tap` (the
- * default) loads it with this test's own TypeScript loader, so that its
- * coverage maps onto the same sources as the tests' own; `tsx` runs it
- * exactly as `npm start` does, with coverage collection turned off (tsx's
- * transpiled code would otherwise be reported against the sources); `npm`
- * runs `npm start` itself (its shell, then the demo).
+ * default) loads it with this test's own Node arguments (its TypeScript
+ * loader, strict warnings); `tsx` runs it exactly as `npm start` does; `npm`
+ * runs `npm start` itself (its shell, then the demo). No child records
+ * coverage: what they run is measured in-process (test/demo-startup.test.ts,
+ * test/demo-server.test.ts), and a child ended by a signal reports ranges
+ * that merge into false gaps.
  */
 export function run (t: { teardown (fn: () => unknown): void }, env: Record<string, string>, loader: 'tap' | 'tsx' | 'npm' = 'tap'): Run {
   const base: NodeJS.ProcessEnv = { ...process.env }
   for (const name of DEMO_VARIABLES) delete base[name]
-  // tap's process tracking still sees the tsx child; this tells it to record no coverage there.
-  if (loader !== 'tap') base._TAPJS_PROCESSINFO_COVERAGE_ = '0'
+  // tap's process tracking still sees the child; this tells it to record no coverage there.
+  base._TAPJS_PROCESSINFO_COVERAGE_ = '0'
   const [command, args] = loader === 'npm'
     ? ['npm', ['start', '--silent']]
     : [process.execPath, loader === 'tsx' ? ['--import', 'tsx', 'demo/server.ts'] : [...process.execArgv, 'demo/server.ts']]

@@ -1,0 +1,26 @@
+// The TypeScript loader of every test process (.taprc): tsx, which starts in
+// a fraction of the time tap's own ts-node loader took per process (that
+// loader type-checked nothing here: npm run typecheck does, once) and keeps
+// its transforms in a cache on disk across processes.
+//
+// tap measures coverage through the inspector and maps it back to the
+// sources through their inline source maps. tsx writes the TypeScript into
+// those maps only when NODE_V8_COVERAGE is set as its hooks load; without
+// it every line reads as covered. So the variable is set while tsx loads,
+// and taken back: the children a test spawns never see it, and Node writes
+// no V8 coverage files of its own.
+//
+// tsx's hooks run in this thread where it uses module.registerHooks (Node
+// 22.22.3, 24.11.1, 26 and later), in the module loader thread elsewhere
+// (Node 20), whose environment is a copy made when it starts: there the
+// variable is set by a module run in that thread, registered first (and
+// only before Node 26, which deprecates module.register).
+import module from 'node:module'
+
+const VARIABLE = 'NODE_V8_COVERAGE'
+const major = Number(process.versions.node.split('.')[0])
+if (major < 26) module.register('./typescript-loader-env.mjs', import.meta.url)
+const had = Object.hasOwn(process.env, VARIABLE)
+process.env[VARIABLE] ??= 'tsx-source-maps-with-sources'
+await import('tsx')
+if (!had) delete process.env[VARIABLE]
