@@ -42,8 +42,10 @@ async function heldBySibling (t: Test, { a: storeOfA, b: storeOfB, link }: Sibli
     clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }]
   })
   t.teardown(() => emulator.close())
-  const a = await build(t, { sharedEmulator: emulator, plugin: { store: storeOfA, timeout: TIMEOUT } })
+  // B first: its start-up (creating the tables, loading the scripts) runs at
+  // the usual timeouts; A's then finds them there.
   const b = await build(t, { sharedEmulator: emulator, plugin: { store: storeOfB } })
+  const a = await build(t, { sharedEmulator: emulator, plugin: { store: storeOfA, timeout: TIMEOUT } })
   const store = b.app.spotify.store
   const { jar } = await b.login()
   const sessionId = sessionIdOf(jar)
@@ -108,8 +110,12 @@ t.test('PostgreSQL: a rotated token held by a sibling whose link dropped is not 
   if (db === undefined) return
   const link = await pgRelay(t)
   const table = db.table()
+  // A's first connection is made here, without A's short bound: on a busy
+  // machine a new connection through the relay can take longer than it.
+  const poolOfA = newPool(t, { connectionString: link.url })
+  await poolOfA.query('SELECT 1')
   await heldBySibling(t, {
-    a: pgStore({ pool: newPool(t, { connectionString: link.url }), table, queryTimeout: COMMAND_TIMEOUT }),
+    a: pgStore({ pool: poolOfA, table, queryTimeout: COMMAND_TIMEOUT }),
     b: pgStore({ pool: newPool(t), table }),
     link
   })
