@@ -37,8 +37,11 @@ export interface RequestOptions {
 /** A browser for `app.inject`: keeps cookies, and follows the login through the emulator. */
 export class Browser {
   readonly cookies = new Map<string, string>()
+  readonly app: FastifyInstance
 
-  constructor (readonly app: FastifyInstance) {}
+  constructor (app: FastifyInstance) {
+    this.app = app
+  }
 
   /**
    * Makes the session's token look obtained a minute ago, so that a 401 from

@@ -118,8 +118,11 @@ export class Example {
 /** A browser without a browser: keeps the app's cookies and goes through the login. */
 export class Visitor {
   readonly cookies = new Map<string, string>()
+  readonly origin: string
 
-  constructor (readonly origin: string) {}
+  constructor (origin: string) {
+    this.origin = origin
+  }
 
   async fetch (path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers)

@@ -15,12 +15,27 @@
 // (Node 20), whose environment is a copy made when it starts: there the
 // variable is set by a module run in that thread, registered first (and
 // only before Node 26, which deprecates module.register).
+//
+// A run that measures no coverage (test:quick, the runs on other Node
+// majors) needs no source maps: where Node strips types itself and has
+// in-thread hooks (22.18, 24, 26), typescript-strip.mjs loads the tests
+// instead, at about half tsx's start-up cost per test process.
 import module from 'node:module'
 
-const VARIABLE = 'NODE_V8_COVERAGE'
-const major = Number(process.versions.node.split('.')[0])
-if (major < 26) module.register('./typescript-loader-env.mjs', import.meta.url)
-const had = Object.hasOwn(process.env, VARIABLE)
-process.env[VARIABLE] ??= 'tsx-source-maps-with-sources'
-await import('tsx')
-if (!had) delete process.env[VARIABLE]
+const measured = process.env._TAPJS_PROCESSINFO_COVERAGE_ !== '0'
+if (!measured && process.features.typescript && typeof module.registerHooks === 'function') {
+  await import('./typescript-strip.mjs')
+} else {
+  await tsx()
+}
+
+/** tsx, with the coverage variable set while its hooks load (above). */
+async function tsx () {
+  const VARIABLE = 'NODE_V8_COVERAGE'
+  const major = Number(process.versions.node.split('.')[0])
+  if (major < 26) module.register('./typescript-loader-env.mjs', import.meta.url)
+  const had = Object.hasOwn(process.env, VARIABLE)
+  process.env[VARIABLE] ??= 'tsx-source-maps-with-sources'
+  await import('tsx')
+  if (!had) delete process.env[VARIABLE]
+}
