@@ -95,10 +95,10 @@ if (args.analyse !== undefined) {
   let result
   try {
     process.stderr.write(`warm-up ${url} (3 s)…\n`)
-    await load({ url, headers, connections, duration: 3 })
+    await load({ url, headers, connections, duration: 3, distinct: true })
     from = await server.call<number>({ command: 'mark' })
     process.stderr.write(`profiling ${url} (${duration} s)…\n`)
-    result = await load({ url, headers, connections, duration })
+    result = await load({ url, headers, connections, duration, distinct: true })
     to = await server.call<number>({ command: 'mark' })
   } finally {
     await server.close()

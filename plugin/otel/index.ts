@@ -8,7 +8,7 @@
 import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel'
 import {
   context, metrics, SpanKind, SpanStatusCode, trace,
-  type Attributes, type Counter, type Histogram, type Meter, type MeterProvider, type Span, type Tracer, type TracerProvider
+  type Attributes, type Histogram, type Meter, type MeterProvider, type ObservableResult, type Span, type Tracer, type TracerProvider
 } from '@opentelemetry/api'
 import {
   diagnosticsChannels,
@@ -66,6 +66,44 @@ function refreshOutcome (message: TokenRefreshMessage): string {
   return message.merged ? 'merged' : 'refreshed'
 }
 
+/**
+ * A counter kept here and read by the SDK at collection time (an
+ * asynchronous counter): adding is one map lookup by a key the caller
+ * already has, where a synchronous counter hashes its attribute set
+ * (sorted keys, then JSON) on every `add`. The attribute sets are few
+ * (route templates, statuses, sources), so the map stays small.
+ */
+class Tally {
+  readonly #counts = new Map<string, { readonly attributes: Attributes, value: number }>()
+
+  add (key: string, attributes: () => Attributes): void {
+    const found = this.#counts.get(key)
+    if (found !== undefined) found.value++
+    else this.#counts.set(key, { attributes: attributes(), value: 1 })
+  }
+
+  readonly observe = (result: ObservableResult): void => {
+    for (const { attributes, value } of this.#counts.values()) result.observe(value, attributes)
+  }
+}
+
+/**
+ * One attribute object per distinct set, built once: the SDK keeps the
+ * object it is given, and a request need not allocate one.
+ */
+class AttributeSets {
+  readonly #sets = new Map<string, Attributes>()
+
+  of (key: string, build: () => Attributes): Attributes {
+    let found = this.#sets.get(key)
+    if (found === undefined) {
+      found = Object.freeze(build())
+      this.#sets.set(key, found)
+    }
+    return found
+  }
+}
+
 /** Seconds since `started` (a `performance.now()`). */
 function secondsSince (started: number): number {
   return (performance.now() - started) / 1000
@@ -108,26 +146,33 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
   const meter: Meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE)
   const seconds = (name: string, description: string): Histogram =>
     meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: DURATION_BUCKETS } })
-  const count = (name: string, unit: string, description: string): Counter => meter.createCounter(name, { unit, description })
+  const subscriptions: Array<() => void> = []
+  const tally = (name: string, unit: string, description: string): Tally => {
+    const counts = new Tally()
+    const counter = meter.createObservableCounter(name, { unit, description })
+    counter.addCallback(counts.observe)
+    subscriptions.push(() => counter.removeCallback(counts.observe))
+    return counts
+  }
+  const sets = new AttributeSets()
 
   const httpDuration = seconds('http.client.request.duration', 'Duration of the Web API calls that went to Spotify')
-  const webApiCalls = count('spotify_auth.web_api.calls', '{call}', 'Web API calls, by route template, status and source')
+  const webApiCalls = tally('spotify_auth.web_api.calls', '{call}', 'Web API calls, by route template, status and source')
   const refreshDuration = seconds('spotify_auth.refresh.duration', 'Duration of session token refreshes, lock wait included')
-  const refreshes = count('spotify_auth.refreshes', '{refresh}', 'Session token refreshes, by reason and outcome')
+  const refreshes = tally('spotify_auth.refreshes', '{refresh}', 'Session token refreshes, by reason and outcome')
   const lockWait = seconds('spotify_auth.lock.wait.duration', 'Time spent waiting for another instance\'s refresh lock')
   const exchangeDuration = seconds('spotify_auth.token.exchange.duration', 'Duration of code exchanges and app token calls')
   const storeDuration = seconds('spotify_auth.store.operation.duration', 'Duration of token store operations')
-  const logins = count('spotify_auth.logins', '{session}', 'Sessions started by a login')
-  const logouts = count('spotify_auth.logouts', '{session}', 'Sessions ended, by reason')
+  const logins = tally('spotify_auth.logins', '{session}', 'Sessions started by a login')
+  const logouts = tally('spotify_auth.logouts', '{session}', 'Sessions ended, by reason')
   const windows: Record<RateLimitMessage['reason'], number> = { rate: 0, quota: 0 }
   const windowGauge = meter.createObservableGauge('spotify_auth.rate_limit.window', { unit: 's', description: 'Seconds the rate-limit window stays open, by reason' })
-  const observeWindows = (result: { observe (value: number, attributes: Attributes): void }): void => {
+  const observeWindows = (result: ObservableResult): void => {
     const now = Date.now()
     for (const reason of ['rate', 'quota'] as const) result.observe(Math.max(0, (windows[reason] - now) / 1000), { 'spotify_auth.reason': reason })
   }
   windowGauge.addCallback(observeWindows)
-
-  const subscriptions: Array<() => void> = []
+  subscriptions.push(() => windowGauge.removeCallback(observeWindows))
 
   /** Subscribes `finish` to a tracing channel's end, with the start time and span of its start. */
   function traceOf<M extends TracedMessage> (name: string, open: (message: M) => Span | undefined, finish: (message: M, opened: Open) => void): void {
@@ -150,23 +195,29 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
 
   traceOf<WebApiMessage>(diagnosticsChannels.webApi, (message) => tracer.startSpan(`${message.method} ${message.route}`, {
     kind: SpanKind.CLIENT,
-    attributes: { 'http.request.method': message.method, 'url.template': message.route }
+    attributes: sets.of(`${message.method} ${message.route}`, () => ({ 'http.request.method': message.method, 'url.template': message.route }))
   }, context.active()), (message, { started, span }) => {
-    const attributes: Attributes = { 'http.request.method': message.method, 'url.template': message.route }
-    if (message.status !== undefined) attributes['http.response.status_code'] = message.status
     const type = errorType(message)
-    if (type !== undefined) attributes['error.type'] = type
+    const source = message.source ?? 'network'
+    const key = `${message.method} ${message.route} ${message.status ?? ''} ${type ?? ''}`
+    const attributes = sets.of(key, () => {
+      const built: Attributes = { 'http.request.method': message.method, 'url.template': message.route }
+      if (message.status !== undefined) built['http.response.status_code'] = message.status
+      if (type !== undefined) built['error.type'] = type
+      return built
+    })
     if (message.attempts > 0) httpDuration.record(secondsSince(started), attributes)
-    webApiCalls.add(1, { ...attributes, 'spotify_auth.source': message.source ?? 'network' })
-    endSpan(span as Span, message, { 'spotify_auth.source': message.source ?? 'network', 'spotify_auth.attempts': message.attempts, ...attributes })
+    webApiCalls.add(`${key} ${source}`, () => ({ ...attributes, 'spotify_auth.source': source }))
+    endSpan(span as Span, message, { ...attributes, 'spotify_auth.source': source, 'spotify_auth.attempts': message.attempts })
   })
 
   traceOf<TokenRefreshMessage>(diagnosticsChannels.tokenRefresh, (message) => tracer.startSpan('spotify_auth refresh', {
     attributes: { 'spotify_auth.reason': message.reason, 'spotify_auth.session': message.session }
   }, context.active()), (message, { started, span }) => {
-    const attributes = { 'spotify_auth.reason': message.reason, 'spotify_auth.outcome': refreshOutcome(message) }
+    const outcome = refreshOutcome(message)
+    const attributes = sets.of(`refresh ${message.reason} ${outcome}`, () => ({ 'spotify_auth.reason': message.reason, 'spotify_auth.outcome': outcome }))
     refreshDuration.record(secondsSince(started), attributes)
-    refreshes.add(1, attributes)
+    refreshes.add(`${message.reason} ${outcome}`, () => attributes)
     if (message.lockWaitMs > 0) {
       lockWait.record(message.lockWaitMs / 1000)
       // The wait began with the refresh: drawn afterwards, under it.
@@ -180,24 +231,29 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
   traceOf<TokenExchangeMessage>(diagnosticsChannels.tokenExchange, (message) => tracer.startSpan('spotify_auth token exchange', {
     attributes: { 'spotify_auth.grant': message.grant }
   }, context.active()), (message, { started, span }) => {
-    const attributes: Attributes = { 'spotify_auth.grant': message.grant }
     const type = errorType(message)
-    if (type !== undefined) attributes['error.type'] = type
+    const attributes = sets.of(`exchange ${message.grant} ${type ?? ''}`, () => {
+      const built: Attributes = { 'spotify_auth.grant': message.grant }
+      if (type !== undefined) built['error.type'] = type
+      return built
+    })
     exchangeDuration.record(secondsSince(started), attributes)
     endSpan(span as Span, message, attributes)
   })
 
   traceOf<StoreMessage>(diagnosticsChannels.store, () => undefined, (message, { started }) => {
-    const attributes: Attributes = { 'spotify_auth.store.operation': message.operation, 'spotify_auth.store': message.store }
     const type = errorType(message)
-    if (type !== undefined) attributes['error.type'] = type
-    storeDuration.record(secondsSince(started), attributes)
+    storeDuration.record(secondsSince(started), sets.of(`store ${message.operation} ${message.store} ${type ?? ''}`, () => {
+      const built: Attributes = { 'spotify_auth.store.operation': message.operation, 'spotify_auth.store': message.store }
+      if (type !== undefined) built['error.type'] = type
+      return built
+    }))
   })
 
   const onSession = (raw: unknown): void => {
     const message = raw as SessionMessage
-    if (message.event === 'started') logins.add(1)
-    else logouts.add(1, { 'spotify_auth.reason': message.reason })
+    if (message.event === 'started') logins.add('', () => ({}))
+    else logouts.add(message.reason, () => ({ 'spotify_auth.reason': message.reason }))
   }
   subscribe(diagnosticsChannels.session, onSession)
   subscriptions.push(() => unsubscribe(diagnosticsChannels.session, onSession))
@@ -211,6 +267,5 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
 
   return () => {
     for (const stop of subscriptions) stop()
-    windowGauge.removeCallback(observeWindows)
   }
 }
