@@ -51,6 +51,7 @@ export function htmlHeaders (context: PageContext): Record<string, string> {
 const STYLE = `
   :root { --green: #1db954; --card: #181818; --muted: #b3b3b3; --line: #2a2a2a; color-scheme: dark; }
   * { box-sizing: border-box; }
+  [hidden] { display: none !important; } /* over the buttons' inline-block: a hidden button stays hidden */
   body { margin: 0; min-height: 100vh; color: #fff; background: linear-gradient(#1f4430, #121212 22rem) no-repeat, #121212;
     font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
   a { color: var(--green); }
