@@ -4,7 +4,8 @@
  */
 import rateLimit from '@fastify/rate-limit'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import spotifyAuth from '../plugin/index.js'
+import spotifyAuth, { type SpotifyToken } from '../plugin/index.js'
+import { REFRESH_TOKEN_MONTHS, refreshTokenExpiry } from '../plugin/accounts/token-endpoint.js'
 import {
   createSpotifyEmulator, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, type EmulatorOptions, type SpotifyEmulator
 } from '../plugin/emulator/index.js'
@@ -43,6 +44,22 @@ export function loggerOptions (level: LogLevel, pretty: boolean, stream?: DemoOp
 /** Logins (and callbacks) per client address per minute. */
 export const LOGIN_RATE = 30
 
+const DAY = 24 * 60 * 60
+
+/**
+ * `EMULATOR_REFRESH_TOKEN_DAYS`: a new login's token as if the user had
+ * authorized the app six months before `days` from now, so that its
+ * refresh token ends when the emulator's does. The plugin counts the six
+ * months from `authorizedAt` (kept through refreshes); a month too short
+ * for the day (six months before 31 August) moves the end a few days on.
+ */
+export function endingIn (token: SpotifyToken, days: number): SpotifyToken {
+  const authorized = new Date((token.authorizedAt + days * DAY) * 1000)
+  authorized.setUTCMonth(authorized.getUTCMonth() - REFRESH_TOKEN_MONTHS)
+  const authorizedAt = Math.floor(authorized.getTime() / 1000)
+  return { ...token, authorizedAt, refreshTokenExpiresAt: refreshTokenExpiry(authorizedAt) }
+}
+
 /**
  * Builds the demo: the store, the emulator unless `config.spotify` is set,
  * the plugin, the pages and the error handler. Resolves once the app is
@@ -64,6 +81,7 @@ export async function buildDemo (config: DemoConfig, options: DemoOptions = {}):
       emulator = await createSpotifyEmulator({
         clients: [{ clientId: DEFAULT_CLIENT_ID, clientSecret: DEFAULT_CLIENT_SECRET, redirectUris: [config.redirectUri], name: 'fastify-spotify-auth demo' }],
         accessTokenTtl: config.emulatorTokenTtl,
+        ...(config.emulatorRefreshTokenDays === undefined ? {} : { refreshTokenTtl: config.emulatorRefreshTokenDays * DAY }),
         ...options.emulator
       })
     }
@@ -105,7 +123,17 @@ export async function buildDemo (config: DemoConfig, options: DemoOptions = {}):
       accountsUrl: config.accountsUrl ?? emulator?.url,
       apiUrl,
       // The demo's own handler renders the plugin's errors as pages.
-      errorHandler: 'app'
+      errorHandler: 'app',
+      // Near the six months' end from the start, to show "reconnect by …":
+      // the new session's record is written again, backdated, before the
+      // browser gets its cookie.
+      ...(config.emulatorRefreshTokenDays === undefined
+        ? {}
+        : {
+            async onLogin (request, { sessionId, token }) {
+              await request.server.spotify.store.set(sessionId, endingIn(token, config.emulatorRefreshTokenDays as number))
+            }
+          })
     })
     await app.register(demoRoutes, { context, refreshMargin: config.refreshMargin, allowedOrigins: new Set([new URL(config.redirectUri).origin]) })
     const opened = { store, emulator }

@@ -1,5 +1,6 @@
 /**
- * The logged-in page's script, sent inline (with the page's CSP nonce): the
+ * The logged-in page's script, sent inline (with the page's CSP nonce): who
+ * is logged in and the session panel (from the plugin's session routes), the
  * live token panel, "Refresh now", and the playlists paged through the
  * plugin's `/spotify` proxy. Plain ES2020 for the browser, no build step;
  * every value from the server goes into the page as text, never as HTML.
@@ -118,12 +119,19 @@ export const CLIENT_SCRIPT = String.raw`
       if (error.status === 401) failed(error)
     })
   }
-  // The session panel, from the plugin's session routes: "reconnect by"
-  // when Spotify's six months are nearly over, and the user's devices.
+  // Who is logged in, and "reconnect by" when Spotify's six months are
+  // nearly over: from GET /session, which the plugin answers from the
+  // session store, without calling Spotify.
   call('GET', '/session').then((session) => {
+    const name = session.user.displayName || session.user.id
+    $('display-name').textContent = name
+    $('avatar').textContent = name.slice(0, 1).toUpperCase()
+    $('user-id').textContent = session.user.id
+    $('account-id').textContent = session.user.accountId === null ? 'not sent by Spotify' : session.user.accountId
     const soon = session.reauthBy * 1000 - Date.now() < 30 * 24 * 3600 * 1000
     $('reconnect').hidden = !soon
   }, failed)
+  // The devices panel, from the plugin's session routes.
   function device (d) {
     const li = document.createElement('li')
     const what = document.createElement('span')

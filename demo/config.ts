@@ -19,6 +19,8 @@ export const DEFAULT_PORT = 5543
 export const DEFAULT_SCOPES = ['user-read-private', 'user-read-email', 'playlist-read-private', 'playlist-read-collaborative']
 /** Seconds: short, so that the demo shows a refresh within a minute or two. */
 export const DEFAULT_EMULATOR_TOKEN_TTL = 120
+/** The most `EMULATOR_REFRESH_TOKEN_DAYS` may ask: under Spotify's six months. */
+export const MAX_EMULATOR_REFRESH_TOKEN_DAYS = 180
 /** The plugin's default `refreshMargin`, in ms. */
 const REFRESH_MARGIN = 60_000
 
@@ -48,6 +50,12 @@ export interface DemoConfig {
   readonly logLevel: LogLevel
   /** Lifetime of the emulator's access tokens, in seconds. */
   readonly emulatorTokenTtl: number
+  /**
+   * `EMULATOR_REFRESH_TOKEN_DAYS`: a new login's refresh token ends this
+   * many days later instead of six months (emulator only); `undefined`:
+   * six months, as on Spotify.
+   */
+  readonly emulatorRefreshTokenDays: number | undefined
   /** The plugin's `refreshMargin` in ms: 60 s, or half the emulator's token lifetime when that is shorter. */
   readonly refreshMargin: number
   /** Things to warn about at start-up. */
@@ -241,6 +249,15 @@ export function loadConfig (env: Env): DemoConfig {
     warnings.push('EMULATOR_TOKEN_TTL is ignored with real Spotify, whose access tokens last an hour')
   }
 
+  let emulatorRefreshTokenDays: number | undefined
+  if (read(env, 'EMULATOR_REFRESH_TOKEN_DAYS') !== undefined) {
+    emulatorRefreshTokenDays = wholeNumber(env, 'EMULATOR_REFRESH_TOKEN_DAYS', 0, 1, MAX_EMULATOR_REFRESH_TOKEN_DAYS, 'of days ')
+    if (spotify !== undefined) {
+      emulatorRefreshTokenDays = undefined
+      warnings.push('EMULATOR_REFRESH_TOKEN_DAYS is ignored with real Spotify, whose refresh tokens last six months from the user\'s authorization')
+    }
+  }
+
   return {
     host,
     port,
@@ -257,6 +274,7 @@ export function loadConfig (env: Env): DemoConfig {
     databaseUrl: databaseUrlOf(env),
     logLevel: logLevelOf(env),
     emulatorTokenTtl,
+    emulatorRefreshTokenDays,
     refreshMargin: spotify === undefined ? Math.min(REFRESH_MARGIN, Math.floor(emulatorTokenTtl / 2) * 1000) : REFRESH_MARGIN,
     warnings
   }

@@ -10,7 +10,7 @@ import { HTTPError } from 'got'
 import { errorBody, errorCodes, type SpotifyErrorBody } from '../plugin/index.js'
 import { htmlHeaders, renderError, type PageContext } from './html.js'
 
-/** The Web API answered the demo's own call (`GET /v1/me`) with an error status. */
+/** The Web API answered the demo's own call (the catalog search) with an error status. */
 export const SpotifyApiError = createError<'DEMO_SPOTIFY_API_ERROR', [detail: string]>(
   'DEMO_SPOTIFY_API_ERROR', 'Spotify\'s Web API answered %s', 502)
 

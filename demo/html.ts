@@ -51,6 +51,7 @@ export function htmlHeaders (context: PageContext): Record<string, string> {
 const STYLE = `
   :root { --green: #1db954; --card: #181818; --muted: #b3b3b3; --line: #2a2a2a; color-scheme: dark; }
   * { box-sizing: border-box; }
+  [hidden] { display: none !important; } /* over the buttons' inline-block: a hidden button stays hidden */
   body { margin: 0; min-height: 100vh; color: #fff; background: linear-gradient(#1f4430, #121212 22rem) no-repeat, #121212;
     font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
   a { color: var(--green); }
@@ -183,17 +184,6 @@ ${items}
 </main>`)
 }
 
-/**
- * What the logged-in page shows of `/v1/me`: only what a Development Mode
- * app gets (Spotify no longer sends such apps country, product, email or
- * followers, whatever the scopes).
- */
-export interface Profile {
-  readonly id: string
-  readonly display_name?: string | null
-  readonly images?: ReadonlyArray<{ readonly url: string }> | null
-}
-
 /** What the browser may know about the token: never the token itself. */
 export interface TokenInfo {
   readonly scopes: readonly string[]
@@ -213,15 +203,6 @@ export const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 
 /** Playlists per page. */
 export const PLAYLIST_PAGE_SIZE = 6
 
-function avatar (profile: Profile, name: string): string {
-  const url = profile.images?.[0]?.url
-  if (url !== undefined) {
-    return `<img class="avatar" id="avatar" src="${escapeHtml(url)}" alt="" width="112" height="112">`
-  }
-  return `<div class="avatar" id="avatar" aria-hidden="true">${escapeHtml(name.slice(0, 1).toUpperCase())}</div>`
-}
-
-/** The page of a logged-in user: profile, token panel, playlists (loaded by the script). */
 /** Days before the refresh token's end from which the page asks the user to reconnect. */
 export const RECONNECT_DAYS = 30
 
@@ -244,23 +225,31 @@ function sessionPanel (reauthBy: number, now: number): string {
 </section>`
 }
 
-export function renderLoggedIn (context: PageContext, profile: Profile, token: TokenInfo, reauthBy: number, now = Date.now()): string {
-  const name = profile.display_name ?? profile.id
+/**
+ * The page of a logged-in user: who they are, the session panel, the token
+ * panel and the playlists. The script fills in who is logged in from
+ * `GET /session` (the plugin's, answered from the store: no call to
+ * Spotify), the devices and the playlists.
+ */
+export function renderLoggedIn (context: PageContext, token: TokenInfo, reauthBy: number, now = Date.now()): string {
   const scopes = token.scopes.map((s) => `<li>${escapeHtml(s)}</li>`).join('')
   const lastRefresh = token.lastRefreshAt === null
     ? 'never'
     : `<time datetime="${escapeHtml(token.lastRefreshAt)}">${escapeHtml(token.lastRefreshAt.slice(11, 19))} UTC</time>`
   const minutes = Math.floor(token.expiresIn / 60)
   const seconds = String(token.expiresIn % 60).padStart(2, '0')
-  return layout(context, name, '<form method="post" action="/logout"><button class="ghost" id="logout">Log out</button></form>', `<main>
-<section class="card profile wide">
-${avatar(profile, name)}
+  return layout(context, 'Logged in', '<form method="post" action="/logout"><button class="ghost" id="logout">Log out</button></form>', `<main>
+<section class="card profile wide" id="profile">
+<div class="avatar" id="avatar" aria-hidden="true"></div>
 <div>
 <p class="label">Logged in as</p>
-<h1 id="display-name">${escapeHtml(name)}</h1>
+<h1 id="display-name">…</h1>
 <dl>
-<dt>Spotify id</dt><dd id="user-id">${escapeHtml(profile.id)}</dd>
+<dt>Spotify id</dt><dd id="user-id"></dd>
+<dt>Account id</dt><dd id="account-id"></dd>
 </dl>
+<p class="note">From <code>GET /session</code>: the plugin answers it from the session store, without calling Spotify.</p>
+<noscript><p class="note">Without JavaScript: <a href="/session">who you are, as JSON</a>.</p></noscript>
 </div>
 </section>
 ${sessionPanel(reauthBy, now)}

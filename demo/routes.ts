@@ -1,8 +1,9 @@
 /**
  * The demo's own routes, all built on `request.spotify`:
  *
- * - `GET /`: the logged-out page, or the profile (`/v1/me` through
- *   `request.spotify.api`), the token panel and the playlists;
+ * - `GET /`: the logged-out page, or the logged-in page: who is logged in
+ *   (filled in by the page's script from the plugin's `GET /session`, with
+ *   no call to Spotify), the token panel, the devices and the playlists;
  * - `GET /demo/token-info`: what the page may know about the token (never
  *   the token), polled by the page; `getToken()` refreshes it when due;
  * - `POST /demo/refresh`: `request.spotify.refresh()`, for "Refresh now":
@@ -22,7 +23,7 @@ import { LruMap } from 'toad-cache'
 import { CrossSiteRequestError, NoSessionError, type SpotifyToken } from '../plugin/index.js'
 import { fromAllowedOrigin } from '../plugin/routes/same-origin.js'
 import { apiFailure, wantsHtml } from './errors.js'
-import { FAVICON, htmlHeaders, renderLoggedIn, renderLoggedOut, renderSearch, renderUsage, type PageContext, type Profile, type TokenInfo } from './html.js'
+import { FAVICON, htmlHeaders, renderLoggedIn, renderLoggedOut, renderSearch, renderUsage, type PageContext, type TokenInfo } from './html.js'
 
 /** The part of a track search the demo reads. */
 interface SearchTracks {
@@ -62,13 +63,7 @@ export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { c
     const token = await request.spotify.getToken()
     const page = context()
     if (token === null) return reply.headers(htmlHeaders(page)).send(renderLoggedOut(page))
-    let profile: Profile
-    try {
-      profile = await request.spotify.api.get('me').json<Profile>()
-    } catch (err) {
-      throw apiFailure(err)
-    }
-    return reply.headers(htmlHeaders(page)).send(renderLoggedIn(page, profile, tokenInfo(token, refreshMargin), token.refreshTokenExpiresAt))
+    return reply.headers(htmlHeaders(page)).send(renderLoggedIn(page, tokenInfo(token, refreshMargin), token.refreshTokenExpiresAt))
   })
 
   app.get('/demo/search', {

@@ -1,5 +1,6 @@
 // Account linking and a background job. `onLogin` keeps each user's newest
-// session id beside the user (a Map here, a table in your database); a job
+// session id beside the user's Spotify account (a Map here, a table in your
+// database), keyed by `accountId`, Spotify's immutable `account_id`; a job
 // then reads every linked user's top artists through
 // `fastify.spotify.session(id)`, which refreshes tokens as needed, with no
 // browser around.
@@ -19,7 +20,15 @@ interface Link {
 
 const port = Number(process.env.PORT ?? 3000)
 const syncEvery = Number(process.env.SYNC_EVERY_MS ?? 60 * 60 * 1000)
-const links = new Map<string, Link>() // Spotify user id → link: your table
+const links = new Map<string, Link>() // Spotify account → link: your table
+
+/**
+ * The key to link a Spotify account by: `account_id`, which Spotify advises
+ * for linking accounts; the user id only when Spotify sent no `account_id`.
+ */
+function accountKey (accountId: string | undefined, userId: string): string {
+  return accountId ?? userId
+}
 
 const app = Fastify({ logger: true })
 await app.register(spotifyAuth, {
@@ -32,9 +41,9 @@ await app.register(spotifyAuth, {
   apiUrl: process.env.SPOTIFY_API_URL,
   // #region link
   async onLogin (_request, { sessionId, user }) {
-    // With a login of your own, link user.id to the signed-in account here
-    // (a throw fails the Spotify login and deletes the new session).
-    links.set(user.id, { sessionId, topArtists: [], syncedAt: null })
+    // With a login of your own, link user.accountId to the signed-in account
+    // here (a throw fails the Spotify login and deletes the new session).
+    links.set(accountKey(user.accountId, user.id), { sessionId, topArtists: [], syncedAt: null })
   }
   // #endregion link
 })
@@ -43,7 +52,7 @@ await app.register(spotifyAuth, {
 /** One round of the job: every linked user's top artists. Resolves how many it read. */
 async function syncAll (): Promise<number> {
   let synced = 0
-  for (const [userId, link] of links) {
+  for (const [account, link] of links) {
     const session = app.spotify.session(link.sessionId)
     try {
       const top = await session.api.get('me/top/artists', { searchParams: { limit: 5 } })
@@ -54,8 +63,8 @@ async function syncAll (): Promise<number> {
     } catch (err) {
       const code = (err as { code?: unknown }).code
       // The user logged out, or Spotify ended the session: forget the link.
-      if (code === errorCodes.NO_SESSION || code === errorCodes.SESSION_REVOKED) links.delete(userId)
-      else app.log.warn({ err, userId }, 'sync failed: trying again next round')
+      if (code === errorCodes.NO_SESSION || code === errorCodes.SESSION_REVOKED) links.delete(account)
+      else app.log.warn({ err, account }, 'sync failed: trying again next round')
     }
   }
   return synced
@@ -77,9 +86,10 @@ app.addHook('onClose', async () => {
 app.get('/', async (request) => {
   const token = await request.spotify.getToken()
   if (token === null) return { connect: '/login' }
-  const link = links.get(token.userId)
+  const link = links.get(accountKey(token.accountId, token.userId))
   return {
     user: token.userId,
+    account: token.accountId ?? null,
     topArtists: link?.topArtists ?? [],
     syncedAt: link?.syncedAt ?? null,
     // How many browsers are logged in: the count, never the ids.
@@ -92,8 +102,8 @@ app.get('/', async (request) => {
 app.post('/disconnect', { onRequest: app.spotify.authenticate }, async (request, reply) => {
   const token = await request.spotify.getToken()
   if (token !== null) {
-    links.delete(token.userId)
-    await app.spotify.endSessionsOf(token.userId)
+    links.delete(accountKey(token.accountId, token.userId))
+    await app.spotify.endSessionsOf(token.userId) // sessions are listed by user id
   }
   await request.spotify.logout() // clears this browser's cookie too
   return reply.redirect('/', 303)

@@ -4,7 +4,7 @@ import { build, CLIENT_ID, CLIENT_SECRET, CookieJar } from './helpers/build.js'
 const HTTPS_REDIRECT = 'https://app.example/callback'
 
 /** An app served over https: every cookie is secure. */
-function secureApp (t: Parameters<typeof build>[0], cookie: { domain?: string } = {}) {
+function secureApp (t: Parameters<typeof build>[0], cookie: { domain?: string, name?: string } = {}) {
   return build(t, {
     emulator: { clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [HTTPS_REDIRECT] }] },
     plugin: { redirectUri: HTTPS_REDIRECT, cookie }
@@ -19,8 +19,8 @@ t.test('secure cookies get __Host- names, which another host or an http hop cann
   for (const c of flow) t.ok(c.secure === true && c.path === '/' && c.domain === undefined, `${c.name}: Secure, Path=/, no Domain`)
   const { jar, callback } = await login()
   t.equal(callback.statusCode, 302)
-  const session = (callback.cookies as Array<{ name: string, secure?: boolean, path?: string }>).find((c) => c.name === '__Host-spotify_session')
-  t.ok(session?.secure === true && session.path === '/', 'the session cookie too')
+  const session = (callback.cookies as Array<{ name: string, secure?: boolean, httpOnly?: boolean, path?: string, domain?: string }>).find((c) => c.name === '__Host-spotify_session')
+  t.ok(session?.secure === true && session.httpOnly === true && session.path === '/' && session.domain === undefined, 'the session cookie too: Secure, HttpOnly, Path=/, no Domain')
   t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 200)
 
   // Login CSRF: flow cookies planted under the unprefixed names do not count.
@@ -35,6 +35,14 @@ t.test('a cookie domain makes the prefix __Secure- (a __Host- cookie cannot name
   const { login } = await secureApp(t, { domain: 'app.example' })
   const { callback } = await login()
   t.ok((callback.cookies as Array<{ name: string }>).some((c) => c.name === '__Secure-spotify_session'))
+})
+
+t.test('a cookie name with a prefix of its own keeps it: __Host-Http- (set over HTTP only, in browsers that know it)', async (t) => {
+  const { login, request } = await secureApp(t, { name: '__Host-Http-spotify_session' })
+  const { jar, callback } = await login()
+  const session = (callback.cookies as Array<{ name: string, secure?: boolean, httpOnly?: boolean, path?: string, domain?: string }>).find((c) => c.name === '__Host-Http-spotify_session')
+  t.ok(session?.secure === true && session.httpOnly === true && session.path === '/' && session.domain === undefined, 'no second prefix; Secure, HttpOnly, Path=/, no Domain')
+  t.equal((await request(jar, { url: '/spotify/me' })).statusCode, 200)
 })
 
 t.test('two session cookies in one request: neither is trusted', async (t) => {

@@ -1,6 +1,6 @@
 /**
  * The demo in a real browser (Debian's chromium, driven by playwright-core):
- * log in on the emulator's consent page, see the profile and playlists,
+ * log in on the emulator's consent page, see who is logged in and the playlists,
  * refresh, log out, then cancel a login. Writes the README's screenshot to
  * docs/demo.png with UPDATE_SCREENSHOT=1 (to a temporary directory otherwise).
  */
@@ -17,7 +17,7 @@ import { freePort, testConfig } from './helpers/demo.js'
 
 const SCREENSHOT = fileURLToPath(new URL('../docs/demo.png', import.meta.url))
 
-browserTest('log in, see profile and playlists, refresh, log out, cancel a login: in chromium', async (t) => {
+browserTest('log in, see who is logged in and the playlists, refresh, log out, cancel a login: in chromium', async (t) => {
   const started = Date.now()
   // The redirect URI names the port, so the port is chosen before listening.
   const port = await freePort()
@@ -55,12 +55,14 @@ browserTest('log in, see profile and playlists, refresh, log out, cancel a login
   t.equal(new URL(page.url()).origin, demo.emulator!.url, 'on the emulator\'s consent page')
   await page.click('button.agree')
 
-  // Back on the demo, logged in: the profile and the first page of playlists.
+  // Back on the demo, logged in: who is logged in, from GET /session, and
+  // the first page of playlists.
   await page.waitForURL(home)
-  await page.waitForSelector('#display-name')
-  t.equal(await text('#display-name'), 'Alice Andersson')
+  await textIs('#display-name', 'Alice Andersson')
   t.equal(await text('#user-id'), 'alice')
-  t.equal(await page.$eval('#avatar', (img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0 || img.tagName), true, 'the avatar loaded')
+  t.match(await text('#account-id'), /^\w{22}$/)
+  t.equal(await text('#avatar'), 'A')
+  t.equal(demo.emulator!.control.apiCallsByEndpoint['GET /v1/me'], 1, 'the header made no Web API call: the one GET /v1/me is the login\'s')
   await page.waitForSelector('#playlists li')
   t.ok(await page.locator('#playlists li').count() >= 1, 'at least one playlist')
   t.equal(await text('#playlists li:first-child strong'), 'Morning Focus')

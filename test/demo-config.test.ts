@@ -108,6 +108,15 @@ t.test('EMULATOR_TOKEN_TTL sets the emulator token lifetime, and a short one a s
   t.match(real.warnings, [/EMULATOR_TOKEN_TTL is ignored with real Spotify/])
 })
 
+t.test('EMULATOR_REFRESH_TOKEN_DAYS: unset, six months; ignored with real Spotify', async (t) => {
+  t.equal(loadConfig({}).emulatorRefreshTokenDays, undefined)
+  t.equal(loadConfig({ EMULATOR_REFRESH_TOKEN_DAYS: '20' }).emulatorRefreshTokenDays, 20)
+  t.equal(loadConfig({ EMULATOR_REFRESH_TOKEN_DAYS: '180' }).emulatorRefreshTokenDays, 180)
+  const real = loadConfig({ SPOTIFY_CLIENT_ID: 'a1', SPOTIFY_CLIENT_SECRET: 'b2', SESSION_SECRET: SECRET, EMULATOR_REFRESH_TOKEN_DAYS: '20' })
+  t.equal(real.emulatorRefreshTokenDays, undefined)
+  t.match(real.warnings, [/EMULATOR_REFRESH_TOKEN_DAYS is ignored with real Spotify/])
+})
+
 t.test('each bad variable stops start-up with a one-line message saying what to fix', async (t) => {
   const cases: Array<[Env, RegExp]> = [
     [{ PORT: 'abc' }, /^PORT must be a whole number from 1 to 65535 \(got "abc"\)$/],
@@ -154,7 +163,10 @@ t.test('each bad variable stops start-up with a one-line message saying what to 
     [{ LOG_LEVEL: 'verbose' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent \(got "verbose"\)$/],
     [{ EMULATOR_TOKEN_TTL: '2m' }, /^EMULATOR_TOKEN_TTL must be a whole number of seconds from 1 to 86400 \(got "2m"\)$/],
     [{ EMULATOR_TOKEN_TTL: '0' }, /^EMULATOR_TOKEN_TTL must be/],
-    [{ EMULATOR_TOKEN_TTL: '86401' }, /^EMULATOR_TOKEN_TTL must be/]
+    [{ EMULATOR_TOKEN_TTL: '86401' }, /^EMULATOR_TOKEN_TTL must be/],
+    [{ EMULATOR_REFRESH_TOKEN_DAYS: '20d' }, /^EMULATOR_REFRESH_TOKEN_DAYS must be a whole number of days from 1 to 180 \(got "20d"\)$/],
+    [{ EMULATOR_REFRESH_TOKEN_DAYS: '0' }, /^EMULATOR_REFRESH_TOKEN_DAYS must be/],
+    [{ EMULATOR_REFRESH_TOKEN_DAYS: '181' }, /^EMULATOR_REFRESH_TOKEN_DAYS must be/]
   ]
   for (const [env, message] of cases) {
     t.match(refusal(t, { SESSION_SECRET: SECRET, ...env }), message, JSON.stringify(env))

@@ -75,13 +75,14 @@ t.test('tokenInfo: seconds left (never negative), last refresh only after one', 
   t.equal(tokenInfo(token, 60_000, now + 100_000).expiresIn, 0)
 })
 
-t.test('a profile without a display name shows the user id', async (t) => {
-  const html = renderLoggedIn(context(), { id: 'user<1>', display_name: null }, {
-    scopes: [], expiresIn: 61, expiresAt: '2025-01-01T12:01:01.000Z', refreshes: 0, lastRefreshAt: null, refreshMargin: 60
+t.test('the logged-in page: scopes escaped, the countdown, and who is logged in left to the script', async (t) => {
+  const html = renderLoggedIn(context(), {
+    scopes: ['scope<1>'], expiresIn: 61, expiresAt: '2025-01-01T12:01:01.000Z', refreshes: 0, lastRefreshAt: null, refreshMargin: 60
   }, 1_800_000_000)
-  t.match(html, /<h1 id="display-name">user&lt;1&gt;<\/h1>/)
-  t.match(html, /<div class="avatar" id="avatar" aria-hidden="true">U<\/div>/)
+  t.match(html, /<ul class="chips" id="scopes"><li>scope&lt;1&gt;<\/li><\/ul>/)
   t.match(html, /<span id="expires-in">1:01<\/span>/)
+  t.match(html, /<h1 id="display-name">…<\/h1>/, 'filled in from GET /session')
+  t.match(html, /<noscript><p class="note">Without JavaScript: <a href="\/session">/)
 })
 
 t.test('a 403 for a missing scope gets its own hint', async (t) => {

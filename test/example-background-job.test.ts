@@ -12,8 +12,9 @@ t.test('the background job: linked at login, synced with fastify.spotify.session
   await visitor.logIn(t)
   const synced = await app.log((entry) => entry.msg === 'synced top artists' && entry.synced === 1)
   t.ok(synced, 'a round of the job reads the linked user')
-  const linked = await (await visitor.fetch('/')).json() as { user: string, topArtists: string[], syncedAt: string, devices: number }
+  const linked = await (await visitor.fetch('/')).json() as { user: string, account: string, topArtists: string[], syncedAt: string, devices: number }
   t.equal(linked.user, 'alice')
+  t.match(linked.account, /^[0-9A-Za-z]{22}$/, 'linked by account_id')
   t.equal(linked.topArtists.length, 5, 'their top artists, read by the job')
   t.type(linked.syncedAt, 'string')
   t.equal(linked.devices, 1)

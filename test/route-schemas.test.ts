@@ -1,7 +1,8 @@
 import fastifySwagger from '@fastify/swagger'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { build, CookieJar, SCOPES, type BuildOptions } from './helpers/build.js'
+import { memoryStore, type TokenStore } from '../plugin/index.js'
+import { build, CookieJar, SCOPES, type BuildOptions, type Built } from './helpers/build.js'
 
 interface Operation {
   tags?: string[]
@@ -57,7 +58,22 @@ t.test('@fastify/swagger lists every route of the plugin with its responses', as
   t.same(Object.keys(token.responses['200']?.content?.['application/json']?.schema.properties ?? {}), ['accessToken', 'expiresAt'])
   t.ok(token.responses['401'] && token.responses['403'])
 
-  const ours = [login, callback, logout, token, ...Object.values(proxyMethods)]
+  // The session routes: who is logged in, the devices, signing them out.
+  const session = paths['/session']?.get as Operation
+  t.same(Object.keys(session.responses['200']?.content?.['application/json']?.schema.properties ?? {}), ['user', 'scopes', 'expiresAt', 'reauthBy'])
+  t.same(Object.keys(session.responses).sort(), ['200', '401', '503'], 'from the store alone: no 500, no 403 without requireHeader')
+  const devices = paths['/session/devices']?.get as Operation
+  t.same(Object.keys(devices.responses['200']?.content?.['application/json']?.schema.properties ?? {}), ['devices'])
+  t.same(Object.keys(devices.responses).sort(), ['200', '401', '500', '503'])
+  const endDevice = paths['/session/devices/{id}']?.delete as Operation
+  t.same(endDevice.parameters?.map((p) => `${p.in}:${p.name}`), ['path:id'])
+  t.same(Object.keys(endDevice.responses).sort(), ['204', '401', '403', '404', '500', '503'])
+  const endOthers = paths['/session/devices/end-others']?.post as Operation
+  t.same(Object.keys(endOthers.responses['200']?.content?.['application/json']?.schema.properties ?? {}), ['ended'])
+  t.same(Object.keys(endOthers.responses).sort(), ['200', '401', '403', '500', '503'])
+  for (const operation of [endDevice, endOthers]) t.match(operation.responses['403']?.description, /FST_SPOTIFY_CROSS_SITE/)
+
+  const ours = [login, callback, logout, token, session, devices, endDevice, endOthers, ...Object.values(proxyMethods)]
   for (const operation of ours) t.same(operation.tags, ['auth', 'spotify'], 'tagged as asked')
   t.equal(pathsOf(app)['/mine']?.get?.tags, undefined, 'the app\'s routes keep their own tags')
 })
@@ -125,4 +141,103 @@ t.test('an app error handler\'s body keeps every field under the documented stat
     t.same(response.json(), { mine: true, code: response.json().code, details: { nested: 'kept' } }, url)
     t.match(response.json().code, /^FST_SPOTIFY_/, url)
   }
+})
+
+/** A memory store that fails every call while `down`, as an unreachable Redis does; without `sessionsOf` when `indexed` is false. */
+function failingStore (indexed: boolean): { store: TokenStore, down: boolean } {
+  const inner = memoryStore()
+  const state = { down: false, store: {} as TokenStore }
+  const failing = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    if (state.down) throw new Error('ECONNREFUSED')
+    return await call(...args)
+  }
+  state.store = {
+    get: failing((id: string) => inner.get(id)),
+    set: failing((id: string, token: Parameters<TokenStore['set']>[1]) => inner.set(id, token)),
+    update: failing((id: string, previous: Parameters<TokenStore['update']>[1], next: Parameters<TokenStore['update']>[2]) => inner.update(id, previous, next)),
+    delete: failing((id: string) => inner.delete(id)),
+    ...(indexed ? { sessionsOf: failing((userId: string) => (inner.sessionsOf as NonNullable<TokenStore['sessionsOf']>)(userId)) } : {})
+  }
+  return state
+}
+
+const SESSION_ROUTES = [
+  ['GET', '/session', '/session', 'get'],
+  ['GET', '/session/devices', '/session/devices', 'get'],
+  ['DELETE', '/session/devices/AAAAAAAAAAAAAAAAAAAAAA', '/session/devices/{id}', 'delete'],
+  ['POST', '/session/devices/end-others', '/session/devices/end-others', 'post']
+] as const
+
+/** Each session route's answer to a logged-in request from the app's own page, with the status its schema documents for it. */
+async function answers (built: Built, jar: CookieJar): Promise<Array<{ route: string, status: number, code: string | undefined, documented: string | undefined }>> {
+  const paths = pathsOf(built.app)
+  const answered = []
+  for (const [method, url, path, verb] of SESSION_ROUTES) {
+    const response = await built.request(jar, { method, url, headers: { origin: 'http://127.0.0.1:5543' } })
+    const status = response.statusCode
+    answered.push({
+      route: `${method} ${url}`,
+      status,
+      code: status >= 400 ? response.json().error.code : undefined,
+      documented: paths[path]?.[verb]?.responses[String(status)]?.description
+    })
+  }
+  return answered
+}
+
+t.test('the session routes\' 500 and 503: answered for real, each documented in the schema', async (t) => {
+  // A store without the per-user index: who is logged in still works; the devices cannot be listed.
+  const unindexed = failingStore(false)
+  const plain = await build(t, { first: withSwagger, plugin: { store: unindexed.store } })
+  const { jar } = await plain.login()
+  const [session, ...deviceRoutes] = await answers(plain, jar)
+  t.equal(session?.status, 200, 'GET /session needs no index')
+  for (const answer of deviceRoutes) {
+    t.equal(answer.status, 500, answer.route)
+    t.equal(answer.code, 'FST_SPOTIFY_STORE_UNSUPPORTED', answer.route)
+    t.match(answer.documented, /FST_SPOTIFY_STORE_UNSUPPORTED/, `${answer.route}: its 500 is documented`)
+  }
+  t.equal(pathsOf(plain.app)['/session']?.get?.responses['500'], undefined, 'GET /session documents no 500: it never answers one')
+
+  // A store that is down: every session route answers 503.
+  const flaky = failingStore(true)
+  const built = await build(t, { first: withSwagger, plugin: { store: flaky.store } })
+  const login = await built.login()
+  t.same((await answers(built, login.jar)).map((answer) => answer.status), [200, 200, 404, 200], 'all answer while the store is up')
+  flaky.down = true
+  for (const answer of await answers(built, login.jar)) {
+    t.equal(answer.status, 503, answer.route)
+    t.equal(answer.code, 'FST_SPOTIFY_STORE_UNAVAILABLE', answer.route)
+    t.match(answer.documented, /FST_SPOTIFY_STORE_UNAVAILABLE/, `${answer.route}: its 503 is documented`)
+  }
+  flaky.down = false
+  t.equal((await built.request(login.jar, { url: '/session' })).statusCode, 200, 'and the session is still there')
+})
+
+t.test('requireHeader: every route it guards documents its 403, naming the header and FST_SPOTIFY_MISSING_HEADER', async (t) => {
+  const built = await build(t, { first: withSwagger, plugin: { ...documented, requireHeader: 'X-Spotify-Auth' } })
+  const paths = pathsOf(built.app)
+  const proxy = Object.entries(paths).find(([path]) => path.startsWith('/spotify/'))?.[1] ?? {}
+  const guarded: Array<[string, Operation | undefined]> = [
+    ...Object.entries(proxy).map(([verb, operation]): [string, Operation] => [`${verb} proxy`, operation]),
+    ['get /spotify-token', paths['/spotify-token']?.get],
+    ...SESSION_ROUTES.map(([, , path, verb]): [string, Operation | undefined] => [`${verb} ${path}`, paths[path]?.[verb]])
+  ]
+  t.equal(guarded.length, 11)
+  for (const [name, operation] of guarded) {
+    t.match(operation?.responses['403']?.description, /^The x-spotify-auth header \(requireHeader\) is missing or empty \(FST_SPOTIFY_MISSING_HEADER\)/, name)
+  }
+  t.match(proxy.get?.responses['403']?.description, /^[^;]+$/, 'a read has no other 403 of the plugin')
+  t.match(proxy.post?.responses['403']?.description, /; or: Sent from another origin's page \(FST_SPOTIFY_CROSS_SITE\)$/, 'a write keeps its own')
+  t.match(paths['/spotify-token']?.get?.responses['403']?.description, /FST_SPOTIFY_MISSING_SCOPES/)
+  for (const [path, verb] of [['/login', 'get'], ['/callback', 'get'], ['/logout', 'post']] as const) {
+    t.notMatch(paths[path]?.[verb]?.responses['403']?.description ?? '', /MISSING_HEADER/, `${path}: a navigation, not guarded`)
+  }
+
+  // The documented 403, as the proxy's read answers it.
+  const { jar } = await built.login()
+  const refused = await built.request(jar, { url: '/spotify/me' })
+  t.equal(refused.statusCode, 403)
+  t.equal(refused.json().error.code, 'FST_SPOTIFY_MISSING_HEADER')
+  t.equal((await built.request(jar, { url: '/spotify/me', headers: { 'x-spotify-auth': '1' } })).statusCode, 200)
 })

@@ -50,7 +50,7 @@ t.test('DATABASE_URL: sessions live in PostgreSQL', async (t) => {
   const browser = new Browser(demo.app)
   await browser.login()
   t.equal(await rows(), 1, 'one row for the session')
-  t.match((await browser.request({ url: '/' })).body, /Alice Andersson/)
+  t.equal(await browser.loggedInAs(), 'Alice Andersson')
 
   // Connections dropped by the server: logged, and the pool opens new ones.
   const terminated = await terminateBackends(db.pool, applicationName)

@@ -1,5 +1,7 @@
-// The page's script. Every Web API call goes to the proxy, /spotify/…, with
-// the session cookie: a 401 there means "not logged in".
+// The page's script. Who is logged in comes from GET /session, which the
+// plugin answers from its session store without calling Spotify: a 401 there
+// means "not logged in". Every Web API call goes to the proxy, /spotify/…,
+// with the session cookie.
 
 /** @param {string} id */
 function element (id) {
@@ -27,11 +29,12 @@ async function showMore () {
   more.hidden = next === null
 }
 
-const me = await fetch('/spotify/me')
-if (me.status === 401) {
+const session = await fetch('/session')
+if (session.status === 401) {
   element('login').hidden = false
 } else {
-  element('name').textContent = (await me.json()).display_name
+  const { user } = await session.json()
+  element('name').textContent = user.displayName ?? user.id
   element('app').hidden = false
   more.addEventListener('click', showMore)
   await showMore()

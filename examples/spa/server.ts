@@ -1,6 +1,7 @@
-// A single-page app on the Web API through the plugin's proxy: the page calls
-// /spotify/… with its session cookie and the server adds the user's token,
-// refreshing it when due. No token ever reaches the browser.
+// A single-page app on the Web API through the plugin's proxy: the page asks
+// GET /session who is logged in, then calls /spotify/… with its session
+// cookie and the server adds the user's token, refreshing it when due. No
+// token ever reaches the browser.
 //
 // SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET and SESSION_SECRET are required;
 // register http://127.0.0.1:3000/callback (or your PORT) in the app's settings.

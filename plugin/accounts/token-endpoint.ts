@@ -121,7 +121,7 @@ function oauthErrorOf (body: unknown): string | undefined {
 }
 
 /** How long Spotify accepts a refresh token, from the user's authorization. */
-const REFRESH_TOKEN_MONTHS = 6
+export const REFRESH_TOKEN_MONTHS = 6
 
 /** `authorizedAt` plus six calendar months, as Spotify counts them: Unix seconds. */
 export function refreshTokenExpiry (authorizedAt: number): number {

@@ -50,12 +50,22 @@ const RATE_LIMITED = {
 
 export type RouteName = 'login' | 'callback' | 'logout' | 'proxyRead' | 'proxyWrite' | 'playbackToken' | 'session' | 'devices' | 'endDevice' | 'endOtherDevices'
 
-/** The session routes' own refusals. */
+/** What every session route may answer: from the store alone, so no refresh and no Spotify failure. */
 const SESSION_ROUTE_ERRORS = {
   401: error('No session (FST_SPOTIFY_NO_SESSION)'),
-  403: error('A required header is missing (FST_SPOTIFY_MISSING_HEADER), or an unsafe request came from another origin\'s page (FST_SPOTIFY_CROSS_SITE)'),
-  500: error('The store keeps no per-user index (FST_SPOTIFY_STORE_UNSUPPORTED)'),
-  503: SESSION_ERRORS[503]
+  503: error('The token store is unavailable (FST_SPOTIFY_STORE_UNAVAILABLE)')
+}
+
+/** The device routes read the user's sessions from the store's per-user index. */
+const DEVICE_ROUTE_ERRORS = {
+  ...SESSION_ROUTE_ERRORS,
+  500: error('The store keeps no per-user index (FST_SPOTIFY_STORE_UNSUPPORTED)')
+}
+
+/** The unsafe device routes pass the same-origin check too. */
+const UNSAFE_DEVICE_ROUTE_ERRORS = {
+  ...DEVICE_ROUTE_ERRORS,
+  403: error('Sent from another origin\'s page (FST_SPOTIFY_CROSS_SITE)')
 }
 
 const UNIX_SECONDS = { type: 'integer', description: 'Unix time in seconds' } as const
@@ -101,7 +111,7 @@ const SCHEMAS: Record<RouteName, FastifySchema & Record<string, unknown>> = {
     description: 'Every live session of the logged-in user, the current one first, then the most recently used. Never cached.',
     response: {
       200: { description: 'The devices', type: 'object', properties: { devices: { type: 'array', items: DEVICE } } },
-      ...SESSION_ROUTE_ERRORS
+      ...DEVICE_ROUTE_ERRORS
     }
   },
   endDevice: {
@@ -111,7 +121,7 @@ const SCHEMAS: Record<RouteName, FastifySchema & Record<string, unknown>> = {
     response: {
       204: { description: 'Ended', type: 'null' },
       404: error('Not one of your sessions, whether it exists or not (FST_SPOTIFY_DEVICE_NOT_FOUND)'),
-      ...SESSION_ROUTE_ERRORS
+      ...UNSAFE_DEVICE_ROUTE_ERRORS
     }
   },
   endOtherDevices: {
@@ -119,7 +129,7 @@ const SCHEMAS: Record<RouteName, FastifySchema & Record<string, unknown>> = {
     description: 'Ends every session of the current user except this one. Any body (up to 1 KiB) is ignored.',
     response: {
       200: { description: 'How many sessions ended', type: 'object', properties: { ended: { type: 'integer' } } },
-      ...SESSION_ROUTE_ERRORS
+      ...UNSAFE_DEVICE_ROUTE_ERRORS
     }
   },
   login: {
@@ -208,10 +218,26 @@ const SCHEMAS: Record<RouteName, FastifySchema & Record<string, unknown>> = {
   }
 }
 
-/** The schema of one of the plugin's routes, with the app's tags and `hide`. */
+/** The routes `requireHeader` guards (required-header.ts): each may answer its 403. */
+const GUARDED: ReadonlySet<RouteName> = new Set(['proxyRead', 'proxyWrite', 'playbackToken', 'session', 'devices', 'endDevice', 'endOtherDevices'])
+
+/**
+ * A guarded route's schema with `requireHeader`'s 403 beside the route's
+ * own (only then: without the option, no request is refused for it).
+ */
+function withRequiredHeader (schema: FastifySchema & Record<string, unknown>, header: string): FastifySchema & Record<string, unknown> {
+  const responses = schema.response as Record<string, { description: string }>
+  const missing = `The ${header} header (requireHeader) is missing or empty (FST_SPOTIFY_MISSING_HEADER)`
+  const own = responses[403]?.description
+  return { ...schema, response: { ...responses, 403: error(own === undefined ? missing : `${missing}; or: ${own}`) } }
+}
+
+/** The schema of one of the plugin's routes, with `requireHeader`'s 403, the app's tags and `hide`. */
 export function routeSchema (name: RouteName, options: ResolvedOptions): FastifySchema {
   const { tags, hide } = options.routeSchema
-  return { ...SCHEMAS[name], ...(tags.length === 0 ? {} : { tags }), ...(hide ? { hide } : {}) }
+  const header = options.requireHeader
+  const schema = header !== undefined && GUARDED.has(name) ? withRequiredHeader(SCHEMAS[name], header) : SCHEMAS[name]
+  return { ...schema, ...(tags.length === 0 ? {} : { tags }), ...(hide ? { hide } : {}) }
 }
 
 /**

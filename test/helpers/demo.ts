@@ -43,19 +43,6 @@ export class Browser {
     this.app = app
   }
 
-  /**
-   * Makes the session's token look obtained a minute ago, so that a 401 from
-   * Spotify refreshes it (the plugin lets a just-obtained token's 401 pass).
-   */
-  async ageToken (): Promise<void> {
-    const store = this.app.spotify.store
-    const id = (this.cookies.get('spotify_session') as string).split('.')[0] as string
-    const token = await store.get(id)
-    if (token === undefined || !await store.update(id, token, { ...token, obtainedAt: token.obtainedAt - 60, refreshes: token.refreshes + 1 })) {
-      throw new Error('no session to age')
-    }
-  }
-
   async request (options: RequestOptions): Promise<LightMyRequestResponse> {
     const headers: Record<string, string> = { accept: options.html === false ? 'application/json' : BROWSER_ACCEPT, ...options.headers }
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ')
@@ -103,6 +90,15 @@ export class Browser {
       body: form.toString()
     })
     return this.back(answer.headers.get('location') as string)
+  }
+
+  /**
+   * Who the page's header names: the display name `GET /session` answers,
+   * as the page's script reads it; `undefined` without a session.
+   */
+  async loggedInAs (): Promise<string | undefined> {
+    const answer = await this.request({ url: '/session', html: false })
+    return answer.statusCode === 200 ? answer.json().user.displayName : undefined
   }
 
   /** The session id behind the session cookie. */
