@@ -1,5 +1,6 @@
 import type { Test } from 'tap'
-import { redisStore, type RedisClient, type RedisDurabilityOptions } from '../../plugin/index.js'
+import { redisStore, type RedisClient, type RedisDurabilityOptions, type SpotifyToken, type TokenStore } from '../../plugin/index.js'
+import { isRefusedInDoubt } from '../../plugin/session/refresh/attempt-mark.js'
 import { createSpotifyEmulator } from '../../plugin/emulator/index.js'
 import { build, CLIENT_ID, CLIENT_SECRET, type Built, type CookieJar, REDIRECT_URI } from './build.js'
 import { eventually } from './eventually.js'
@@ -12,7 +13,12 @@ import { ask, type NodeAddress, TOPOLOGY_PATIENCE } from './redis-topology.js'
  * is frozen and its link cut first, so that the refreshes written meanwhile
  * exist on the master only; then the master is SIGKILLed, the replica thawed and promoted
  * with the old records, and the dead master restarted as its replica. A
- * session whose rotated refresh token is lost ends with invalid_grant: 401.
+ * session whose rotated refresh token is lost ends with invalid_grant: 401;
+ * or, when the promoted replica's copy of its record carries the mark of the
+ * refresh that rotated it (the mark reached the replica, the new token did
+ * not), Spotify's refusal is doubt, not proof: the session answers 503
+ * FST_SPOTIFY_REFRESH_BUSY for 10 minutes after that mark (DOUBT_MS), then
+ * ends. It never works again either: lost too, not waited for.
  */
 
 export interface FailoverScene {
@@ -31,7 +37,7 @@ export interface FailoverScene {
 export interface FailoverFigures {
   /** Sessions whose records were on the killed master. */
   atRisk: number
-  /** Of those, sessions that ended (401) or no longer work at the end. */
+  /** Of those, sessions that ended (401) or no longer work at the end (in doubt: 503 until they end). */
   lost: number
   /** 503 answers from the freeze to the end. */
   unavailable: number
@@ -39,7 +45,7 @@ export interface FailoverFigures {
   recoveryMs: number
   /** Refreshes written while the replica was frozen. */
   refreshesWhileFrozen: number
-  /** How each lost session ended: the error code of its 401, and when (ms since the kill; negative: before). */
+  /** How each lost session ended: the error code of its 401 (or the 503 of a session in doubt), and when (ms since the kill; negative: before). */
   lostBy: string[]
 }
 
@@ -53,14 +59,21 @@ interface Track {
   answers: number
   /** When the first request started after the kill that got a 200 was sent. */
   recoveredAt: number
+  /** When its record was first found refused in doubt (0: not found so), after the kill. */
+  doubtedAt: number
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** An error answer's code (its body when it has none). */
+function codeOf (body: string): string {
+  return (JSON.parse(body) as { error?: { code?: string } }).error?.code ?? body
+}
+
 /** `CODE at N ms` for a 401: what ended a session, and when relative to the kill. */
 function lostBy (body: string, killedAt: number): string {
   const at = Number.isFinite(killedAt) ? `${Date.now() - killedAt} ms` : 'before the kill'
-  return `${(JSON.parse(body) as { error?: { code?: string } }).error?.code ?? body} at ${at}`
+  return `${codeOf(body)} at ${at}`
 }
 
 /** A server's pid, from its INFO server. */
@@ -87,15 +100,50 @@ export async function failoverUnderLoad (t: Test, scene: FailoverScene, options:
   t.teardown(() => emulator.close())
   const prefix = `failover-${process.pid}:`
   const instances: Built[] = []
+  // The stores the instances built: the records are read through them.
+  const stores: TokenStore[] = []
   for (let i = 0; i < 2; i++) {
     const client = await scene.client()
-    const store = redisStore({ client, prefix, ...(options.durability === undefined ? {} : { durability: options.durability }) })
+    const factory = redisStore({ client, prefix, ...(options.durability === undefined ? {} : { durability: options.durability }) })
+    const store = async (context: Parameters<typeof factory>[0]): Promise<TokenStore> => {
+      const built = await factory(context)
+      stores.push(built)
+      return built
+    }
     instances.push(await build(t, { sharedEmulator: emulator, plugin: { store, maxSessionsPerUser: false } }))
+  }
+  /**
+   * The session's record, through the first store that answers: an
+   * instance's client may be reconnecting, or have given up (a Sentinel
+   * client was seen to end after the switch).
+   */
+  async function recordOf (sessionId: string): Promise<SpotifyToken | undefined> {
+    let failure: unknown
+    for (const store of stores) {
+      try {
+        return await store.get(sessionId)
+      } catch (err) {
+        failure = err
+      }
+    }
+    throw failure
+  }
+  /**
+   * Whether the session's record is refused in doubt: Spotify refused the
+   * refresh token of a version that another attempt marked, and the plugin
+   * answers 503 without asking again until the doubt ends (10 minutes)
+   * or the rotated token's write lands over it.
+   */
+  async function inDoubt (track: Track): Promise<boolean> {
+    const record = await recordOf(track.sessionId)
+    const doubted = record !== undefined && isRefusedInDoubt(record)
+    if (doubted && track.doubtedAt === 0) track.doubtedAt = Date.now()
+    return doubted
   }
   const tracks: Track[] = []
   for (let i = 0; i < options.sessions; i++) {
     const { jar } = await (instances[i % 2] as Built).login()
-    tracks.push({ jar, sessionId: (jar.cookies.get('spotify_session') as string).split('.')[0] as string, atRisk: false, lost: false, ok: 0, answers: 0, recoveredAt: 0 })
+    tracks.push({ jar, sessionId: (jar.cookies.get('spotify_session') as string).split('.')[0] as string, atRisk: false, lost: false, ok: 0, answers: 0, recoveredAt: 0, doubtedAt: 0 })
   }
   // The victim: the master holding the most sessions.
   const owners = new Map<number, NodeAddress>()
@@ -173,19 +221,30 @@ export async function failoverUnderLoad (t: Test, scene: FailoverScene, options:
     }
     await scene.waitForFailover(victim)
     await scene.restart(victim)
-    await eventually('every surviving session to work again', async () => tracks.every((track) => track.lost || track.recoveredAt > 0), TOPOLOGY_PATIENCE)
-    const recoveryMs = Math.max(0, ...tracks.filter((track) => !track.lost).map((track) => track.recoveredAt - killedAt))
+    // Each session works again, has ended, or is in doubt (which lasts
+    // longer than any test: waiting for it to work again would not end).
+    await eventually('every session to work again, end, or be in doubt', async () =>
+      (await Promise.all(tracks.map(async (track) => track.lost || track.recoveredAt > 0 || await inDoubt(track)))).every(Boolean), TOPOLOGY_PATIENCE)
     running = false
     await Promise.all(loops)
     // A last round: a refresh each, and the verdict.
     for (const track of tracks) {
       if (track.lost) continue
+      const sent = Date.now()
       const response = await (instances[0] as Built).request(track.jar, { url: '/spotify/me' })
-      if (response.statusCode === 401) {
+      if (response.statusCode === 200) {
+        if (track.recoveredAt === 0) track.recoveredAt = sent
+      } else if (response.statusCode === 401) {
         track.lost = true
         track.lostBy = lostBy(response.body, killedAt)
+      } else if ((await eventually('the record of a session that did not answer 200', async () =>
+        // Read again while both stores fail (their clients reconnecting after the switch).
+        ({ doubted: await inDoubt(track) }), TOPOLOGY_PATIENCE)).doubted) {
+        track.lost = true
+        track.lostBy = `${codeOf(response.body)} in doubt since ${track.doubtedAt - killedAt} ms`
       }
     }
+    const recoveryMs = Math.max(0, ...tracks.filter((track) => !track.lost && track.recoveredAt > 0).map((track) => track.recoveredAt - killedAt))
     return {
       atRisk: tracks.filter((track) => track.atRisk).length,
       lost: tracks.filter((track) => track.lost).length,
