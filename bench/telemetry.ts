@@ -7,28 +7,29 @@
  * them, to an exporter that drops them). The proxy's requests are distinct
  * (each one reaches the upstream, as in bench/run.ts); `proxy merged` sends
  * one URL over and over, so that most requests join a call in flight: the
- * cheapest proxied request there is, where a fixed cost weighs most. The
+ * cheapest proxied request there is, where a fixed cost weighs most.
+ *
+ * Each variant is a server process of its own (bench/lib/telemetry-server.ts),
+ * all started together and loaded alike, the load generator here: in one
+ * process, the load generator took as much CPU as the server, and a
+ * variant inherited the heap and queues the one before it left behind. The
  * variants alternate round by round, so that a busy spell of the machine
  * spreads over all of them.
  *
  *   npx tsx bench/telemetry.ts [--rounds 5] [--duration 3] [--connections 20]
  *
  * BENCH_PLUGIN=/path/to/plugin/index.ts runs the same against another
- * checkout of the plugin (the build before the channels: nobody subscribes
- * there either, and its `otel` rounds only measure the SDK idling).
+ * checkout of the plugin (see bench/lib/telemetry-server.ts).
  */
 import { parseArgs } from 'node:util'
-import Fastify from 'fastify'
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics'
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base'
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { instrumentedStore } from '../plugin/diagnostics/store.js'
 import { UsageCounter } from '../plugin/diagnostics/usage.js'
-import { createSpotifyEmulator } from '../plugin/emulator/index.js'
 import { memoryStore } from '../plugin/index.js'
-import { instrumentSpotifyAuth } from '../plugin/otel/index.js'
 import { load } from './lib/load.js'
 import { median, round } from './lib/stats.js'
-import { startStaticUpstream } from './lib/upstream.js'
+import { TSX_LOADER } from './lib/child.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -65,60 +66,49 @@ async function perCall (what: string, calls: number, run: (i: number) => unknown
   await perCall('memory store get, through the wrapper', 200_000, (i) => wrapped.get(`s${i & 1023}`))
 }
 
-const { default: spotifyAuth } = await import(process.env.BENCH_PLUGIN ?? '../plugin/index.js') as typeof import('../plugin/index.js')
+interface Server { readonly child: ChildProcess, readonly url: string, readonly cookie: string }
 
-const CLIENT = { clientId: 'bench-client', clientSecret: 'bench-client-secret' }
-const REDIRECT_URI = 'http://127.0.0.1:5543/callback'
-const upstream = await startStaticUpstream()
-const emulator = await createSpotifyEmulator({ autoApprove: true, accessTokenTtl: 3600, clients: [{ ...CLIENT, redirectUris: [REDIRECT_URI], name: 'Bench' }] })
-const app = Fastify({ logger: false })
-await app.register(spotifyAuth, {
-  ...CLIENT,
-  redirectUri: REDIRECT_URI,
-  secret: 'a-bench-session-secret-of-32-characters',
-  scopes: ['user-read-private'],
-  accountsUrl: emulator.url,
-  apiUrl: upstream.url
-})
-app.get('/guarded', { onRequest: app.spotify.authenticate }, async () => ({ ok: true }))
-const base = await app.listen({ host: '127.0.0.1', port: 0 })
-
-const start = await app.inject({ url: '/login' })
-const back = new URL(emulator.control.authorize(new URL(start.headers.location as string).searchParams))
-const callback = await app.inject({ url: back.pathname + back.search, headers: { cookie: start.cookies.map((c) => `${c.name}=${c.value}`).join('; ') } })
-const cookie = ([callback.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('spotify_session=')) as string).split(';')[0] as string
-
-class Reader extends MetricReader {
-  protected override async onForceFlush (): Promise<void> {}
-  protected override async onShutdown (): Promise<void> {}
+function serve (variant: string): Promise<Server> {
+  const child = fork(fileURLToPath(new URL('./lib/telemetry-server.ts', import.meta.url)), [variant], {
+    execArgv: ['--import', TSX_LOADER],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => { reject(new Error(`bench: the ${variant} server exited (${code})`)) })
+    child.once('message', (message: { url: string, cookie: string }) => { resolve({ child, ...message }) })
+  })
 }
-let exported = 0
-const dropping: SpanExporter = { export (spans: ReadableSpan[], done) { exported += spans.length; done({ code: 0 }) }, async shutdown () {} }
-const reader = new Reader()
-const meterProvider = new MeterProvider({ readers: [reader] })
-const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(dropping)] })
+
+function close (server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.child.once('message', (message: { exported: number }) => { resolve(message.exported) })
+    server.child.send({ command: 'close' })
+  })
+}
 
 const variants = ['none', 'none again', 'otel'] as const
+const servers = new Map<string, Server>()
+for (const variant of variants) servers.set(variant, await serve(variant === 'otel' ? 'otel' : 'none'))
 const targets = { proxy: '/spotify/me', 'proxy merged': '/spotify/me', guarded: '/guarded' } as const
 const results = new Map<string, number[]>()
 /** Proxied requests while the adapter recorded: each makes at least one span, which the exporter must have seen (none dropped). */
 let tracedRequests = 0
 
 for (let r = 0; r < rounds + 1; r++) {
-  for (const variant of variants) {
-    const stop = variant === 'otel' ? instrumentSpotifyAuth({ meterProvider, tracerProvider }) : () => {}
+  // Each round starts one variant later: no variant always runs first.
+  for (const variant of [...variants.slice(r % variants.length), ...variants.slice(0, r % variants.length)]) {
+    const { url, cookie } = servers.get(variant) as Server
     for (const [name, path] of Object.entries(targets)) {
-      const result = await load({ url: base + path, headers: { cookie }, connections, duration, distinct: name === 'proxy' })
+      const result = await load({ url: url + path, headers: { cookie }, connections, duration, distinct: name === 'proxy' })
       if (result.non2xx > 0 || result.errors > 0) throw new Error(`bench: ${name} answered ${result.non2xx} non-2xx, ${result.errors} errors`)
-      // The first round warms up.
       if (variant === 'otel' && name !== 'guarded') tracedRequests += result.requests
+      // The first round warms up.
       if (r > 0) results.set(`${name} ${variant}`, [...(results.get(`${name} ${variant}`) ?? []), result.rps])
     }
-    stop()
   }
 }
-await reader.collect()
-await tracerProvider.forceFlush()
+const exported = await close(servers.get('otel') as Server)
+await Promise.all([close(servers.get('none') as Server), close(servers.get('none again') as Server)])
 
 console.log(`${rounds} rounds of ${duration} s, ${connections} connections, alternating; requests per second`)
 console.log('target                   median     min     max   vs none')
@@ -131,6 +121,3 @@ for (const name of Object.keys(targets)) {
   }
 }
 console.log(`spans exported: ${exported} for ${tracedRequests} proxied requests traced${exported < tracedRequests ? ' (SPANS DROPPED: the figures flatter the adapter)' : ''}`)
-await app.close()
-await upstream.close()
-await emulator.close()

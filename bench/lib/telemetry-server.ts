@@ -1,0 +1,68 @@
+/**
+ * One server process of bench/telemetry.ts: the app (the proxy and a
+ * guarded route) and its static upstream, with fastify-spotify-auth/otel
+ * recording when its variant says so. Forked by bench/telemetry.ts, never
+ * run directly: it reports `{ url, cookie }` once a session is logged in,
+ * and `{ exported }` (spans the exporter saw) when asked to close.
+ *
+ * BENCH_PLUGIN=/path/to/plugin/index.ts runs another checkout of the plugin
+ * (the build before the channels: nobody subscribes there either, and its
+ * `otel` variant only measures the SDK idling).
+ */
+import Fastify from 'fastify'
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics'
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base'
+import { createSpotifyEmulator } from '../../plugin/emulator/index.js'
+import { instrumentSpotifyAuth } from '../../plugin/otel/index.js'
+import { startStaticUpstream } from './upstream.js'
+
+const variant = process.argv[2]
+const { default: spotifyAuth } = await import(process.env.BENCH_PLUGIN ?? '../../plugin/index.js') as typeof import('../../plugin/index.js')
+
+const CLIENT = { clientId: 'bench-client', clientSecret: 'bench-client-secret' }
+const REDIRECT_URI = 'http://127.0.0.1:5543/callback'
+const upstream = await startStaticUpstream()
+const emulator = await createSpotifyEmulator({ autoApprove: true, accessTokenTtl: 3600, clients: [{ ...CLIENT, redirectUris: [REDIRECT_URI], name: 'Bench' }] })
+const app = Fastify({ logger: false })
+await app.register(spotifyAuth, {
+  ...CLIENT,
+  redirectUri: REDIRECT_URI,
+  secret: 'a-bench-session-secret-of-32-characters',
+  scopes: ['user-read-private'],
+  accountsUrl: emulator.url,
+  apiUrl: upstream.url
+})
+app.get('/guarded', { onRequest: app.spotify.authenticate }, async () => ({ ok: true }))
+const url = await app.listen({ host: '127.0.0.1', port: 0, backlog: 2048 })
+
+const start = await app.inject({ url: '/login' })
+const back = new URL(emulator.control.authorize(new URL(start.headers.location as string).searchParams))
+const callback = await app.inject({ url: back.pathname + back.search, headers: { cookie: start.cookies.map((c) => `${c.name}=${c.value}`).join('; ') } })
+const cookie = ([callback.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith('spotify_session=')) as string).split(';')[0] as string
+
+class Reader extends MetricReader {
+  protected override async onForceFlush (): Promise<void> {}
+  protected override async onShutdown (): Promise<void> {}
+}
+let exported = 0
+const dropping: SpanExporter = { export (spans: ReadableSpan[], done) { exported += spans.length; done({ code: 0 }) }, async shutdown () {} }
+const reader = new Reader()
+// Spans go through a batch processor, as OpenTelemetry advises for
+// production (a SimpleSpanProcessor exports each span as it ends).
+const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(dropping)] })
+const meterProvider = new MeterProvider({ readers: [reader] })
+if (variant === 'otel') instrumentSpotifyAuth({ meterProvider, tracerProvider })
+
+async function close (): Promise<void> {
+  await reader.collect()
+  await tracerProvider.forceFlush()
+  await app.close()
+  await upstream.close()
+  await emulator.close()
+  process.send?.({ exported }, () => process.exit(0))
+}
+
+process.on('message', (message: { command: string }) => {
+  if (message.command === 'close') close().catch((err: unknown) => { console.error(err); process.exit(1) })
+})
+process.send?.({ url, cookie })
