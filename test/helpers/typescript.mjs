@@ -22,8 +22,10 @@
 // instead, at about half tsx's start-up cost per test process.
 import module from 'node:module'
 
+// SPOTIFY_AUTH_TEST_LOADER=tsx keeps tsx (to compare the two).
 const measured = process.env._TAPJS_PROCESSINFO_COVERAGE_ !== '0'
-if (!measured && process.features.typescript && typeof module.registerHooks === 'function') {
+const strippable = process.features.typescript && typeof module.registerHooks === 'function'
+if (!measured && strippable && process.env.SPOTIFY_AUTH_TEST_LOADER !== 'tsx') {
   await import('./typescript-strip.mjs')
 } else {
   await tsx()
