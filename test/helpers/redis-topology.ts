@@ -80,6 +80,9 @@ export async function ask (node: NodeAddress, command: string, ...args: Array<st
   }
 }
 
+/** Signals that end a test process before its teardown: tap's timeout (SIGALRM), a terminal's. */
+const GUARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGALRM', 'SIGTERM', 'SIGINT', 'SIGHUP']
+
 /** The server processes of one topology, and the directory they work in. */
 class Processes {
   readonly dir = mkdtempSync(join(tmpdir(), 'spotify-auth-redis-'))
@@ -89,9 +92,29 @@ class Processes {
     rmSync(this.dir, { recursive: true, force: true })
   }
 
+  /**
+   * A signal ends the process without 'exit': tap stops a file that timed
+   * out with SIGALRM (then SIGKILL, which nothing can catch), Ctrl-C sends
+   * SIGINT. Clean up, then raise the signal again, now without this
+   * listener: it does what it would have done (tap's handler, which stands
+   * back while another listener is there, reports the timeout and ends the
+   * process; with no handler, the signal ends it).
+   */
+  readonly #signalGuard = (signal: NodeJS.Signals): void => {
+    this.#exitGuard()
+    this.#forget()
+    process.kill(process.pid, signal)
+  }
+
+  #forget (): void {
+    process.removeListener('exit', this.#exitGuard)
+    for (const signal of GUARDED_SIGNALS) process.removeListener(signal, this.#signalGuard)
+  }
+
   constructor () {
     // A crashed test process must not leave servers, or their folder, behind on a shared machine.
     process.once('exit', this.#exitGuard)
+    for (const signal of GUARDED_SIGNALS) process.once(signal, this.#signalGuard)
   }
 
   /** Starts `binary` (as redis-server, in sentinel mode for a sentinel) with the config file `config` (named after `port`) and waits until it answers PING. */
@@ -126,7 +149,7 @@ class Processes {
 
   async stopAll (): Promise<void> {
     await Promise.all([...this.#children.keys()].map((port) => this.kill(port)))
-    process.removeListener('exit', this.#exitGuard)
+    this.#forget()
     rmSync(this.dir, { recursive: true, force: true })
   }
 }
