@@ -61,6 +61,53 @@ type ScriptCommand = (keyCount: number, ...keysAndArgs: Array<string | number>) 
 /** Events after which a read may no longer show every write: a lost connection, a changed Cluster. */
 const UPHEAVALS = ['close', 'ready', '+node', '-node', 'node error']
 
+/** The message of the error ioredis emits when a connection attempt is cut short. */
+const CUT_SHORT = 'Connection is closed.'
+
+/** What `reviveWhenCutShort` uses of a client or of a subscriber connection. */
+interface Revivable {
+  readonly status: string
+  on? (event: string, listener: (...args: unknown[]) => void): unknown
+  connect? (): Promise<unknown>
+}
+
+/** Clients already watched (several stores may share one). */
+const watched = new WeakSet<Revivable>()
+
+/**
+ * Connects `client` again when ioredis ended it without being asked to.
+ * ioredis (6.0, and earlier versions with the same connect code) ends a
+ * Sentinel client for good when its failover
+ * detector hears +switch-master while the client, reconnecting, is asking a
+ * sentinel for the master: the detector's disconnect cuts that attempt, and
+ * a cut attempt ends the client instead of retrying. The sentinels announce
+ * a switch just as the clients of a dead master reconnect, so this happens
+ * in real failovers; the store would answer 503 until the app restarts.
+ *
+ * Its signature: the error `Connection is closed.` while the client is
+ * `connecting`, then `end`. An end its owner asked for (`disconnect()`,
+ * `quit()`) emits no such error, and a retry strategy that gives up fails
+ * with other messages: those clients stay ended. Registered before the
+ * store's own `end` listener, which then finds the client connecting again.
+ * (Listening for `error` means ioredis no longer prints a client's errors
+ * as unhandled: listen for them yourself to see them.)
+ */
+function reviveWhenCutShort (client: Revivable): void {
+  if (typeof client.connect !== 'function' || watched.has(client)) return
+  watched.add(client)
+  const connect = client.connect.bind(client)
+  let cut = false
+  client.on?.('error', (error) => {
+    if (client.status === 'connecting' && (error as Error).message === CUT_SHORT) cut = true
+  })
+  client.on?.('end', () => {
+    if (!cut) return
+    cut = false
+    // Its failures reach the client's error listeners; its status says why.
+    connect().catch(() => {})
+  })
+}
+
 /** Whether `value` looks like an ioredis client (a `Redis` or a `Cluster`). */
 export function isIoredis (value: unknown): value is IoredisClient {
   const client = value as Partial<IoredisClient> | null
@@ -95,6 +142,9 @@ export function ioredisConnection (client: IoredisClient): RedisConnection {
     return command
   }
 
+  reviveWhenCutShort(client)
+  const events = clientEvents(client, UPHEAVALS)
+
   return {
     get status () { return client.status },
     keyPrefix: typeof keyPrefix === 'string' ? keyPrefix : '',
@@ -122,7 +172,9 @@ export function ioredisConnection (client: IoredisClient): RedisConnection {
       if (failure !== undefined) throw failure[0]
       return Number(replies?.[1]?.[1])
     },
-    ...clientEvents(client, UPHEAVALS),
+    onUpheaval: events.onUpheaval,
+    // Not when the client was connected again (above): it lives on.
+    onEnd: (listener) => events.onEnd(() => { if (client.status === 'end') listener() }),
     subscriber: () => subscriberOf(client)
   }
 }
@@ -139,6 +191,7 @@ function subscriberOf (client: IoredisClient): RedisSubscriber | undefined {
   // Reconnections are ioredis's business: errors meanwhile must not crash
   // the process, and polling covers the gap.
   connection.on('error', () => {})
+  reviveWhenCutShort(connection)
   return {
     get status () { return connection.status },
     async subscribe (channel) {
