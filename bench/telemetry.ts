@@ -22,7 +22,7 @@
  * checkout of the plugin (see bench/lib/telemetry-server.ts).
  */
 import { parseArgs } from 'node:util'
-import { fork, type ChildProcess } from 'node:child_process'
+import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { instrumentedStore } from '../plugin/diagnostics/store.js'
 import { UsageCounter } from '../plugin/diagnostics/usage.js'
@@ -68,11 +68,28 @@ async function perCall (what: string, calls: number, run: (i: number) => unknown
 
 interface Server { readonly child: ChildProcess, readonly url: string, readonly cookie: string }
 
+/**
+ * Every thread of process `pid` on CPU `cpu` (taskset, where there is one
+ * and two CPUs or more): the load generator on one, the server being
+ * loaded on the other. Left to the scheduler, the server processes of one
+ * build differed by 13–31% from run to run.
+ */
+function pin (pid: number, cpu: number): void {
+  if (process.env.BENCH_PIN === '0') return
+  try {
+    execFileSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { stdio: 'ignore' })
+  } catch {
+    process.stderr.write(`bench: could not pin process ${pid} to CPU ${cpu} (taskset): figures will be noisier\n`)
+  }
+}
+pin(process.pid, 0)
+
 function serve (variant: string): Promise<Server> {
   const child = fork(fileURLToPath(new URL('./lib/telemetry-server.ts', import.meta.url)), [variant], {
     execArgv: ['--import', TSX_LOADER],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
   })
+  pin(child.pid as number, 1)
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => { reject(new Error(`bench: the ${variant} server exited (${code})`)) })
     child.once('message', (message: { url: string, cookie: string }) => { resolve({ child, ...message }) })
