@@ -1,3 +1,5 @@
+import { memoized } from '../memo.js'
+
 /**
  * The Web API's paths under `/v1/`, every path parameter written `{id}`:
  * derived from Spotify's OpenAPI description of the Web API (2026.5.31, in
@@ -74,7 +76,11 @@ function match (at: Node, segments: readonly string[], index: number): string | 
  */
 export function routeTemplate (target: string): string {
   const queryAt = target.indexOf('?')
-  const path = queryAt === -1 ? target : target.slice(0, queryAt)
+  return templateOfPath(queryAt === -1 ? target : target.slice(0, queryAt))
+}
+
+/** Paths repeat (a session's `/me`, a playlist's items): each is matched once while it stays in use. */
+const templateOfPath = memoized((path: string): string => {
   // An `apiUrl` with a path of its own comes before `/v1/`.
   const v1At = path.indexOf('/v1/')
   if (v1At === -1) return OTHER_ROUTE
@@ -82,4 +88,4 @@ export function routeTemplate (target: string): string {
   // The URL rule lets one trailing slash through.
   if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop()
   return match(ROOT, segments, 0) ?? OTHER_ROUTE
-}
+}, 1024)

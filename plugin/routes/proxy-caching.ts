@@ -6,6 +6,8 @@
  * authenticated by a cookie, which a shared cache does not key on.
  */
 
+import { memoized } from '../memo.js'
+
 /** Directives that let a shared cache store (or keep serving) an answer: they go. */
 function sharedOnly (directive: string): boolean {
   const name = directive.toLowerCase()
@@ -19,20 +21,22 @@ function sharedOnly (directive: string): boolean {
  * store a 200 by heuristics).
  */
 export function privateCacheControl (upstream: string | string[] | undefined): string {
+  return madePrivate(Array.isArray(upstream) ? upstream.join(',') : upstream ?? '')
+}
+
+const madePrivate = memoized((upstream: string): string => {
   const directives: string[] = []
   let closed = false
-  for (const line of Array.isArray(upstream) ? upstream : [upstream ?? '']) {
-    for (const part of line.split(',')) {
-      const directive = part.trim()
-      if (directive === '' || sharedOnly(directive)) continue
-      const name = directive.toLowerCase()
-      if (name === 'private' || name === 'no-store') closed = true
-      directives.push(directive)
-    }
+  for (const part of upstream.split(',')) {
+    const directive = part.trim()
+    if (directive === '' || sharedOnly(directive)) continue
+    const name = directive.toLowerCase()
+    if (name === 'private' || name === 'no-store') closed = true
+    directives.push(directive)
   }
   if (!closed) directives.unshift('private')
   return directives.join(', ')
-}
+})
 
 /**
  * The answer's `Vary`: the app's own (CORS adds `Origin`), then the Web
@@ -40,10 +44,13 @@ export function privateCacheControl (upstream: string | string[] | undefined): s
  * answer. `*` stays alone.
  */
 export function varyWithCookie (own: unknown, upstream: string | string[] | undefined): string {
+  return withCookie(`${own === undefined ? '' : String(own)},${Array.isArray(upstream) ? upstream.join(',') : upstream ?? ''}`)
+}
+
+const withCookie = memoized((lines: string): string => {
   const names: string[] = []
   const seen = new Set<string>()
-  const lines = [own === undefined ? '' : String(own), ...(Array.isArray(upstream) ? upstream : [upstream ?? '']), 'Cookie']
-  for (const line of lines) {
+  for (const line of [lines, 'Cookie']) {
     for (const part of line.split(',')) {
       const name = part.trim()
       if (name === '') continue
@@ -55,7 +62,7 @@ export function varyWithCookie (own: unknown, upstream: string | string[] | unde
     }
   }
   return names.join(', ')
-}
+})
 
 /**
  * The ETag of a body the proxy rewrote (its links point at the proxy): the

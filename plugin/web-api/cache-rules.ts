@@ -3,17 +3,27 @@
  * stored, for how long it is fresh, and what a request asks of the cache.
  */
 
-function directivesOf (value: string | string[] | undefined): Map<string, string> {
+import { memoized } from '../memo.js'
+
+const NONE: ReadonlyMap<string, string> = new Map()
+
+function parseDirectives (value: string): ReadonlyMap<string, string> {
   const directives = new Map<string, string>()
-  if (value === undefined) return directives
-  for (const line of Array.isArray(value) ? value : [value]) {
-    for (const part of line.split(',')) {
-      const equals = part.indexOf('=')
-      const name = (equals === -1 ? part : part.slice(0, equals)).trim().toLowerCase()
-      if (name !== '') directives.set(name, equals === -1 ? '' : part.slice(equals + 1).trim().replace(/^"|"$/g, ''))
-    }
+  for (const part of value.split(',')) {
+    const equals = part.indexOf('=')
+    const name = (equals === -1 ? part : part.slice(0, equals)).trim().toLowerCase()
+    if (name !== '') directives.set(name, equals === -1 ? '' : part.slice(equals + 1).trim().replace(/^"|"$/g, ''))
   }
   return directives
+}
+
+/** A header's directives by lower-case name (`max-age` → `60`, `no-cache` → ``). */
+const directivesOfLine = memoized(parseDirectives)
+
+/** Several lines of a list header mean the same as one line joined with commas (RFC 9110 §5.3). */
+function directivesOf (value: string | string[] | undefined): ReadonlyMap<string, string> {
+  if (value === undefined) return NONE
+  return directivesOfLine(Array.isArray(value) ? value.join(',') : value)
 }
 
 function seconds (value: string | undefined): number | undefined {
@@ -69,7 +79,11 @@ export interface RequestDirectives {
   readonly maxStale: number | undefined
 }
 
+/** A request that says nothing of caches (most do). */
+const UNSAID: RequestDirectives = { bypass: false, revalidate: false, maxStale: undefined }
+
 export function requestDirectivesOf (headers: Readonly<Record<string, string>>): RequestDirectives {
+  if (headers['cache-control'] === undefined && headers.pragma === undefined) return UNSAID
   const control = directivesOf(headers['cache-control'])
   const stale = control.get('max-stale')
   return {
