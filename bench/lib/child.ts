@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { buildPlugin } from './compiled.js'
 import type { Command, Reply, ServerInfo } from './protocol.js'
 
 /** tsx's loader, resolved from here so that the benchmark runs from any directory. */
@@ -27,6 +28,7 @@ export interface ServerProcess {
  * and resolves once it has logged a session in.
  */
 export function startServers (options: ServerProcessOptions = {}): Promise<ServerProcess> {
+  buildPlugin()
   const entry = fileURLToPath(new URL('./servers.ts', import.meta.url))
   const child: ChildProcess = fork(entry, [], {
     execArgv: ['--import', TSX_LOADER, ...(options.nodeFlags ?? [])],

@@ -24,7 +24,7 @@ export interface ProfileSummary {
   inclusiveByFunction: Entry[]
 }
 
-const ROOT = /^file:\/\/.*?\/(plugin|bench|demo|test)\//
+const ROOT = /^file:\/\/.*?\/(plugin|dist|bench|demo|test)\//
 
 /** `got/dist/source/core/options.js`, `plugin/proxy.ts`, `node:_http_server`, or `(garbage collector)`. */
 export function fileOf (frame: CallFrame): string {
@@ -34,6 +34,8 @@ export function fileOf (frame: CallFrame): string {
   const modules = url.lastIndexOf('/node_modules/')
   if (modules !== -1) return url.slice(modules + '/node_modules/'.length)
   const local = ROOT.exec(url)
+  // The compiled plugin (bench/lib/compiled.ts) counts as the plugin.
+  if (local?.[1] === 'dist') return `plugin/${url.slice(local[0].length)}`
   if (local !== null) return url.slice(local[0].length - local[1]!.length - 1)
   return url.replace(/^file:\/\//, '')
 }

@@ -6,8 +6,8 @@
  */
 import httpProxy from '@fastify/http-proxy'
 import Fastify, { type FastifyInstance } from 'fastify'
-import spotifyAuth, { memoryStore, type SpotifyAuthOptions } from '../../plugin/index.js'
-import { createSpotifyEmulator } from '../../plugin/emulator/index.js'
+import type { SpotifyAuthOptions } from '../../plugin/index.js'
+import { compiledEmulator, compiledPlugin } from './compiled.js'
 import { sessionIdOf, type Command, type CpuSample, type Reply, type StormCheck, type StormSession } from './protocol.js'
 import { startStaticUpstream } from './upstream.js'
 
@@ -28,6 +28,9 @@ function send (message: Reply): void {
   process.send?.(message)
 }
 
+// The plugin as it ships (compiled.ts), not its sources through tsx.
+const { default: spotifyAuth, memoryStore } = await compiledPlugin()
+const { createSpotifyEmulator } = await compiledEmulator()
 const upstream = await startStaticUpstream()
 const emulator = await createSpotifyEmulator({
   autoApprove: true,
