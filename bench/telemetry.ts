@@ -4,7 +4,8 @@
  * between the two is the noise of this machine), and with
  * fastify-spotify-auth/otel recording into the OpenTelemetry SDK (metrics
  * read by a reader; spans through a batch processor, as production runs
- * them, to an exporter that drops them). The proxy's requests are distinct
+ * them, to an exporter that drops them): every span (`otel`), or one
+ * trace in ten (`otel sampled`, a parent-based ratio sampler). The proxy's requests are distinct
  * (each one reaches the upstream, as in bench/run.ts); `proxy merged` sends
  * one URL over and over, so that most requests join a call in flight: the
  * cheapest proxied request there is, where a fixed cost weighs most.
@@ -18,8 +19,10 @@
  *
  *   npx tsx bench/telemetry.ts [--rounds 5] [--duration 3] [--connections 20]
  *
- * BENCH_PLUGIN=/path/to/plugin/index.ts runs the same against another
- * checkout of the plugin (see bench/lib/telemetry-server.ts).
+ * The servers run the plugin as it ships, compiled into dist/ first
+ * (bench/lib/compiled.ts); BENCH_PLUGIN=/path/to/plugin/index.ts runs the
+ * same against another checkout of the plugin (see
+ * bench/lib/telemetry-server.ts).
  */
 import { parseArgs } from 'node:util'
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
@@ -30,6 +33,7 @@ import { memoryStore } from '../plugin/index.js'
 import { load } from './lib/load.js'
 import { median, round } from './lib/stats.js'
 import { TSX_LOADER } from './lib/child.js'
+import { buildPlugin } from './lib/compiled.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -85,6 +89,7 @@ function pin (pid: number, cpu: number): void {
 pin(process.pid, 0)
 
 function serve (variant: string): Promise<Server> {
+  buildPlugin()
   const child = fork(fileURLToPath(new URL('./lib/telemetry-server.ts', import.meta.url)), [variant], {
     execArgv: ['--import', TSX_LOADER],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
@@ -103,9 +108,9 @@ function close (server: Server): Promise<number> {
   })
 }
 
-const variants = ['none', 'none again', 'otel'] as const
+const variants = ['none', 'none again', 'otel', 'otel sampled'] as const
 const servers = new Map<string, Server>()
-for (const variant of variants) servers.set(variant, await serve(variant === 'otel' ? 'otel' : 'none'))
+for (const variant of variants) servers.set(variant, await serve(variant === 'none again' ? 'none' : variant))
 const targets = { proxy: '/spotify/me', 'proxy merged': '/spotify/me', guarded: '/guarded' } as const
 const results = new Map<string, number[]>()
 /** Proxied requests while the adapter recorded: each makes at least one span, which the exporter must have seen (none dropped). */
@@ -125,16 +130,16 @@ for (let r = 0; r < rounds + 1; r++) {
   }
 }
 const exported = await close(servers.get('otel') as Server)
-await Promise.all([close(servers.get('none') as Server), close(servers.get('none again') as Server)])
+await Promise.all([close(servers.get('none') as Server), close(servers.get('none again') as Server), close(servers.get('otel sampled') as Server)])
 
 console.log(`${rounds} rounds of ${duration} s, ${connections} connections, alternating; requests per second`)
-console.log('target                   median     min     max   vs none')
+console.log('target                     median     min     max   vs none')
 for (const name of Object.keys(targets)) {
   const none = median(results.get(`${name} none`) as number[])
   for (const variant of variants) {
     const rps = results.get(`${name} ${variant}`) as number[]
     const m = median(rps)
-    console.log(`${`${name} ${variant}`.padEnd(23)} ${String(round(m, 0)).padStart(7)} ${String(round(Math.min(...rps), 0)).padStart(7)} ${String(round(Math.max(...rps), 0)).padStart(7)} ${`${round((m / none - 1) * 100, 1)}%`.padStart(8)}`)
+    console.log(`${`${name} ${variant}`.padEnd(25)} ${String(round(m, 0)).padStart(7)} ${String(round(Math.min(...rps), 0)).padStart(7)} ${String(round(Math.max(...rps), 0)).padStart(7)} ${`${round((m / none - 1) * 100, 1)}%`.padStart(8)}`)
   }
 }
 console.log(`spans exported: ${exported} for ${tracedRequests} proxied requests traced${exported < tracedRequests ? ' (SPANS DROPPED: the figures flatter the adapter)' : ''}`)

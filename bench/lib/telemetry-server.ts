@@ -11,13 +11,15 @@
  */
 import Fastify from 'fastify'
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics'
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base'
-import { createSpotifyEmulator } from '../../plugin/emulator/index.js'
-import { instrumentSpotifyAuth } from '../../plugin/otel/index.js'
+import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base'
+import { compiledEmulator, compiledOtel, compiledPlugin } from './compiled.js'
 import { startStaticUpstream } from './upstream.js'
 
-const variant = process.argv[2]
-const { default: spotifyAuth } = await import(process.env.BENCH_PLUGIN ?? '../../plugin/index.js') as typeof import('../../plugin/index.js')
+const variant = process.argv[2] ?? 'none'
+// The plugin as it ships (compiled.ts), not its sources through tsx.
+const { default: spotifyAuth } = await compiledPlugin()
+const { createSpotifyEmulator } = await compiledEmulator()
+const { instrumentSpotifyAuth } = await compiledOtel()
 
 const CLIENT = { clientId: 'bench-client', clientSecret: 'bench-client-secret' }
 const REDIRECT_URI = 'http://127.0.0.1:5543/callback'
@@ -48,10 +50,15 @@ let exported = 0
 const dropping: SpanExporter = { export (spans: ReadableSpan[], done) { exported += spans.length; done({ code: 0 }) }, async shutdown () {} }
 const reader = new Reader()
 // Spans go through a batch processor, as OpenTelemetry advises for
-// production (a SimpleSpanProcessor exports each span as it ends).
-const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(dropping)] })
+// production (a SimpleSpanProcessor exports each span as it ends). `otel`
+// records every span; `otel sampled` one trace in ten (a parent-based
+// ratio sampler, a common production setting), metrics in full either way.
+const tracerProvider = new BasicTracerProvider({
+  spanProcessors: [new BatchSpanProcessor(dropping)],
+  ...(variant === 'otel sampled' ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }) } : {})
+})
 const meterProvider = new MeterProvider({ readers: [reader] })
-if (variant === 'otel') instrumentSpotifyAuth({ meterProvider, tracerProvider })
+if (variant.startsWith('otel')) instrumentSpotifyAuth({ meterProvider, tracerProvider })
 
 async function close (): Promise<void> {
   await reader.collect()

@@ -5,7 +5,7 @@
  *
  * @module fastify-spotify-auth/otel
  */
-import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel'
+import { subscribe, tracingChannel, unsubscribe, type TracingChannelSubscribers } from 'node:diagnostics_channel'
 import {
   context, metrics, SpanKind, SpanStatusCode, trace,
   type Attributes, type Histogram, type Meter, type MeterProvider, type ObservableResult, type Span, type Tracer, type TracerProvider
@@ -35,13 +35,10 @@ interface Open {
   readonly span: Span | undefined
 }
 
-/** A tracing channel's handlers, as `subscribe`/`unsubscribe` take them. */
+/** The tracing channel events the adapter listens to: a trace's first and its last. */
 interface Handlers<M extends object> {
   start (message: M): void
-  end (message: M): void
-  asyncStart (message: M): void
   asyncEnd (message: M): void
-  error (message: M): void
 }
 
 /** `error.type` of a failed trace: the plugin's code, or the failure's name. */
@@ -104,6 +101,16 @@ class AttributeSets {
   }
 }
 
+/**
+ * Whether a store operation's duration is worth a histogram: the memory
+ * store's are map lookups inside the process (well under a microsecond),
+ * which recording would cost more than they take, on every request. The
+ * `store` channel still publishes them.
+ */
+function outOfProcess (message: StoreMessage): boolean {
+  return message.store !== 'memory'
+}
+
 /** Seconds since `started` (a `performance.now()`). */
 function secondsSince (started: number): number {
   return (performance.now() - started) / 1000
@@ -129,6 +136,8 @@ function secondsSince (started: number): number {
  *   `error.type`;
  * - `spotify_auth.store.operation.duration` (histogram, s):
  *   `spotify_auth.store.operation`, `spotify_auth.store`, `error.type`;
+ *   every store but the memory store (whose operations never leave the
+ *   process);
  * - `spotify_auth.logins` and `spotify_auth.logouts` (counters,
  *   `{session}`): sessions started, and ended with `spotify_auth.reason`;
  * - `spotify_auth.rate_limit.window` (gauge, s): seconds the rate-limit
@@ -174,23 +183,33 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
   windowGauge.addCallback(observeWindows)
   subscriptions.push(() => windowGauge.removeCallback(observeWindows))
 
-  /** Subscribes `finish` to a tracing channel's end, with the start time and span of its start. */
-  function traceOf<M extends TracedMessage> (name: string, open: (message: M) => Span | undefined, finish: (message: M, opened: Open) => void): void {
-    const opened = new WeakMap<M, Open>()
+  /**
+   * Subscribes `finish` to a tracing channel's end, with the start time and
+   * span of its start; only traces that `wanted` (default: all). A trace
+   * always ends (`asyncEnd` follows every `start`, failed or not), so a
+   * plain map holds the open ones: cheaper than a weak map, which the
+   * collector must revisit.
+   */
+  function traceOf<M extends TracedMessage> (name: string, open: (message: M) => Span | undefined, finish: (message: M, opened: Open) => void, wanted?: (message: M) => boolean): void {
+    const opened = new Map<M, Open>()
     const handlers: Handlers<M> = {
-      start (message) { opened.set(message, { started: performance.now(), span: open(message) }) },
-      end () {},
-      asyncStart () {},
+      start (message) {
+        if (wanted === undefined || wanted(message)) opened.set(message, { started: performance.now(), span: open(message) })
+      },
       asyncEnd (message) {
-        const found = opened.get(message) as Open
+        const found = opened.get(message)
+        if (found === undefined) return
         opened.delete(message)
         finish(message, found)
-      },
-      error () {}
+      }
     }
     const channel = tracingChannel<unknown, M>(name)
-    channel.subscribe(handlers)
-    subscriptions.push(() => channel.unsubscribe(handlers))
+    // Node subscribes the events a handler object has (every version since
+    // tracing channels came, 20 included); @types/node asks for all five,
+    // and three empty ones would still be called on every trace.
+    const events = handlers as unknown as TracingChannelSubscribers<M>
+    channel.subscribe(events)
+    subscriptions.push(() => channel.unsubscribe(events))
   }
 
   traceOf<WebApiMessage>(diagnosticsChannels.webApi, (message) => tracer.startSpan(`${message.method} ${message.route}`, {
@@ -248,7 +267,7 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
       if (type !== undefined) built['error.type'] = type
       return built
     }))
-  })
+  }, outOfProcess)
 
   const onSession = (raw: unknown): void => {
     const message = raw as SessionMessage
