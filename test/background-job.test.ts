@@ -12,7 +12,12 @@ async function loginMany (built: Built, count: number): Promise<Array<{ jar: Coo
   const out: Array<{ jar: CookieJar, id: string }> = []
   while (out.length < count) {
     const batch = await Promise.all(Array.from({ length: Math.min(25, count - out.length) }, () => built.login(new CookieJar())))
-    for (const { jar } of batch) out.push({ jar, id: (jar.cookies.get('spotify_session') as string).split('.')[0] as string })
+    for (const { jar, callback } of batch) {
+      const cookie = jar.cookies.get('spotify_session')
+      // Says why, should a login ever fail here (the error page names no secret).
+      if (cookie === undefined) throw new Error(`a login failed: ${callback.statusCode} ${callback.body}`)
+      out.push({ jar, id: cookie.split('.')[0] as string })
+    }
   }
   return out
 }
