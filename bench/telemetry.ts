@@ -101,6 +101,14 @@ function serve (variant: string): Promise<Server> {
   })
 }
 
+/** The server process's CPU time so far, µs. */
+function cpuOf (server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.child.once('message', (message: { cpu: number }) => { resolve(message.cpu) })
+    server.child.send({ command: 'cpu' })
+  })
+}
+
 function close (server: Server): Promise<number> {
   return new Promise((resolve) => {
     server.child.once('message', (message: { exported: number }) => { resolve(message.exported) })
@@ -113,19 +121,27 @@ const servers = new Map<string, Server>()
 for (const variant of variants) servers.set(variant, await serve(variant === 'none again' ? 'none' : variant))
 const targets = { proxy: '/spotify/me', 'proxy merged': '/spotify/me', guarded: '/guarded' } as const
 const results = new Map<string, number[]>()
+/** The server's CPU µs per request, per target and variant, round by round. */
+const cpuPerRequest = new Map<string, number[]>()
 /** Proxied requests while the adapter recorded: each makes at least one span, which the exporter must have seen (none dropped). */
 let tracedRequests = 0
 
 for (let r = 0; r < rounds + 1; r++) {
   // Each round starts one variant later: no variant always runs first.
   for (const variant of [...variants.slice(r % variants.length), ...variants.slice(0, r % variants.length)]) {
-    const { url, cookie } = servers.get(variant) as Server
+    const server = servers.get(variant) as Server
+    const { url, cookie } = server
     for (const [name, path] of Object.entries(targets)) {
+      const cpuBefore = await cpuOf(server)
       const result = await load({ url: url + path, headers: { cookie }, connections, duration, distinct: name === 'proxy' })
+      const cpu = (await cpuOf(server)) - cpuBefore
       if (result.non2xx > 0 || result.errors > 0) throw new Error(`bench: ${name} answered ${result.non2xx} non-2xx, ${result.errors} errors`)
       if (variant === 'otel' && name !== 'guarded') tracedRequests += result.requests
       // The first round warms up.
-      if (r > 0) results.set(`${name} ${variant}`, [...(results.get(`${name} ${variant}`) ?? []), result.rps])
+      if (r > 0) {
+        results.set(`${name} ${variant}`, [...(results.get(`${name} ${variant}`) ?? []), result.rps])
+        cpuPerRequest.set(`${name} ${variant}`, [...(cpuPerRequest.get(`${name} ${variant}`) ?? []), cpu / result.requests])
+      }
     }
   }
 }
@@ -140,6 +156,16 @@ for (const name of Object.keys(targets)) {
     const rps = results.get(`${name} ${variant}`) as number[]
     const m = median(rps)
     console.log(`${`${name} ${variant}`.padEnd(25)} ${String(round(m, 0)).padStart(7)} ${String(round(Math.min(...rps), 0)).padStart(7)} ${String(round(Math.max(...rps), 0)).padStart(7)} ${`${round((m / none - 1) * 100, 1)}%`.padStart(8)}`)
+  }
+}
+console.log('server CPU per request, µs (median; the cost on a busy machine too, where requests per second are not)')
+console.log('target                     median     min     max   vs none')
+for (const name of Object.keys(targets)) {
+  const none = median(cpuPerRequest.get(`${name} none`) as number[])
+  for (const variant of variants) {
+    const us = cpuPerRequest.get(`${name} ${variant}`) as number[]
+    const m = median(us)
+    console.log(`${`${name} ${variant}`.padEnd(25)} ${String(round(m, 1)).padStart(7)} ${String(round(Math.min(...us), 1)).padStart(7)} ${String(round(Math.max(...us), 1)).padStart(7)} ${`${round((m / none - 1) * 100, 1)}%`.padStart(8)}`)
   }
 }
 console.log(`spans exported: ${exported} for ${tracedRequests} proxied requests traced${exported < tracedRequests ? ' (SPANS DROPPED: the figures flatter the adapter)' : ''}`)

@@ -3,7 +3,8 @@
  * guarded route) and its static upstream, with fastify-spotify-auth/otel
  * recording when its variant says so. Forked by bench/telemetry.ts, never
  * run directly: it reports `{ url, cookie }` once a session is logged in,
- * and `{ exported }` (spans the exporter saw) when asked to close.
+ * `{ cpu }` when asked, and `{ exported }` (spans the exporter saw) when
+ * asked to close.
  *
  * BENCH_PLUGIN=/path/to/plugin/index.ts runs another checkout of the plugin
  * (the build before the channels: nobody subscribes there either, and its
@@ -71,5 +72,12 @@ async function close (): Promise<void> {
 
 process.on('message', (message: { command: string }) => {
   if (message.command === 'close') close().catch((err: unknown) => { console.error(err); process.exit(1) })
+  // This process's CPU time so far (µs, user and system, every thread):
+  // per request, it reads the same on a busy machine as on a quiet one,
+  // where requests per second do not.
+  if (message.command === 'cpu') {
+    const { user, system } = process.cpuUsage()
+    process.send?.({ cpu: user + system })
+  }
 })
 process.send?.({ url, cookie })
