@@ -47,6 +47,8 @@ function errorType (message: TracedMessage): string | undefined {
   return error === undefined ? undefined : error.code ?? error.name
 }
 
+const NO_ATTRIBUTES: Attributes = Object.freeze({})
+
 /** Ends `span` with the trace's outcome. */
 function endSpan (span: Span, message: TracedMessage, attributes: Attributes): void {
   span.setAttributes(attributes)
@@ -212,10 +214,13 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
     subscriptions.push(() => channel.unsubscribe(events))
   }
 
-  traceOf<WebApiMessage>(diagnosticsChannels.webApi, (message) => tracer.startSpan(`${message.method} ${message.route}`, {
-    kind: SpanKind.CLIENT,
-    attributes: sets.of(`${message.method} ${message.route}`, () => ({ 'http.request.method': message.method, 'url.template': message.route }))
-  }, context.active()), (message, { started, span }) => {
+  traceOf<WebApiMessage>(diagnosticsChannels.webApi, (message) => {
+    const name = `${message.method} ${message.route}`
+    return tracer.startSpan(name, {
+      kind: SpanKind.CLIENT,
+      attributes: sets.of(name, () => ({ 'http.request.method': message.method, 'url.template': message.route }))
+    }, context.active())
+  }, (message, { started, span }) => {
     const type = errorType(message)
     const source = message.source ?? 'network'
     const key = `${message.method} ${message.route} ${message.status ?? ''} ${type ?? ''}`
@@ -227,7 +232,11 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
     })
     if (message.attempts > 0) httpDuration.record(secondsSince(started), attributes)
     webApiCalls.add(`${key} ${source}`, () => ({ ...attributes, 'spotify_auth.source': source }))
-    endSpan(span as Span, message, { ...attributes, 'spotify_auth.source': source, 'spotify_auth.attempts': message.attempts })
+    // The method and route went in at the start.
+    const ending = span as Span
+    if (message.status !== undefined) ending.setAttribute('http.response.status_code', message.status)
+    ending.setAttribute('spotify_auth.source', source).setAttribute('spotify_auth.attempts', message.attempts)
+    endSpan(ending, message, type === undefined ? NO_ATTRIBUTES : { 'error.type': type })
   })
 
   traceOf<TokenRefreshMessage>(diagnosticsChannels.tokenRefresh, (message) => tracer.startSpan('spotify_auth refresh', {
