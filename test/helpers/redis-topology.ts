@@ -208,6 +208,8 @@ function clusterConfig (port: number, busPort: number, nodeTimeout: number): str
     `cluster-node-timeout ${nodeTimeout}`,
     // A replica always takes over, however long it was cut off: tests kill masters at will.
     'cluster-replica-validity-factor 0',
+    // A replica's full sync starts at once (Redis waits 5 s for more replicas to share it).
+    'repl-diskless-sync-delay 0',
     'save ""',
     'appendonly no',
     'protected-mode no',
@@ -415,6 +417,8 @@ function serverConfig (port: number, replicaOf?: number): string {
   return [
     `port ${port}`,
     `bind ${HOST}`,
+    // A replica's full sync starts at once (Redis waits 5 s for more replicas to share it).
+    'repl-diskless-sync-delay 0',
     'save ""',
     'appendonly no',
     'protected-mode no',
