@@ -35,6 +35,20 @@ t.test('an Early Hints (103) before the answer: the answer is what comes back', 
   t.same(JSON.parse(answer.body.toString()), { id: 'alice' })
 })
 
+t.test('a signal aborted before the call: a 502 "no answer" at once, nothing sent', async (t) => {
+  let reached = 0
+  const { url } = await upstream(t, (_request, response) => {
+    reached++
+    response.end('{}')
+  })
+  const transport = poolTransport(url, LIMITS)
+  t.teardown(transport.close)
+  const error = await transport.send(call(AbortSignal.abort())).then(() => undefined, (err: unknown) => err as Error)
+  t.match(error, { code: 'FST_SPOTIFY_UPSTREAM_ERROR', statusCode: 502 })
+  t.ok(isUnanswered(error))
+  t.equal(reached, 0)
+})
+
 t.test('aborted before a connection was open: a 502 "no answer", and nothing reaches the Web API', async (t) => {
   let reached = 0
   const { url } = await upstream(t, (_request, response) => {
