@@ -116,7 +116,8 @@ function close (server: Server): Promise<number> {
   })
 }
 
-const variants = ['none', 'none again', 'otel', 'otel sampled'] as const
+/** BENCH_VARIANTS=none,otel,otel metrics,otel spans,… picks others (`none` first: the others are measured against it). */
+const variants = process.env.BENCH_VARIANTS?.split(',') ?? ['none', 'none again', 'otel', 'otel sampled']
 const servers = new Map<string, Server>()
 for (const variant of variants) servers.set(variant, await serve(variant === 'none again' ? 'none' : variant))
 const targets = { proxy: '/spotify/me', 'proxy merged': '/spotify/me', guarded: '/guarded' } as const
@@ -145,8 +146,8 @@ for (let r = 0; r < rounds + 1; r++) {
     }
   }
 }
-const exported = await close(servers.get('otel') as Server)
-await Promise.all([close(servers.get('none') as Server), close(servers.get('none again') as Server), close(servers.get('otel sampled') as Server)])
+const exported = servers.has('otel') ? await close(servers.get('otel') as Server) : 0
+await Promise.all([...servers].filter(([variant]) => variant !== 'otel').map(([, server]) => close(server)))
 
 console.log(`${rounds} rounds of ${duration} s, ${connections} connections, alternating; requests per second`)
 console.log('target                     median     min     max   vs none')
