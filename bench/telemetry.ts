@@ -149,24 +149,20 @@ for (let r = 0; r < rounds + 1; r++) {
 const exported = servers.has('otel') ? await close(servers.get('otel') as Server) : 0
 await Promise.all([...servers].filter(([variant]) => variant !== 'otel').map(([, server]) => close(server)))
 
-console.log(`${rounds} rounds of ${duration} s, ${connections} connections, alternating; requests per second`)
-console.log('target                     median     min     max   vs none')
-for (const name of Object.keys(targets)) {
-  const none = median(results.get(`${name} none`) as number[])
-  for (const variant of variants) {
-    const rps = results.get(`${name} ${variant}`) as number[]
-    const m = median(rps)
-    console.log(`${`${name} ${variant}`.padEnd(25)} ${String(round(m, 0)).padStart(7)} ${String(round(Math.min(...rps), 0)).padStart(7)} ${String(round(Math.max(...rps), 0)).padStart(7)} ${`${round((m / none - 1) * 100, 1)}%`.padStart(8)}`)
+/** One table: each target's variants, median, min and max over the rounds, and the median against `none`'s. */
+function table (title: string, figures: Map<string, number[]>, digits: number): void {
+  console.log(title)
+  console.log('target                     median     min     max   vs none')
+  for (const name of Object.keys(targets)) {
+    const none = median(figures.get(`${name} none`) as number[])
+    for (const variant of variants) {
+      const values = figures.get(`${name} ${variant}`) as number[]
+      const m = median(values)
+      const cells = [m, Math.min(...values), Math.max(...values)].map((v) => String(round(v, digits)).padStart(7))
+      console.log(`${`${name} ${variant}`.padEnd(25)} ${cells.join(' ')} ${`${round((m / none - 1) * 100, 1)}%`.padStart(8)}`)
+    }
   }
 }
-console.log('server CPU per request, µs (median; the cost on a busy machine too, where requests per second are not)')
-console.log('target                     median     min     max   vs none')
-for (const name of Object.keys(targets)) {
-  const none = median(cpuPerRequest.get(`${name} none`) as number[])
-  for (const variant of variants) {
-    const us = cpuPerRequest.get(`${name} ${variant}`) as number[]
-    const m = median(us)
-    console.log(`${`${name} ${variant}`.padEnd(25)} ${String(round(m, 1)).padStart(7)} ${String(round(Math.min(...us), 1)).padStart(7)} ${String(round(Math.max(...us), 1)).padStart(7)} ${`${round((m / none - 1) * 100, 1)}%`.padStart(8)}`)
-  }
-}
+table(`${rounds} rounds of ${duration} s, ${connections} connections, alternating; requests per second`, results, 0)
+table('server CPU per request, µs (median; the cost on a busy machine too, where requests per second are not)', cpuPerRequest, 1)
 console.log(`spans exported: ${exported} for ${tracedRequests} proxied requests traced${exported < tracedRequests ? ' (SPANS DROPPED: the figures flatter the adapter)' : ''}`)

@@ -35,7 +35,8 @@ t.test('an Early Hints (103) before the answer: the answer is what comes back', 
   t.same(JSON.parse(answer.body.toString()), { id: 'alice' })
 })
 
-t.test('a signal aborted before the call: a 502 "no answer" at once, nothing sent', async (t) => {
+/** A transport to an upstream that answers `{}` and counts the requests that reached it. */
+async function counted (t: Test): Promise<{ transport: ReturnType<typeof poolTransport>, reached: () => number }> {
   let reached = 0
   const { url } = await upstream(t, (_request, response) => {
     reached++
@@ -43,20 +44,19 @@ t.test('a signal aborted before the call: a 502 "no answer" at once, nothing sen
   })
   const transport = poolTransport(url, LIMITS)
   t.teardown(transport.close)
+  return { transport, reached: () => reached }
+}
+
+t.test('a signal aborted before the call: a 502 "no answer" at once, nothing sent', async (t) => {
+  const { transport, reached } = await counted(t)
   const error = await transport.send(call(AbortSignal.abort())).then(() => undefined, (err: unknown) => err as Error)
   t.match(error, { code: 'FST_SPOTIFY_UPSTREAM_ERROR', statusCode: 502 })
   t.ok(isUnanswered(error))
-  t.equal(reached, 0)
+  t.equal(reached(), 0)
 })
 
 t.test('aborted before a connection was open: a 502 "no answer", and nothing reaches the Web API', async (t) => {
-  let reached = 0
-  const { url } = await upstream(t, (_request, response) => {
-    reached++
-    response.end('{}')
-  })
-  const transport = poolTransport(url, LIMITS)
-  t.teardown(transport.close)
+  const { transport, reached } = await counted(t)
   const controller = new AbortController()
   const sent = transport.send(call(controller.signal))
   // Same tick: the pool is still opening its first connection.
@@ -64,10 +64,10 @@ t.test('aborted before a connection was open: a 502 "no answer", and nothing rea
   const error = await sent.then(() => undefined, (err: unknown) => err as Error & { code: string, statusCode: number })
   t.match(error, { code: 'FST_SPOTIFY_UPSTREAM_ERROR', statusCode: 502 })
   t.ok(isUnanswered(error), 'the call may be tried again: it got no answer')
-  t.equal(reached, 0)
+  t.equal(reached(), 0)
   // The pool is still good for the next call.
   t.equal((await transport.send(call())).status, 200)
-  t.equal(reached, 1)
+  t.equal(reached(), 1)
 })
 
 t.test('aborted while the Web API holds its answer: a 502 "no answer", and the connection is let go', async (t) => {
