@@ -1,8 +1,7 @@
-import { once } from 'node:events'
 import t from 'tap'
 import { redisStore, type SpotifyToken } from '../plugin/index.js'
 import { build } from './helpers/build.js'
-import { newClient, privateRedis } from './helpers/redis.js'
+import { newClient, nextReady, privateRedis } from './helpers/redis.js'
 import { expireStored, sessionIdOf } from './helpers/sessions.js'
 
 t.test('Redis stopped while a rotating refresh is at Spotify, restarted later: the rotated token is written then', async (t) => {
@@ -29,8 +28,9 @@ t.test('Redis stopped while a rotating refresh is at Spotify, restarted later: t
   t.ok(built.logs.some((line) => line.includes('a refreshed token could not be stored')))
   t.equal(built.emulator.control.counters.refresh_token, 1, 'Spotify rotated the refresh token')
 
+  const ready = nextReady(client)
   await redis.start()
-  await once(client, 'ready')
+  await ready
   const ok = await built.request(jar, { url: '/spotify/me' })
   t.equal(ok.statusCode, 200, 'the held token is written and used')
   const stored = await store.get(sessionId) as SpotifyToken

@@ -8,7 +8,7 @@ import { redisStore, type SpotifyToken } from '../plugin/index.js'
 import { TOUCH } from '../plugin/store/redis/scripts.js'
 import { sampleSessionId, sampleToken } from '../plugin/testing/index.js'
 import { build, CLIENT_ID, SECRET } from './helpers/build.js'
-import { newClient, privateRedis, redisOrSkip, replicatedRedis, type PrivateRedis } from './helpers/redis.js'
+import { newClient, nextReady, privateRedis, redisOrSkip, replicatedRedis, type PrivateRedis } from './helpers/redis.js'
 import { expireStored, sessionIdOf } from './helpers/sessions.js'
 import { invalid } from './helpers/stores.js'
 
@@ -67,8 +67,9 @@ t.test('a reconnect unsettles the store for `settle` ms', async (t) => {
   const brief = await redisStore({ client, durability: { replicas: 1, settle: 0 } })({ secrets: [SECRET], clientId: CLIENT_ID })
   t.equal(held.settled?.('any'), true)
   await master.stop()
+  const ready = nextReady(client)
   await master.start()
-  await once(client, 'ready')
+  await ready
   t.equal(held.settled?.('any'), false, 'held after a reconnect')
   t.equal(brief.settled?.('any'), true, 'settle: 0 never holds')
 })

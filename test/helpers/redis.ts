@@ -128,3 +128,14 @@ export async function replicatedRedis (t: { teardown (fn: () => unknown): void }
   await inSync(masterClient)
   return { master, replica, masterClient, replicaClient }
 }
+
+/**
+ * The client's next `ready`, however many of its attempts are refused
+ * meanwhile (a server restarting): `events.once(client, 'ready')` rejects
+ * on the first `error`, and a reconnect attempt that raced the server's
+ * start is refused after it (ECONNREFUSED, seen in CI). Take it before the
+ * restart, so that a quick `ready` cannot pass unseen.
+ */
+export function nextReady (client: { once (event: 'ready', listener: () => void): unknown }): Promise<void> {
+  return new Promise((resolve) => { client.once('ready', () => { resolve() }) })
+}
