@@ -28,8 +28,8 @@ function unanswered (error: Error): Error {
  * One call through `pool` with a handler of our own rather than
  * `pool.request()`: the answer is read whole anyway, and `request()` would
  * wrap each one in an async resource and a body stream only to gather its
- * chunks back (about a tenth of a proxied call's CPU in the profiles,
- * bench/profile.ts). Failures are those `request()` gives: the caller's
+ * chunks back (about 3 µs of a 30 µs call, the two alternated in one
+ * process). Failures are those `request()` gives: the caller's
  * abort reason, undici's timeouts, a closed socket.
  */
 function dispatched (pool: Pool, call: WebApiCall, limit: number): Promise<WebApiAnswer> {
@@ -102,8 +102,9 @@ class AnswerReader implements Dispatcher.DispatchHandler {
 
   /** Past the cap (announced or counted): a 502, and nothing more is read. */
   #tooLarge (controller: Dispatcher.DispatchController): void {
-    if (this.#settle()) this.#reject(new UpstreamTooLargeError())
-    controller.abort(new UpstreamTooLargeError())
+    const error = new UpstreamTooLargeError()
+    if (this.#settle()) this.#reject(error)
+    controller.abort(error)
   }
 
   /** Whether this is the call's first outcome (the only one that counts). */
