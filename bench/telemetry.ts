@@ -26,6 +26,9 @@
  */
 import { parseArgs } from 'node:util'
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { instrumentedStore } from '../plugin/diagnostics/store.js'
 import { UsageCounter } from '../plugin/diagnostics/usage.js'
@@ -34,6 +37,7 @@ import { load } from './lib/load.js'
 import { median, round } from './lib/stats.js'
 import { TSX_LOADER } from './lib/child.js'
 import { buildPlugin } from './lib/compiled.js'
+import { categorise, type CategoryRule, type CpuProfile, type Entry } from './lib/cpuprofile.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -88,10 +92,10 @@ function pin (pid: number, cpu: number): void {
 }
 pin(process.pid, 0)
 
-function serve (variant: string): Promise<Server> {
+function serve (variant: string, nodeFlags: string[] = []): Promise<Server> {
   buildPlugin()
   const child = fork(fileURLToPath(new URL('./lib/telemetry-server.ts', import.meta.url)), [variant], {
-    execArgv: ['--import', TSX_LOADER],
+    execArgv: ['--import', TSX_LOADER, ...nodeFlags],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
   })
   pin(child.pid as number, 1)
@@ -106,6 +110,14 @@ function cpuOf (server: Server): Promise<number> {
   return new Promise((resolve) => {
     server.child.once('message', (message: { cpu: number }) => { resolve(message.cpu) })
     server.child.send({ command: 'cpu' })
+  })
+}
+
+/** Now on the server's CPU-profile clock, µs. */
+function markOf (server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.child.once('message', (message: { mark: number }) => { resolve(message.mark) })
+    server.child.send({ command: 'mark' })
   })
 }
 
@@ -166,3 +178,51 @@ function table (title: string, figures: Map<string, number[]>, digits: number): 
 table(`${rounds} rounds of ${duration} s, ${connections} connections, alternating; requests per second`, results, 0)
 table('server CPU per request, µs (median; the cost on a busy machine too, where requests per second are not)', cpuPerRequest, 1)
 console.log(`spans exported: ${exported} for ${tracedRequests} proxied requests traced${exported < tracedRequests ? ' (SPANS DROPPED: the figures flatter the adapter)' : ''}`)
+
+/**
+ * Where the server's CPU goes under the proxy's load, from a sampling
+ * profile (node --cpu-prof) of one server per variant: shares inside one
+ * process and one window, which a busy spell of the machine slows alike,
+ * where the figures above compare processes and rounds (their noise is
+ * the spread between `none` and `none again`). The adapter's share is what
+ * recording costs the proxied call; garbage collection, which the adapter
+ * adds to but cannot be told apart in a sample, is shown beside `none`'s.
+ */
+const SHARES: CategoryRule[] = [
+  { name: 'the adapter (fastify-spotify-auth/otel), its own code', match: (leaf) => leaf.file.startsWith('plugin/otel/') },
+  { name: 'the OpenTelemetry SDK, called by the adapter or exporting', match: (leaf, stack) => stack.some((f) => f.file.startsWith('plugin/otel/') || f.file.startsWith('@opentelemetry/')) },
+  { name: 'garbage collection', match: (leaf) => leaf.file === '(garbage collector)' },
+  { name: 'the rest (the plugin, Fastify, undici, Node, the kernel, the upstream)', match: () => true }
+]
+
+async function profiled (variant: string): Promise<Entry[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'fastify-spotify-auth-bench-'))
+  try {
+    const server = await serve(variant, ['--cpu-prof', '--cpu-prof-dir', dir])
+    const options = { url: server.url + targets.proxy, headers: { cookie: server.cookie }, connections, duration, distinct: true }
+    await load(options)
+    const from = await markOf(server)
+    await load({ ...options, duration: duration * 2 })
+    const to = await markOf(server)
+    await close(server)
+    await new Promise((resolve) => { server.child.once('exit', resolve) })
+    for (const name of (await readdir(dir)).filter((n) => n.endsWith('.cpuprofile'))) {
+      // tsx's loader thread writes a profile too: the main thread's has the server in it.
+      const profile = JSON.parse(await readFile(join(dir, name), 'utf8')) as CpuProfile
+      if (profile.nodes.some((n) => n.callFrame.url.endsWith('/bench/lib/telemetry-server.ts'))) return categorise(profile, SHARES, from, to)
+    }
+    throw new Error(`bench: no main-thread profile in ${dir}`)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const PROFILED = ['none', 'otel', 'otel sampled']
+const shares = new Map<string, Entry[]>()
+for (const variant of PROFILED) shares.set(variant, await profiled(variant))
+console.log(`\nwhere the server's CPU goes under the proxy's load (a CPU profile of one ${duration * 2} s run per variant, % of busy samples)`)
+console.log(`${'share'.padEnd(72)} ${PROFILED.map((variant) => variant.padStart(12)).join(' ')}`)
+for (const rule of SHARES) {
+  const cells = PROFILED.map((variant) => `${(shares.get(variant)?.find((e) => e.name === rule.name)?.percent ?? 0).toFixed(1)}%`.padStart(12))
+  console.log(`${rule.name.padEnd(72)} ${cells.join(' ')}`)
+}

@@ -14,6 +14,10 @@ const isGot = (frame: Frame): boolean => GOT_PACKAGES.test(frame.file)
  */
 export const HOT_PATH_RULES: CategoryRule[] = [
   { name: 'garbage collection', match: (leaf) => leaf.file === '(garbage collector)' },
+  {
+    name: 'OpenTelemetry: fastify-spotify-auth/otel and the SDK',
+    match: (_leaf, stack) => inStack(stack, (f) => f.file.startsWith('plugin/otel/') || f.file.startsWith('@opentelemetry/'))
+  },
   { name: 'static upstream (bench fixture, same process)', match: (_leaf, stack) => inStack(stack, (f) => f.file === 'bench/lib/upstream.ts') },
   {
     name: 'socket writes, kernel: request to the upstream',

@@ -3,7 +3,7 @@
  * guarded route) and its static upstream, with fastify-spotify-auth/otel
  * recording when its variant says so. Forked by bench/telemetry.ts, never
  * run directly: it reports `{ url, cookie }` once a session is logged in,
- * `{ cpu }` when asked, and `{ exported }` (spans the exporter saw) when
+ * `{ cpu }` and `{ mark }` when asked, and `{ exported }` (spans the exporter saw) when
  * asked to close.
  *
  * BENCH_PLUGIN=/path/to/plugin/index.ts runs another checkout of the plugin
@@ -84,5 +84,7 @@ process.on('message', (message: { command: string }) => {
     const { user, system } = process.cpuUsage()
     process.send?.({ cpu: user + system })
   }
+  // Now on the clock of a CPU profile (node --cpu-prof), µs: the bounds of a load window.
+  if (message.command === 'mark') process.send?.({ mark: Number(process.hrtime.bigint() / 1000n) })
 })
 process.send?.({ url, cookie })

@@ -12,7 +12,7 @@ import {
 } from '@opentelemetry/api'
 import {
   diagnosticsChannels,
-  type RateLimitMessage, type SessionMessage, type StoreMessage, type TokenExchangeMessage, type TokenRefreshMessage, type TracedMessage, type WebApiMessage
+  type RateLimitMessage, type SessionMessage, type StoreMessage, type TokenExchangeMessage, type TokenRefreshMessage, type TracedMessage, type WebApiMessage, type WebApiSource
 } from '../diagnostics/channels.js'
 
 /** What {@link instrumentSpotifyAuth} records with. */
@@ -65,24 +65,98 @@ function refreshOutcome (message: TokenRefreshMessage): string {
   return message.merged ? 'merged' : 'refreshed'
 }
 
+/** One series of a {@link Tally}: its attributes, and its count so far. */
+interface Cell {
+  readonly attributes: Attributes
+  value: number
+}
+
 /**
  * A counter kept here and read by the SDK at collection time (an
- * asynchronous counter): adding is one map lookup by a key the caller
- * already has, where a synchronous counter hashes its attribute set
- * (sorted keys, then JSON) on every `add`. The attribute sets are few
- * (route templates, statuses, sources), so the map stays small.
+ * asynchronous counter): adding is an increment of a cell the caller
+ * holds (or finds by a key it already has), where a synchronous counter
+ * hashes its attribute set (sorted keys, then JSON) on every `add`. The
+ * attribute sets are few (route templates, statuses, sources), so the
+ * cells stay few.
  */
 class Tally {
-  readonly #counts = new Map<string, { readonly attributes: Attributes, value: number }>()
+  readonly #cells: Cell[] = []
+  readonly #byKey = new Map<string, Cell>()
+
+  /** A new series, counted from 0; the caller keeps it and increments `value`. */
+  cell (attributes: Attributes): Cell {
+    const cell = { attributes, value: 0 }
+    this.#cells.push(cell)
+    return cell
+  }
 
   add (key: string, attributes: () => Attributes): void {
-    const found = this.#counts.get(key)
-    if (found !== undefined) found.value++
-    else this.#counts.set(key, { attributes: attributes(), value: 1 })
+    let found = this.#byKey.get(key)
+    if (found === undefined) {
+      found = this.cell(attributes())
+      this.#byKey.set(key, found)
+    }
+    found.value++
   }
 
   readonly observe = (result: ObservableResult): void => {
-    for (const { attributes, value } of this.#counts.values()) result.observe(value, attributes)
+    for (const { attributes, value } of this.#cells) result.observe(value, attributes)
+  }
+}
+
+/** A Web API call's outcome (a status, or an error's type) on one route: its attribute set and its tally cells by source. */
+interface Outcome {
+  readonly attributes: Attributes
+  readonly calls: Partial<Record<WebApiSource, Cell>>
+}
+
+/**
+ * What the adapter records for one method and route template, built on its
+ * first call: the span's name and attributes, and per outcome the attribute
+ * set and tally cells. A call then finds them by the values its message
+ * holds (strings whose hash V8 keeps, numbers), without building a key.
+ */
+class RouteRecord {
+  readonly spanName: string
+  readonly spanAttributes: Attributes
+  readonly #outcomes = new Map<number | string | undefined, Outcome>()
+
+  constructor (method: string, route: string) {
+    this.spanName = `${method} ${route}`
+    this.spanAttributes = Object.freeze({ 'http.request.method': method, 'url.template': route })
+  }
+
+  /** The outcome of a call that answered `status`, or failed with `type` (then `status` is absent). */
+  outcome (status: number | undefined, type: string | undefined): Outcome {
+    const key = type ?? status
+    let found = this.#outcomes.get(key)
+    if (found === undefined) {
+      const attributes: Attributes = { ...this.spanAttributes }
+      if (status !== undefined) attributes['http.response.status_code'] = status
+      if (type !== undefined) attributes['error.type'] = type
+      found = { attributes: Object.freeze(attributes), calls: {} }
+      this.#outcomes.set(key, found)
+    }
+    return found
+  }
+}
+
+/** The {@link RouteRecord} of each method and route template seen. */
+class RouteRecords {
+  readonly #byMethod = new Map<string, Map<string, RouteRecord>>()
+
+  of (method: string, route: string): RouteRecord {
+    let routes = this.#byMethod.get(method)
+    if (routes === undefined) {
+      routes = new Map()
+      this.#byMethod.set(method, routes)
+    }
+    let found = routes.get(route)
+    if (found === undefined) {
+      found = new RouteRecord(method, route)
+      routes.set(route, found)
+    }
+    return found
   }
 }
 
@@ -214,24 +288,17 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
     subscriptions.push(() => channel.unsubscribe(events))
   }
 
+  const routes = new RouteRecords()
   traceOf<WebApiMessage>(diagnosticsChannels.webApi, (message) => {
-    const name = `${message.method} ${message.route}`
-    return tracer.startSpan(name, {
-      kind: SpanKind.CLIENT,
-      attributes: sets.of(name, () => ({ 'http.request.method': message.method, 'url.template': message.route }))
-    }, context.active())
+    const route = routes.of(message.method, message.route)
+    return tracer.startSpan(route.spanName, { kind: SpanKind.CLIENT, attributes: route.spanAttributes }, context.active())
   }, (message, { started, span }) => {
     const type = errorType(message)
     const source = message.source ?? 'network'
-    const key = `${message.method} ${message.route} ${message.status ?? ''} ${type ?? ''}`
-    const attributes = sets.of(key, () => {
-      const built: Attributes = { 'http.request.method': message.method, 'url.template': message.route }
-      if (message.status !== undefined) built['http.response.status_code'] = message.status
-      if (type !== undefined) built['error.type'] = type
-      return built
-    })
-    if (message.attempts > 0) httpDuration.record(secondsSince(started), attributes)
-    webApiCalls.add(`${key} ${source}`, () => ({ ...attributes, 'spotify_auth.source': source }))
+    const outcome = routes.of(message.method, message.route).outcome(message.status, type)
+    if (message.attempts > 0) httpDuration.record(secondsSince(started), outcome.attributes)
+    const cell = outcome.calls[source] ??= webApiCalls.cell(Object.freeze({ ...outcome.attributes, 'spotify_auth.source': source }))
+    cell.value++
     // The method and route went in at the start.
     const ending = span as Span
     if (message.status !== undefined) ending.setAttribute('http.response.status_code', message.status)
