@@ -118,3 +118,37 @@ export async function measureTargets (
     }
   })
 }
+
+export interface PairedResult {
+  /** Each pair's `a` over `b`, in req/s and in server CPU per request (b over a: > 1 when `a` costs less). */
+  rps: number[]
+  cpu: number[]
+}
+
+/**
+ * `a` against `b` in `pairs` pairs of short runs, back to back, the order
+ * alternating (a b, b a, a b…): each pair's ratio is taken on one state of
+ * the machine, whose slow spells here last seconds and halve a run's rate,
+ * and the median of the ratios is the comparison.
+ */
+export async function measurePairs (
+  server: ServerProcess,
+  a: Target,
+  b: Target,
+  headers: Record<string, string>,
+  settings: { connections: number, duration: number, pairs: number },
+  log: (line: string) => void
+): Promise<PairedResult> {
+  const result: PairedResult = { rps: [], cpu: [] }
+  for (let pair = 0; pair < settings.pairs; pair++) {
+    const order = pair % 2 === 0 ? [a, b] : [b, a]
+    const runs = new Map<string, Omit<Run, 'round'>>()
+    for (const target of order) runs.set(target.key, await runOnce(server, target, headers, settings.connections, settings.duration, 0))
+    const ra = runs.get(a.key) as Omit<Run, 'round'>
+    const rb = runs.get(b.key) as Omit<Run, 'round'>
+    result.rps.push(ra.rps / rb.rps)
+    result.cpu.push((rb.serverCpu / rb.rps) / (ra.serverCpu / ra.rps))
+    log(`pair ${pair + 1}/${settings.pairs} ${a.key}/${b.key}: ${Math.round(ra.rps)}/${Math.round(rb.rps)} req/s = ${(ra.rps / rb.rps).toFixed(3)}`)
+  }
+  return result
+}
