@@ -10,8 +10,10 @@
  */
 export function within<T> (what: string, ms: number, operation: () => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
+    // The immediate stays referenced: an unreferenced one lets the poll
+    // block until other work wakes the loop, which may be seconds away.
     const timer = setTimeout(() => {
-      setImmediate(() => { reject(new Error(`${what} did not answer within ${ms} ms`)) }).unref()
+      setImmediate(() => { reject(new Error(`${what} did not answer within ${ms} ms`)) })
     }, ms)
     timer.unref()
     operation().then(resolve, reject).finally(() => clearTimeout(timer))
