@@ -19,6 +19,10 @@
  *
  *   npx tsx bench/telemetry.ts [--rounds 5] [--duration 3] [--connections 20]
  *
+ * BENCH_KEEP_PROFILES=<folder> keeps each profiled variant's CPU profile
+ * there (`<variant>.cpuprofile`, with the measured window as `window`, on
+ * the profile's clock) for a closer look in a profile viewer.
+ *
  * The servers run the plugin as it ships, compiled into dist/ first
  * (bench/lib/compiled.ts); BENCH_PLUGIN=/path/to/plugin/index.ts runs the
  * same against another checkout of the plugin (see
@@ -26,7 +30,7 @@
  */
 import { parseArgs } from 'node:util'
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -209,7 +213,10 @@ async function profiled (variant: string): Promise<Entry[]> {
     for (const name of (await readdir(dir)).filter((n) => n.endsWith('.cpuprofile'))) {
       // tsx's loader thread writes a profile too: the main thread's has the server in it.
       const profile = JSON.parse(await readFile(join(dir, name), 'utf8')) as CpuProfile
-      if (profile.nodes.some((n) => n.callFrame.url.endsWith('/bench/lib/telemetry-server.ts'))) return categorise(profile, SHARES, from, to)
+      if (!profile.nodes.some((n) => n.callFrame.url.endsWith('/bench/lib/telemetry-server.ts'))) continue
+      const kept = process.env.BENCH_KEEP_PROFILES
+      if (kept !== undefined) await writeFile(join(kept, `${variant}.cpuprofile`), JSON.stringify({ ...profile, window: [from, to] }))
+      return categorise(profile, SHARES, from, to)
     }
     throw new Error(`bench: no main-thread profile in ${dir}`)
   } finally {
