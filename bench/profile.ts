@@ -8,12 +8,12 @@
  * Targets: 1, 2, 3, 4a, 4b. Writes bench/results/profiles/<target>-<date>.cpuprofile
  * and bench/results/profile-<target>.json.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { startServers } from './lib/child.js'
-import { callersOf, categorise, formatEntries, summarise, type CpuProfile, type Entry, type ProfileSummary } from './lib/cpuprofile.js'
+import { callersOf, categorise, formatEntries, mainThreadProfile, summarise, type CpuProfile, type Entry, type ProfileSummary } from './lib/cpuprofile.js'
 import { HOT_PATH_RULES } from './lib/hot-path.js'
 import { load } from './lib/load.js'
 import type { ServerInfo } from './lib/protocol.js'
@@ -103,16 +103,7 @@ if (args.analyse !== undefined) {
   } finally {
     await server.close()
   }
-  let file: string | undefined
-  let profile: CpuProfile | undefined
-  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.cpuprofile'))) {
-    const candidate = JSON.parse(await readFile(join(dir, name), 'utf8')) as CpuProfile
-    if (candidate.nodes.some((n) => n.callFrame.url.includes('/bench/lib/servers.ts'))) {
-      file = join(dir, name)
-      profile = candidate
-    }
-  }
-  if (file === undefined || profile === undefined) throw new Error(`bench: no main-thread profile in ${dir}`)
+  const { file, profile } = await mainThreadProfile(dir, '/bench/lib/servers.ts')
   if (from < profile.startTime || to > profile.endTime) throw new Error('bench: the load window is outside the profile')
   const summary = summarise(profile, limit, from, to)
   const categories = categorise(profile, HOT_PATH_RULES, from, to)

@@ -30,7 +30,7 @@
  */
 import { parseArgs } from 'node:util'
 import { execFileSync, fork, type ChildProcess } from 'node:child_process'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -41,7 +41,7 @@ import { load } from './lib/load.js'
 import { median, round } from './lib/stats.js'
 import { TSX_LOADER } from './lib/child.js'
 import { buildPlugin } from './lib/compiled.js'
-import { categorise, type CategoryRule, type CpuProfile, type Entry } from './lib/cpuprofile.js'
+import { categorise, mainThreadProfile, type CategoryRule, type Entry } from './lib/cpuprofile.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -210,15 +210,10 @@ async function profiled (variant: string): Promise<Entry[]> {
     const to = await markOf(server)
     await close(server)
     await new Promise((resolve) => { server.child.once('exit', resolve) })
-    for (const name of (await readdir(dir)).filter((n) => n.endsWith('.cpuprofile'))) {
-      // tsx's loader thread writes a profile too: the main thread's has the server in it.
-      const profile = JSON.parse(await readFile(join(dir, name), 'utf8')) as CpuProfile
-      if (!profile.nodes.some((n) => n.callFrame.url.endsWith('/bench/lib/telemetry-server.ts'))) continue
-      const kept = process.env.BENCH_KEEP_PROFILES
-      if (kept !== undefined) await writeFile(join(kept, `${variant}.cpuprofile`), JSON.stringify({ ...profile, window: [from, to] }))
-      return categorise(profile, SHARES, from, to)
-    }
-    throw new Error(`bench: no main-thread profile in ${dir}`)
+    const { profile } = await mainThreadProfile(dir, '/bench/lib/telemetry-server.ts')
+    const kept = process.env.BENCH_KEEP_PROFILES
+    if (kept !== undefined) await writeFile(join(kept, `${variant}.cpuprofile`), JSON.stringify({ ...profile, window: [from, to] }))
+    return categorise(profile, SHARES, from, to)
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

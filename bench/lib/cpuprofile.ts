@@ -1,4 +1,6 @@
 /** Aggregates a V8 .cpuprofile (node --cpu-prof): self and inclusive time per function, file and package. */
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 
 interface CallFrame { functionName: string, url: string, lineNumber: number, columnNumber: number }
 interface ProfileNode { id: number, callFrame: CallFrame, children?: number[] }
@@ -197,4 +199,18 @@ export function categorise (profile: CpuProfile, rules: readonly CategoryRule[],
     add(counts, rule?.name ?? 'other')
   }
   return top(counts, busy, rules.length + 1)
+}
+
+/**
+ * The profile of the main thread among those `node --cpu-prof` wrote into
+ * `dir`: the one that ran a file whose URL ends with `marker`. tsx's loader
+ * thread (Node 20) writes a profile of its own beside it.
+ */
+export async function mainThreadProfile (dir: string, marker: string): Promise<{ file: string, profile: CpuProfile }> {
+  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.cpuprofile'))) {
+    const file = join(dir, name)
+    const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile
+    if (profile.nodes.some((n) => n.callFrame.url.endsWith(marker))) return { file, profile }
+  }
+  throw new Error(`bench: no main-thread profile in ${dir}`)
 }
