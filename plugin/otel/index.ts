@@ -29,10 +29,10 @@ const SCOPE = 'fastify-spotify-auth'
 /** Bucket bounds for durations in seconds, as OpenTelemetry's HTTP conventions advise. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 
-/** What one trace keeps between its `start` and its `asyncEnd`. */
-interface Open {
+/** What one trace keeps between its `start` and its `asyncEnd`: when it started, and what its `open` returned. */
+interface Open<S> {
   readonly started: number
-  readonly span: Span | undefined
+  readonly state: S
 }
 
 /** The tracing channel events the adapter listens to: a trace's first and its last. */
@@ -261,16 +261,17 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
 
   /**
    * Subscribes `finish` to a tracing channel's end, with the start time and
-   * span of its start; only traces that `wanted` (default: all). A trace
+   * what `open` returned at its start (a span, or more); only traces that
+   * `wanted` (default: all). A trace
    * always ends (`asyncEnd` follows every `start`, failed or not), so a
    * plain map holds the open ones: cheaper than a weak map, which the
    * collector must revisit.
    */
-  function traceOf<M extends TracedMessage> (name: string, open: (message: M) => Span | undefined, finish: (message: M, opened: Open) => void, wanted?: (message: M) => boolean): void {
-    const opened = new Map<M, Open>()
+  function traceOf<M extends TracedMessage, S> (name: string, open: (message: M) => S, finish: (message: M, opened: Open<S>) => void, wanted?: (message: M) => boolean): void {
+    const opened = new Map<M, Open<S>>()
     const handlers: Handlers<M> = {
       start (message) {
-        if (wanted === undefined || wanted(message)) opened.set(message, { started: performance.now(), span: open(message) })
+        if (wanted === undefined || wanted(message)) opened.set(message, { started: performance.now(), state: open(message) })
       },
       asyncEnd (message) {
         const found = opened.get(message)
@@ -289,26 +290,25 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
   }
 
   const routes = new RouteRecords()
-  traceOf<WebApiMessage>(diagnosticsChannels.webApi, (message) => {
+  traceOf<WebApiMessage, { route: RouteRecord, span: Span }>(diagnosticsChannels.webApi, (message) => {
     const route = routes.of(message.method, message.route)
-    return tracer.startSpan(route.spanName, { kind: SpanKind.CLIENT, attributes: route.spanAttributes }, context.active())
-  }, (message, { started, span }) => {
+    return { route, span: tracer.startSpan(route.spanName, { kind: SpanKind.CLIENT, attributes: route.spanAttributes }, context.active()) }
+  }, (message, { started, state: { route, span } }) => {
     const type = errorType(message)
     const source = message.source ?? 'network'
-    const outcome = routes.of(message.method, message.route).outcome(message.status, type)
+    const outcome = route.outcome(message.status, type)
     if (message.attempts > 0) httpDuration.record(secondsSince(started), outcome.attributes)
     const cell = outcome.calls[source] ??= webApiCalls.cell(Object.freeze({ ...outcome.attributes, 'spotify_auth.source': source }))
     cell.value++
     // The method and route went in at the start.
-    const ending = span as Span
-    if (message.status !== undefined) ending.setAttribute('http.response.status_code', message.status)
-    ending.setAttribute('spotify_auth.source', source).setAttribute('spotify_auth.attempts', message.attempts)
-    endSpan(ending, message, type === undefined ? NO_ATTRIBUTES : { 'error.type': type })
+    if (message.status !== undefined) span.setAttribute('http.response.status_code', message.status)
+    span.setAttribute('spotify_auth.source', source).setAttribute('spotify_auth.attempts', message.attempts)
+    endSpan(span, message, type === undefined ? NO_ATTRIBUTES : { 'error.type': type })
   })
 
-  traceOf<TokenRefreshMessage>(diagnosticsChannels.tokenRefresh, (message) => tracer.startSpan('spotify_auth refresh', {
+  traceOf<TokenRefreshMessage, Span>(diagnosticsChannels.tokenRefresh, (message) => tracer.startSpan('spotify_auth refresh', {
     attributes: { 'spotify_auth.reason': message.reason, 'spotify_auth.session': message.session }
-  }, context.active()), (message, { started, span }) => {
+  }, context.active()), (message, { started, state: span }) => {
     const outcome = refreshOutcome(message)
     const attributes = sets.of(`refresh ${message.reason} ${outcome}`, () => ({ 'spotify_auth.reason': message.reason, 'spotify_auth.outcome': outcome }))
     refreshDuration.record(secondsSince(started), attributes)
@@ -317,15 +317,15 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
       lockWait.record(message.lockWaitMs / 1000)
       // The wait began with the refresh: drawn afterwards, under it.
       const begin = performance.timeOrigin + started
-      tracer.startSpan('spotify_auth lock wait', { startTime: begin }, trace.setSpan(context.active(), span as Span))
+      tracer.startSpan('spotify_auth lock wait', { startTime: begin }, trace.setSpan(context.active(), span))
         .end(begin + message.lockWaitMs)
     }
-    endSpan(span as Span, message, { ...attributes, 'spotify_auth.merged': message.merged, 'spotify_auth.lock_wait_ms': message.lockWaitMs })
+    endSpan(span, message, { ...attributes, 'spotify_auth.merged': message.merged, 'spotify_auth.lock_wait_ms': message.lockWaitMs })
   })
 
-  traceOf<TokenExchangeMessage>(diagnosticsChannels.tokenExchange, (message) => tracer.startSpan('spotify_auth token exchange', {
+  traceOf<TokenExchangeMessage, Span>(diagnosticsChannels.tokenExchange, (message) => tracer.startSpan('spotify_auth token exchange', {
     attributes: { 'spotify_auth.grant': message.grant }
-  }, context.active()), (message, { started, span }) => {
+  }, context.active()), (message, { started, state: span }) => {
     const type = errorType(message)
     const attributes = sets.of(`exchange ${message.grant} ${type ?? ''}`, () => {
       const built: Attributes = { 'spotify_auth.grant': message.grant }
@@ -333,10 +333,10 @@ export function instrumentSpotifyAuth (options: SpotifyAuthOtelOptions = {}): ()
       return built
     })
     exchangeDuration.record(secondsSince(started), attributes)
-    endSpan(span as Span, message, attributes)
+    endSpan(span, message, attributes)
   })
 
-  traceOf<StoreMessage>(diagnosticsChannels.store, () => undefined, (message, { started }) => {
+  traceOf<StoreMessage, undefined>(diagnosticsChannels.store, () => undefined, (message, { started }) => {
     const type = errorType(message)
     storeDuration.record(secondsSince(started), sets.of(`store ${message.operation} ${message.store} ${type ?? ''}`, () => {
       const built: Attributes = { 'spotify_auth.store.operation': message.operation, 'spotify_auth.store': message.store }
