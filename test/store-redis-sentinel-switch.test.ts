@@ -1,8 +1,9 @@
-import { once } from 'node:events'
+import { EventEmitter, once } from 'node:events'
 import { createServer, type Socket } from 'node:net'
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { redisStore } from '../plugin/index.js'
+import { ioredisConnection, type IoredisClient } from '../plugin/store/redis/ioredis.js'
 import { eventually } from './helpers/eventually.js'
 import { CLIENT_ID } from './helpers/build.js'
 import { privateRedis } from './helpers/redis.js'
@@ -112,4 +113,31 @@ t.test('a Sentinel client ended by the failover announcement during a reconnecti
 
   await eventually('the store to work again', async () => { await store.ping?.(); return true }, { within: 5000, every: 50 })
   t.equal(client.status, 'ready')
+})
+
+t.test('a cut attempt that ioredis retried leaves the client ended when its owner ends it', async (t) => {
+  // A stand-in for an ioredis client: its events and connect() are all the
+  // revival uses. (The real sequence, above, needs a topology to provoke.)
+  const client = Object.assign(new EventEmitter(), { status: 'ready', options: {}, connects: 0, connect: async () => { client.connects++ } })
+  ioredisConnection(client as unknown as IoredisClient)
+  const cutShort = () => {
+    client.status = 'connecting'
+    client.emit('error', new Error('Connection is closed.'))
+  }
+
+  cutShort()
+  client.emit('end')
+  t.equal(client.connects, 1, 'ended by the cut: connected again')
+
+  for (const retried of ['reconnecting', 'ready']) {
+    cutShort()
+    client.emit(retried)
+    client.status = 'end'
+    client.emit('end')
+    t.equal(client.connects, 1, `cut, then ${retried}, then ended by its owner: stays ended`)
+  }
+
+  client.emit('error', new Error('Connection is closed.'))
+  client.emit('end')
+  t.equal(client.connects, 1, 'the error while not connecting is not the signature')
 })

@@ -85,9 +85,10 @@ const watched = new WeakSet<Revivable>()
  * in real failovers; the store would answer 503 until the app restarts.
  *
  * Its signature: the error `Connection is closed.` while the client is
- * `connecting`, then `end`. An end its owner asked for (`disconnect()`,
- * `quit()`) emits no such error, and a retry strategy that gives up fails
- * with other messages: those clients stay ended. Registered before the
+ * `connecting`, then `end` (without `reconnecting` or `ready` between). An
+ * end its owner asked for (`disconnect()`, `quit()`) emits no such error,
+ * and a retry strategy that gives up fails with other messages: those
+ * clients stay ended. Registered before the
  * store's own `end` listener, which then finds the client connecting again.
  * (Listening for `error` means ioredis no longer prints a client's errors
  * as unhandled: listen for them yourself to see them.)
@@ -100,6 +101,12 @@ function reviveWhenCutShort (client: Revivable): void {
   client.on?.('error', (error) => {
     if (client.status === 'connecting' && (error as Error).message === CUT_SHORT) cut = true
   })
+  // A cut attempt that ioredis retried did not end the client: the end that
+  // comes later (its owner's disconnect) must not connect it again, or the
+  // client outlives its owner and keeps the process running.
+  const survived = (): void => { cut = false }
+  client.on?.('reconnecting', survived)
+  client.on?.('ready', survived)
   client.on?.('end', () => {
     if (!cut) return
     cut = false
