@@ -88,8 +88,8 @@ const watched = new WeakSet<Revivable>()
  * `connecting`, then `end` (without `reconnecting` or `ready` between). An
  * end its owner asked for (`disconnect()`, `quit()`) emits no such error,
  * and a retry strategy that gives up fails with other messages: those
- * clients stay ended. Registered before the
- * store's own `end` listener, which then finds the client connecting again.
+ * clients stay ended. Registered before the store's own `end` listener,
+ * which then finds the client connecting again.
  * (Listening for `error` means ioredis no longer prints a client's errors
  * as unhandled: listen for them yourself to see them.)
  */
