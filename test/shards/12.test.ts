@@ -1,0 +1,3 @@
+import { runShard } from '../helpers/shard.js'
+
+runShard(import.meta.url)
