@@ -24,6 +24,16 @@ t.test('every test file of test/ is in exactly one shard', async (t) => {
   t.ok(sharded.includes('shard-runner.test.ts'))
 })
 
+t.test('the files are dealt out longest first, each to the shard with the least time so far; an unlisted file counts as the median', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'fastify-spotify-auth-shards-'))
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  mkdirSync(join(root, 'shards'))
+  for (const name of ['shards/1.test.ts', 'shards/2.test.ts', 'a.test.ts', 'b.test.ts', 'c.test.ts', 'd.test.ts', 'e.test.ts']) writeFileSync(join(root, name), '')
+  writeFileSync(join(root, 'shards/durations.json'), JSON.stringify({ 'a.test.ts': 5, 'b.test.ts': 1, 'c.test.ts': 1, 'd.test.ts': 3, 'gone.test.ts': 9 }))
+  // e counts as 3 (the median of 1, 1, 3, 5, 9): a → 1 (5), d → 2 (3), e → 2 (6), b → 1 (6), c → 1 (7).
+  t.same([...shardsOf(join(root, 'shards'))], [['1.test.ts', ['a.test.ts', 'b.test.ts', 'c.test.ts']], ['2.test.ts', ['d.test.ts', 'e.test.ts']]])
+})
+
 /** A folder of test files and two shards over them, the shards run as tap runs them, one at a time. */
 function suite (t: Test, files: Record<string, string>): (shard: string, timeout: number) => Promise<{ code: number | string, output: string }> {
   const root = mkdtempSync(join(tmpdir(), 'fastify-spotify-auth-shards-'))

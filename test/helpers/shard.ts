@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { basename, dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import t from 'tap'
@@ -29,14 +29,39 @@ function testFiles (folder: string): string[] {
 
 /**
  * The test files of each shard, by the shard's file name: the shards are the
- * test files of `shards`, the tests those of the folder above it, every
- * shard's count-th file from its own index, so each file is in exactly one
- * shard and a new file needs no list to join.
+ * test files of `shards`, the tests those of the folder above it. A shard
+ * takes as long as its files one after the other, and the suite as long as
+ * its longest shard, so the files are dealt out longest first, each to the
+ * shard with the least time so far, by the durations of `durations.json`
+ * beside the shards (seconds per file, written by `npm run
+ * test:durations`); a file it does not list counts as the median. Stale
+ * durations only make the shards less even: each file is still in exactly
+ * one shard, and a new file needs no list to join.
  */
 export function shardsOf (shards: string): Map<string, string[]> {
   const names = testFiles(shards)
   const files = testFiles(dirname(shards))
-  return new Map(names.map((name, index) => [name, files.filter((_, i) => i % names.length === index)]))
+  const known = durations(join(shards, 'durations.json'))
+  const sorted = Object.values(known).sort((a, b) => a - b)
+  const median = sorted[Math.floor(sorted.length / 2)] ?? 1
+  const weight = (file: string): number => known[file] ?? median
+  const dealt = names.map(() => ({ files: [] as string[], seconds: 0 }))
+  for (const file of [...files].sort((a, b) => weight(b) - weight(a))) {
+    const lightest = dealt.reduce((least, shard) => shard.seconds < least.seconds ? shard : least)
+    lightest.files.push(file)
+    lightest.seconds += weight(file)
+  }
+  // Each shard's files in name order, as tap would list them.
+  return new Map(names.map((name, i) => [name, files.filter((file) => dealt[i]?.files.includes(file))]))
+}
+
+function durations (path: string): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, number>
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw err
+  }
 }
 
 /** Runs the share of the test files of the shard whose module URL is `shardUrl` (a file of test/shards/). */
