@@ -6,8 +6,8 @@ import t from 'tap'
 /*
  * `npm test` runs the files of test/ in a few processes, not one process
  * per file. A test process spends about a CPU-second before its first test
- * (tap and its process tracker, tsx, Fastify, got, the plugin, the first
- * emulator), and most of a file's time is spent waiting on servers and
+ * (tap and its process tracker, the TypeScript loader, Fastify, got, the
+ * plugin, the first emulator), and most of a file's time is spent waiting on servers and
  * timers: one process per file spent more CPU starting than testing, and on
  * a busy machine the suite took as long as its CPU. So each file in
  * test/shards/ is a process that imports its share of test/*.test.ts, one
@@ -22,9 +22,11 @@ import t from 'tap'
  * file that hangs fails its shard in that time, not after the others'.
  */
 
+// tap's order: by name, for people reading the output.
+const byName = (a: string, b: string): number => a.localeCompare(b, 'en')
+
 function testFiles (folder: string): string[] {
-  // tap's order: sorted by name, for people reading the output.
-  return readdirSync(folder).filter((name) => name.endsWith('.test.ts')).sort((a, b) => a.localeCompare(b, 'en'))
+  return readdirSync(folder).filter((name) => name.endsWith('.test.ts')).sort(byName)
 }
 
 /**
@@ -51,8 +53,7 @@ export function shardsOf (shards: string): Map<string, string[]> {
     lightest.files.push(file)
     lightest.seconds += weight(file)
   }
-  // Each shard's files in name order, as tap would list them.
-  return new Map(names.map((name, i) => [name, files.filter((file) => dealt[i]?.files.includes(file))]))
+  return new Map(names.map((name, i) => [name, (dealt[i]?.files ?? []).sort(byName)]))
 }
 
 function durations (path: string): Record<string, number> {
