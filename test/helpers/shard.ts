@@ -7,9 +7,9 @@ import t from 'tap'
  * `npm test` runs the files of test/ in a few processes, not one process
  * per file. A test process spends about a CPU-second before its first test
  * (tap and its process tracker, the TypeScript loader, Fastify, got, the
- * plugin, the first emulator), and most of a file's time is spent waiting on servers and
- * timers: one process per file spent more CPU starting than testing, and on
- * a busy machine the suite took as long as its CPU. So each file in
+ * plugin, the first emulator), and most of a file's time is spent waiting
+ * on servers and timers: one process per file spent more CPU starting than
+ * testing, and on a busy machine the suite took as long as its CPU. So each file in
  * test/shards/ is a process that imports its share of test/*.test.ts, one
  * file after the other, in the order tap would have run them.
  *
